@@ -1,0 +1,101 @@
+"""The shape every unjam pass has.
+
+A pass is a libcst ``VisitorBasedCodemodCommand`` that also carries its user-facing facts
+on the class, the way Fixit rules do: ``NAME`` (kebab-case, shown on the command line),
+``DESCRIPTION`` (one line), ``SAFETY``, ``EXAMPLES`` (before/after pairs; an example with no
+``after`` must stay unchanged) and its documentation as the class docstring, written like
+ruff's rule docs. Tests are generated from ``EXAMPLES``; ``unjam explain`` prints the docs.
+
+A pass receives the project's view of its module (``ModuleView``: what FastAPI calls,
+what blocks, who else uses each function) and reports every site it rewrote or refused
+through ``report`` so that ``unjam check`` can explain it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from enum import Enum
+from typing import ClassVar
+
+from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+
+from unjam.analysis.model import Location
+from unjam.analysis.project import FunctionPlan, ModuleView
+from unjam.analysis.suppression import is_suppressed
+
+
+class Safety(str, Enum):
+    SAFE = "safe"
+    UNSAFE = "unsafe"  # rewritten only with --unsafe-fixes
+    MIXED = "mixed"  # safe cases rewritten, the rest reported
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    before: str
+    after: str | None = None  # None: the pass must leave ``before`` unchanged
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    unsafe_fixes: bool = False
+    http_client: str | None = None
+    gather_safe: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """One place a pass acted on, or would have and did not (``fixed`` False)."""
+
+    codemod: str
+    location: Location
+    message: str
+    fixed: bool
+    function: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a pass would do with a whole function (for ``unjam routes``)."""
+
+    action: str
+    fixable: bool
+
+
+class Codemod(VisitorBasedCodemodCommand):
+    NAME: ClassVar[str]
+    DESCRIPTION: ClassVar[str]
+    SAFETY: ClassVar[Safety]
+    EXAMPLES: ClassVar[tuple[Example, ...]] = ()
+
+    def __init__(self, context: CodemodContext, view: ModuleView, options: Options) -> None:
+        super().__init__(context)
+        self.view = view
+        self.options = options
+        self.sites: list[Site] = []
+
+    # -- what the engine asks before running the pass ---------------------------------
+    @classmethod
+    def applies_to(cls, view: ModuleView) -> bool:
+        """Could this pass change or report anything in the module? Cheap, no parse."""
+        return any(cls.decide(plan, Options()) is not None for plan in view.functions.values())
+
+    @classmethod
+    def decide(cls, plan: FunctionPlan, options: Options) -> Decision | None:
+        """The pass's verdict on a whole function, or None when it has nothing to say."""
+        return None
+
+    @classmethod
+    def documentation(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    # -- helpers for passes -------------------------------------------------------------
+    def suppressed(self, line: int, plan: FunctionPlan | None = None) -> bool:
+        if plan is not None and is_suppressed(plan.facts.suppressed, self.NAME):
+            return True
+        codes = self.view.suppressed_lines.get(line)
+        return codes is not None and is_suppressed(codes, self.NAME)
+
+    def report(self, location: Location, message: str, fixed: bool, function: str | None = None) -> None:
+        self.sites.append(Site(self.NAME, location, message, fixed, function))

@@ -1,0 +1,3 @@
+from unjam.cli import main
+
+main()

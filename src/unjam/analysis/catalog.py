@@ -1,0 +1,130 @@
+"""The blocking-call catalog, loaded from ``blocking.toml`` beside this module.
+
+The catalog is data so that teams can read what unjam treats as blocking, and extend it
+(``[tool.unjam] extra-blocking``) without touching code.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+#: Categories that describe a stall of the event loop. Anything else is an effect.
+BLOCKING_CATEGORIES = frozenset(
+    {"sleep", "http", "network", "file", "subprocess", "database", "cpu", "console", "lock", "other"}
+)
+LOOP = "loop"
+CONTEXTVAR = "contextvar"
+
+
+@dataclass(frozen=True, slots=True)
+class CallRule:
+    """What the catalog knows about one callable."""
+
+    category: str | None = None
+    twin: str | None = None
+    returns: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TypeRule:
+    """What the catalog knows about values of one type."""
+
+    name: str
+    category: str | None = None
+    blocking: frozenset[str] = frozenset()
+    returns: Mapping[str, str] = field(default_factory=dict)
+    attribute: str | None = None
+    called: str | None = None
+
+    def method_blocks(self, method: str) -> bool:
+        if method in self.blocking:
+            return True
+        return "*" in self.blocking and not method.startswith("_")
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """Callables and types by qualified name; types are keyed by every spelling."""
+
+    calls: Mapping[str, CallRule]
+    types: Mapping[str, TypeRule]
+
+    def call(self, qualified_name: str) -> CallRule | None:
+        return self.calls.get(qualified_name)
+
+    def type(self, qualified_name: str) -> TypeRule | None:
+        return self.types.get(qualified_name)
+
+    def root_modules(self) -> frozenset[str]:
+        """First segment of every name: a file that mentions none of them cannot match."""
+        names = [*self.calls, *self.types]
+        return frozenset(name.split(".", 1)[0] for name in names)
+
+    def with_extra(self, extra: Mapping[str, str]) -> Catalog:
+        """A catalog that also treats ``extra`` (qualified name -> category) as blocking."""
+        if not extra:
+            return self
+        calls = dict(self.calls)
+        for name, category in extra.items():
+            previous = calls.get(name, CallRule())
+            calls[name] = CallRule(category=category, twin=previous.twin, returns=previous.returns)
+        return Catalog(calls=calls, types=self.types)
+
+
+def _merge_call(old: CallRule | None, new: CallRule) -> CallRule:
+    if old is None:
+        return new
+    return CallRule(
+        category=new.category or old.category,
+        twin=new.twin or old.twin,
+        returns=new.returns or old.returns,
+    )
+
+
+def parse_catalog(document: Mapping[str, object]) -> Catalog:
+    calls: dict[str, CallRule] = {}
+    for entry in _tables(document.get("calls", [])):
+        rule = CallRule(
+            category=entry.get("category"), twin=entry.get("twin"), returns=entry.get("returns")
+        )
+        for name in entry["names"]:
+            calls[name] = _merge_call(calls.get(name), rule)
+    types: dict[str, TypeRule] = {}
+    for entry in _tables(document.get("types", [])):
+        names = list(entry["names"])
+        rule = TypeRule(
+            name=names[0],
+            category=entry.get("category"),
+            blocking=frozenset(entry.get("blocking", ())),
+            returns=dict(entry.get("returns", {})),
+            attribute=entry.get("attribute"),
+            called=entry.get("called"),
+        )
+        for name in names:
+            types[name] = rule
+    return Catalog(calls=calls, types=types)
+
+
+def _tables(value: object) -> Iterable[dict]:  # type: ignore[type-arg]
+    if not isinstance(value, list):
+        raise ValueError("catalog sections must be arrays of tables")
+    return value
+
+
+@cache
+def default_catalog() -> Catalog:
+    text = resources.files("unjam.analysis").joinpath("blocking.toml").read_text("utf-8")
+    return parse_catalog(tomllib.loads(text))
+
+
+def is_blocking(category: str | None) -> bool:
+    return category is not None and category in BLOCKING_CATEGORIES

@@ -1,0 +1,162 @@
+"""The facts the analysis produces: frozen, picklable values.
+
+Workers analyse one module each and return ``ModuleFacts``; the project linker
+(``project.py``) joins them. Nothing here holds a libcst node, so facts cross process
+boundaries cheaply and can be cached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Kind(str, Enum):
+    """What FastAPI does with a callable."""
+
+    ENDPOINT = "endpoint"
+    WEBSOCKET = "websocket"
+    DEPENDENCY = "dependency"
+    EXCEPTION_HANDLER = "exception_handler"
+    MIDDLEWARE = "middleware"
+    STARTUP = "startup"
+    SHUTDOWN = "shutdown"
+    LIFESPAN = "lifespan"
+    BACKGROUND_TASK = "background_task"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    line: int
+    column: int  # 1-based, as editors and ruff show it
+
+
+@dataclass(frozen=True, slots=True)
+class TypeRef:
+    """A type as far as one module can see it.
+
+    ``base`` is a catalog type name, or (``pending``) a project qualified name whose type
+    only the linker can tell: the value bound to it, or (``called``) what calling it returns.
+    ``ops`` then replays attribute reads (``.name``), calls (``()``) and method calls
+    (``.name()``) on that value.
+    """
+
+    base: str
+    pending: bool = False
+    called: bool = False
+    ops: tuple[str, ...] = ()
+
+    def then(self, op: str) -> TypeRef:
+        return TypeRef(self.base, self.pending, self.called, (*self.ops, op))
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """A call with a catalog category: blocking work, a loop-bound API or a ContextVar write."""
+
+    name: str  # the callable as the catalog names it, e.g. "time.sleep", "sqlalchemy.orm.Session.query"
+    category: str
+    location: Location
+    twin: str | None = None
+    awaited: bool = False
+    deferred: bool = False  # inside a generator expression: runs when consumed
+    via: tuple[str, ...] = ()  # project helpers between the function and the call
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEffect:
+    """A method call whose receiver type depends on another module."""
+
+    receiver: TypeRef
+    method: str
+    location: Location
+    awaited: bool = False
+    deferred: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CallSite:
+    """A call to something that may be a project function."""
+
+    target: str
+    location: Location
+    awaited: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A use of a project callable other than FastAPI registering it.
+
+    ``how`` is "await" (awaited directly), "call" (called, result used some other way) or
+    "value" (passed or stored as a value, e.g. to ``create_task`` or a callback list).
+    """
+
+    target: str
+    how: str
+    path: str
+    location: Location
+    in_function: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionFacts:
+    qualname: str
+    name: str
+    path: str
+    location: Location
+    is_async: bool
+    is_generator: bool
+    awaits: int
+    effects: tuple[Effect, ...] = ()
+    pending: tuple[PendingEffect, ...] = ()
+    calls: tuple[CallSite, ...] = ()
+    class_name: str | None = None
+    returns: TypeRef | None = None
+    suppressed: frozenset[str] = frozenset()  # codemod names, or "*" for all
+    nested_async_generators: tuple[int, ...] = ()  # lines of nested async generator defs
+    returns_streaming: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """FastAPI (or Starlette) will invoke ``target``."""
+
+    kind: Kind
+    target: str
+    location: Location
+    path: str
+    owner: str | None = None  # qualified name of the app/router it is registered on
+    methods: tuple[str, ...] = ()
+    route: str | None = None  # the path template, as written
+
+
+@dataclass(frozen=True, slots=True)
+class RouterDef:
+    qualname: str
+    is_app: bool
+    prefix: str
+    path: str
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Inclusion:
+    parent: str
+    child: str
+    prefix: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleFacts:
+    path: str
+    module: str
+    functions: tuple[FunctionFacts, ...] = ()
+    registrations: tuple[Registration, ...] = ()
+    routers: tuple[RouterDef, ...] = ()
+    inclusions: tuple[Inclusion, ...] = ()
+    references: tuple[Reference, ...] = ()
+    value_types: tuple[tuple[str, TypeRef], ...] = ()  # module-level name -> type
+    aliases: tuple[tuple[str, TypeRef], ...] = ()  # type aliases (Annotated[...] etc.)
+    instances: tuple[tuple[str, str], ...] = ()  # module-level name -> class it instantiates
+    suppressed_lines: tuple[tuple[int, frozenset[str]], ...] = ()
+    candidate_registrations: tuple[Registration, ...] = field(default=())

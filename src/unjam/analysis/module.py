@@ -1,0 +1,527 @@
+"""Facts about one module: functions, what they await and block on, what FastAPI calls.
+
+One visitor, run once per module. Scoped state lives on a stack of frames (function,
+class, lambda) so that a nested ``def`` or a lambda never switches detection off or on
+for the rest of the enclosing function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+import libcst.matchers as m
+from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
+
+from unjam.analysis import fastapi as fa
+from unjam.analysis.catalog import Catalog
+from unjam.analysis.model import (
+    CallSite,
+    Effect,
+    FunctionFacts,
+    Kind,
+    Location,
+    ModuleFacts,
+    PendingEffect,
+    Reference,
+    Registration,
+    RouterDef,
+    Inclusion,
+    TypeRef,
+)
+from unjam.analysis.names import ModuleName, qualified_names
+from unjam.analysis.suppression import parse_suppression
+from unjam.analysis.types import TypeResolver
+
+
+@dataclass(slots=True)
+class _Frame:
+    kind: str  # "function", "class", "lambda"
+    qualname: str
+    node: cst.CSTNode | None = None
+    is_async: bool = False
+    awaits: int = 0
+    is_generator: bool = False
+    effects: list[Effect] = field(default_factory=list)
+    pending: list[PendingEffect] = field(default_factory=list)
+    calls: list[CallSite] = field(default_factory=list)
+    local_types: dict[str, TypeRef] = field(default_factory=dict)
+    self_name: str | None = None
+    class_qualname: str | None = None
+    nested_async_generators: list[int] = field(default_factory=list)
+    returns_streaming: bool = False
+
+
+class ModuleAnalyser(cst.CSTVisitor):
+    """Collects ``ModuleFacts`` for one module.
+
+    ``project_roots`` are the top-level package names of the project: a qualified name
+    under one of them may be a project function, anything else is a library.
+    """
+
+    METADATA_DEPENDENCIES = (ScopeProvider, PositionProvider)
+
+    def __init__(
+        self,
+        path: str,
+        name: ModuleName,
+        catalog: Catalog,
+        project_roots: frozenset[str],
+    ) -> None:
+        super().__init__()
+        self.path = path
+        self.name = name
+        self.catalog = catalog
+        self.project_roots = project_roots
+        self.frames: list[_Frame] = [_Frame("module", name.module)]
+        self.functions: list[FunctionFacts] = []
+        self.registrations: list[Registration] = []
+        self.candidates: list[Registration] = []
+        self.routers: list[RouterDef] = []
+        self.inclusions: list[Inclusion] = []
+        self.references: list[Reference] = []
+        self.value_types: dict[str, TypeRef] = {}
+        self.aliases: dict[str, TypeRef] = {}
+        self.instances: dict[str, str] = {}
+        self.suppressed: dict[int, frozenset[str]] = {}
+        self.awaited_calls: set[int] = set()
+        self.registered_args: set[int] = set()
+        self.genexp_depth = 0
+        self.prepared: dict[int, _Frame] = {}
+        self.types = TypeResolver(self)
+
+    # -- helpers -------------------------------------------------------------------------
+    def qnames(self, node: cst.CSTNode) -> set[str]:
+        scope = self.get_metadata(ScopeProvider, node, None)
+        return qualified_names(scope, node, self.name)
+
+    def location(self, node: cst.CSTNode) -> Location:
+        start = self.get_metadata(PositionProvider, node).start
+        return Location(start.line, start.column + 1)
+
+    def is_project(self, qualname: str) -> bool:
+        return qualname.split(".", 1)[0] in self.project_roots
+
+    @property
+    def frame(self) -> _Frame:
+        return self.frames[-1]
+
+    def function_frame(self) -> _Frame | None:
+        for frame in reversed(self.frames):
+            if frame.kind == "function":
+                return frame
+            if frame.kind in ("class", "lambda"):
+                return None
+        return None
+
+    def enclosing_function_name(self) -> str | None:
+        for frame in reversed(self.frames):
+            if frame.kind == "function":
+                return frame.qualname
+        return None
+
+    def local_qualname(self, name: str) -> str:
+        frame = self.frame
+        if frame.kind == "module":
+            return f"{self.name.module}.{name}" if self.name.module else name
+        if frame.kind == "class":
+            return f"{frame.qualname}.{name}"
+        return f"{frame.qualname}.<locals>.{name}"
+
+    # -- comments ------------------------------------------------------------------------
+    def visit_Comment(self, node: cst.Comment) -> None:
+        codes = parse_suppression(node.value)
+        if codes is not None:
+            line = self.location(node).line
+            self.suppressed[line] = self.suppressed.get(line, frozenset()) | codes
+
+    # -- scopes --------------------------------------------------------------------------
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        qualname = self.local_qualname(node.name.value)
+        for base in node.bases:
+            if any(name in fa.BASE_HTTP_MIDDLEWARE for name in self.qnames(base.value)):
+                self.registrations.append(
+                    Registration(
+                        Kind.MIDDLEWARE, f"{qualname}.dispatch", self.location(node.name), self.path
+                    )
+                )
+        self.frames.append(_Frame("class", qualname, node=node))
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.frames.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        parent = self.frame
+        qualname = self.local_qualname(node.name.value)
+        frame = _Frame("function", qualname, node=node, is_async=node.asynchronous is not None)
+        if parent.kind == "class":
+            frame.class_qualname = parent.qualname
+            params = node.params.params or node.params.posonly_params
+            if params and not _is_staticmethod(node):
+                frame.self_name = params[0].name.value
+        for param in (
+            *node.params.posonly_params,
+            *node.params.params,
+            *node.params.kwonly_params,
+        ):
+            if param.annotation is not None:
+                ref = self.types.annotation(param.annotation.annotation)
+                if ref is not None:
+                    frame.local_types[param.name.value] = ref
+        self._register_decorators(node, qualname)
+        self.prepared[id(node)] = frame
+
+    def visit_FunctionDef_body(self, node: cst.FunctionDef) -> None:
+        # Decorators and parameter defaults run in the enclosing scope, at definition
+        # time: the function's own frame starts with its body.
+        self.frames.append(self.prepared.pop(id(node)))
+
+    def leave_FunctionDef_body(self, node: cst.FunctionDef) -> None:
+        frame = self.frames.pop()
+        lines = {self.location(node.name).line}
+        lines.update(self.location(d).line for d in node.decorators)
+        suppressed = frozenset().union(*(self.suppressed.get(line, frozenset()) for line in lines))
+        returns = self.types.annotation(node.returns.annotation, unwrap_iterators=True) if node.returns else None
+        facts = FunctionFacts(
+            qualname=frame.qualname,
+            name=node.name.value,
+            path=self.path,
+            location=self.location(node.name),
+            is_async=frame.is_async,
+            is_generator=frame.is_generator,
+            awaits=frame.awaits,
+            effects=tuple(frame.effects),
+            pending=tuple(frame.pending),
+            calls=tuple(frame.calls),
+            class_name=frame.class_qualname,
+            returns=returns,
+            suppressed=suppressed,
+            nested_async_generators=tuple(frame.nested_async_generators),
+            returns_streaming=frame.returns_streaming,
+        )
+        self.functions.append(facts)
+        outer = self.function_frame()
+        if outer is not None and frame.is_async and frame.is_generator:
+            outer.nested_async_generators.append(facts.location.line)
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self.frames.append(_Frame("lambda", f"{self.frame.qualname}.<lambda>", node=node))
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self.frames.pop()
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
+        self.genexp_depth += 1
+
+    def leave_GeneratorExp(self, original_node: cst.GeneratorExp) -> None:
+        self.genexp_depth -= 1
+
+    # -- awaits and yields ---------------------------------------------------------------
+    def visit_Await(self, node: cst.Await) -> None:
+        frame = self.function_frame()
+        if frame is not None:
+            frame.awaits += 1
+        if isinstance(node.expression, cst.Call):
+            self.awaited_calls.add(id(node.expression))
+
+    def visit_For(self, node: cst.For) -> None:
+        if node.asynchronous is not None and (frame := self.function_frame()) is not None:
+            frame.awaits += 1
+
+    def visit_With(self, node: cst.With) -> None:
+        frame = self.function_frame()
+        if node.asynchronous is not None and frame is not None:
+            frame.awaits += 1
+        for item in node.items:
+            if item.asname is not None and isinstance(item.asname.name, cst.Name):
+                ref = self.types.of(item.item)
+                if ref is not None:
+                    self._bind(item.asname.name.value, ref)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        if node.asynchronous is not None and (frame := self.function_frame()) is not None:
+            frame.awaits += 1
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        frame = self.function_frame()
+        if frame is not None:
+            frame.is_generator = True
+
+    # -- bindings ------------------------------------------------------------------------
+    def _bind(self, name: str, ref: TypeRef) -> None:
+        frame = self.frame
+        if frame.kind == "module":
+            self.value_types[self.local_qualname(name)] = ref
+        elif frame.kind == "function":
+            frame.local_types[name] = ref
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        ref = self.types.of(node.value)
+        for target in node.targets:
+            if not isinstance(target.target, cst.Name):
+                continue
+            name = target.target.value
+            if ref is not None:
+                self._bind(name, ref)
+            self._record_binding(name, node.value)
+        self._reference_values([node.value])
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if not isinstance(node.target, cst.Name):
+            return
+        name = node.target.value
+        annotation = node.annotation.annotation
+        if self.frame.kind == "module" and self.qnames(annotation) & fa.TYPE_ALIAS_MARKERS:
+            if node.value is not None and (ref := self.types.annotation(node.value)) is not None:
+                self.aliases[self.local_qualname(name)] = ref
+            return
+        ref = self.types.annotation(annotation)
+        if ref is None and node.value is not None:
+            ref = self.types.of(node.value)
+        if ref is not None:
+            self._bind(name, ref)
+        if node.value is not None:
+            self._record_binding(name, node.value)
+            self._reference_values([node.value])
+
+    def visit_TypeAlias(self, node: cst.TypeAlias) -> None:
+        ref = self.types.annotation(node.value)
+        if ref is not None and self.frame.kind == "module":
+            self.aliases[self.local_qualname(node.name.value)] = ref
+
+    def _record_binding(self, name: str, value: cst.BaseExpression) -> None:
+        """Module-level facts the linker needs: apps, routers, instances, type aliases."""
+        qualname = self.local_qualname(name)
+        if isinstance(value, cst.Call):
+            callee = self.qnames(value.func)
+            if callee & fa.APP_FACTORIES or callee & fa.ROUTER_FACTORIES:
+                self.routers.append(
+                    RouterDef(
+                        qualname=qualname,
+                        is_app=bool(callee & fa.APP_FACTORIES),
+                        prefix=fa.string_arg(value, "prefix", None) or "",
+                        path=self.path,
+                        location=self.location(value),
+                    )
+                )
+            elif self.frame.kind == "module":
+                for target in callee:
+                    if self.is_project(target):
+                        self.instances[qualname] = target
+        elif self.frame.kind == "module" and isinstance(value, cst.Subscript):
+            if self.qnames(value.value) & fa.ANNOTATED:
+                ref = self.types.annotation(value)
+                if ref is not None:
+                    self.aliases[qualname] = ref
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if node.value is None:
+            return
+        self._reference_values([node.value])
+        frame = self.function_frame()
+        if frame is not None and isinstance(node.value, cst.Call):
+            if self.qnames(node.value.func) & fa.STREAMING_RESPONSES:
+                frame.returns_streaming = True
+
+    def visit_Call(self, node: cst.Call) -> None:
+        awaited = id(node) in self.awaited_calls
+        callee = self.qnames(node.func)
+        location = self.location(node)
+        frame = self.function_frame()
+        deferred = self.genexp_depth > 0
+        if callee & fa.STREAMING_RESPONSES and frame is not None:
+            frame.returns_streaming = True
+        self._registrations_in_call(node, callee, location)
+        matched = False
+        for name in sorted(callee):
+            rule = self.catalog.call(name)
+            if rule is not None and rule.category is not None:
+                matched = True
+                if frame is not None and not awaited:
+                    frame.effects.append(
+                        Effect(name, rule.category, location, rule.twin, awaited, deferred)
+                    )
+        if not matched and isinstance(node.func, cst.Attribute):
+            matched = self._method_effect(node, frame, location, awaited, deferred)
+        if not matched:
+            self._project_call(node, callee, frame, location, awaited)
+        self._reference_arguments(node, callee)
+
+    def _method_effect(
+        self,
+        node: cst.Call,
+        frame: _Frame | None,
+        location: Location,
+        awaited: bool,
+        deferred: bool,
+    ) -> bool:
+        assert isinstance(node.func, cst.Attribute)
+        method = node.func.attr.value
+        receiver = self.types.of(node.func.value)
+        if receiver is None:
+            return False
+        if receiver.pending:
+            if frame is not None and not awaited:
+                frame.pending.append(PendingEffect(receiver, method, location, awaited, deferred))
+            return False
+        rule = self.catalog.type(receiver.base)
+        if rule is None or rule.category is None or not rule.method_blocks(method):
+            return False
+        if frame is not None and not awaited:
+            frame.effects.append(
+                Effect(f"{rule.name}.{method}", rule.category, location, None, awaited, deferred)
+            )
+        return True
+
+    def _project_call(
+        self,
+        node: cst.Call,
+        callee: set[str],
+        frame: _Frame | None,
+        location: Location,
+        awaited: bool,
+    ) -> None:
+        targets = {name for name in callee if self.is_project(name)}
+        if not targets and frame is not None and frame.class_qualname and frame.self_name:
+            if m.matches(node.func, m.Attribute(value=m.Name(frame.self_name))):
+                assert isinstance(node.func, cst.Attribute)
+                targets = {f"{frame.class_qualname}.{node.func.attr.value}"}
+        for target in sorted(targets):
+            if frame is not None:
+                frame.calls.append(CallSite(target, location, awaited))
+            self.references.append(
+                Reference(
+                    target,
+                    "await" if awaited else "call",
+                    self.path,
+                    location,
+                    self.enclosing_function_name(),
+                )
+            )
+
+    # -- references ----------------------------------------------------------------------
+    def _reference_arguments(self, node: cst.Call, callee: set[str]) -> None:
+        if id(node) in self.registered_args:
+            return
+        self._reference_values([arg.value for arg in node.args])
+
+    def _reference_values(self, values: list[cst.BaseExpression]) -> None:
+        for value in values:
+            elements: list[cst.BaseExpression] = [value]
+            if isinstance(value, (cst.List, cst.Tuple, cst.Set)):
+                elements = [element.value for element in value.elements]
+            for element in elements:
+                if not isinstance(element, (cst.Name, cst.Attribute)):
+                    continue
+                for target in self.qnames(element):
+                    if self.is_project(target):
+                        self.references.append(
+                            Reference(
+                                target,
+                                "value",
+                                self.path,
+                                self.location(element),
+                                self.enclosing_function_name(),
+                            )
+                        )
+
+    # -- FastAPI registrations -----------------------------------------------------------
+    def _register_decorators(self, node: cst.FunctionDef, qualname: str) -> None:
+        for decorator in node.decorators:
+            expr = decorator.decorator
+            if not isinstance(expr, cst.Call) or not isinstance(expr.func, cst.Attribute):
+                continue
+            found = fa.decorator_registration(expr)
+            if found is None:
+                continue
+            kind, methods, route = found
+            owners = sorted(self.qnames(expr.func.value)) or [None]
+            self.candidates.append(
+                Registration(
+                    kind, qualname, self.location(node.name), self.path, owners[0], methods, route
+                )
+            )
+
+    def _registrations_in_call(
+        self, node: cst.Call, callee: set[str], location: Location
+    ) -> None:
+        for kind, target_expr, owner_expr, methods, route in fa.call_registrations(
+            node, callee
+        ):
+            self.registered_args.add(id(node))
+            for target in self._callable_targets(target_expr):
+                owner = None
+                if owner_expr is not None:
+                    owner = next(iter(sorted(self.qnames(owner_expr))), None)
+                registration = Registration(
+                    kind, target, location, self.path, owner, methods, route
+                )
+                if owner_expr is None:
+                    self.registrations.append(registration)
+                else:
+                    self.candidates.append(registration)
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value == "include_router":
+            if node.args:
+                parents = self.qnames(node.func.value)
+                children = self.qnames(node.args[0].value)
+                prefix = fa.string_arg(node, "prefix", None) or ""
+                for parent in parents:
+                    for child in children:
+                        self.inclusions.append(Inclusion(parent, child, prefix))
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value == "add_task":
+            receiver = self.types.of(node.func.value)
+            if receiver is not None and receiver.base in fa.BACKGROUND_TASKS and node.args:
+                self.registered_args.add(id(node))
+                for target in self._callable_targets(node.args[0].value):
+                    self.registrations.append(
+                        Registration(Kind.BACKGROUND_TASK, target, location, self.path)
+                    )
+
+    def _callable_targets(self, expr: cst.BaseExpression | None) -> list[str]:
+        """What FastAPI will call when handed ``expr``: a function, ``Cls().__call__``,
+        or the function inside ``functools.partial``."""
+        if expr is None:
+            return []
+        if isinstance(expr, cst.Call):
+            callee = self.qnames(expr.func)
+            if callee & fa.PARTIAL and expr.args:
+                return self._callable_targets(expr.args[0].value)
+            return [f"{name}.__call__" for name in sorted(callee) if self.is_project(name)]
+        if isinstance(expr, (cst.Name, cst.Attribute)):
+            return sorted(name for name in self.qnames(expr) if self.is_project(name))
+        return []
+
+    # -- result --------------------------------------------------------------------------
+    def facts(self) -> ModuleFacts:
+        return ModuleFacts(
+            path=self.path,
+            module=self.name.module,
+            functions=tuple(self.functions),
+            registrations=tuple(self.registrations),
+            routers=tuple(self.routers),
+            inclusions=tuple(self.inclusions),
+            references=tuple(self.references),
+            value_types=tuple(self.value_types.items()),
+            aliases=tuple(self.aliases.items()),
+            instances=tuple(self.instances.items()),
+            suppressed_lines=tuple(sorted(self.suppressed.items())),
+            candidate_registrations=tuple(self.candidates),
+        )
+
+
+def _is_staticmethod(node: cst.FunctionDef) -> bool:
+    return any(m.matches(d.decorator, m.Name("staticmethod")) for d in node.decorators)
+
+
+def analyse_module(
+    module: cst.Module,
+    path: str,
+    name: ModuleName,
+    catalog: Catalog,
+    project_roots: frozenset[str],
+) -> ModuleFacts:
+    """Facts for one parsed module. The module is not copied: callers pass a fresh parse."""
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    analyser = ModuleAnalyser(path, name, catalog, project_roots)
+    wrapper.visit(analyser)
+    return analyser.facts()

@@ -1,0 +1,61 @@
+"""Qualified names as libcst's scope analysis reports them, made absolute.
+
+``ScopeProvider`` gives names relative to the module (``helper``, ``f.<locals>.x``,
+``.deps.get_db``); the project linker needs one spelling per thing across modules,
+``pkg.routes.helper``. This is the conversion libcst's FullyQualifiedNameProvider does,
+applied only to the nodes the analysis asks about: resolving every node costs more than
+twice the parse itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.metadata import QualifiedName, QualifiedNameSource, Scope
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleName:
+    module: str
+    package: str
+
+    def absolute(self, name: QualifiedName) -> str:
+        if name.source is QualifiedNameSource.BUILTIN:
+            return name.name if name.name.startswith("builtins.") else f"builtins.{name.name}"
+        if name.name.startswith("."):
+            return self._relative(name.name)
+        if name.source is QualifiedNameSource.LOCAL:
+            return f"{self.module}.{name.name}" if self.module else name.name
+        return name.name
+
+    def _relative(self, dotted: str) -> str:
+        stripped = dotted.lstrip(".")
+        levels = len(dotted) - len(stripped)
+        parts = self.package.split(".") if self.package else []
+        if levels > 1:
+            parts = parts[: len(parts) - (levels - 1)] if levels - 1 <= len(parts) else []
+        base = ".".join(parts)
+        if not stripped:
+            return base
+        return f"{base}.{stripped}" if base else stripped
+
+
+def dotted(node: cst.BaseExpression) -> str | None:
+    """The source spelling of a plain ``a.b.c`` expression, else None."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        head = dotted(node.value)
+        return f"{head}.{node.attr.value}" if head is not None else None
+    return None
+
+
+def qualified_names(scope: Scope | None, node: cst.CSTNode, module: ModuleName) -> set[str]:
+    if scope is None:
+        return set()
+    try:
+        found = scope.get_qualified_names_for(node)
+    except Exception:  # libcst raises on a few exotic shapes; an unknown name is no name
+        return set()
+    return {module.absolute(name) for name in found}

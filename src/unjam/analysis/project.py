@@ -1,0 +1,303 @@
+"""Project-wide facts: the modules' facts joined.
+
+Workers see one module each; here routers imported from other modules are matched to
+their routes, types flow across imports (``SessionLocal`` made in ``db.py`` and called in
+``deps.py``), and a sync helper that blocks two calls deep makes its async caller block.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from unjam.analysis.catalog import CONTEXTVAR, LOOP, Catalog, is_blocking
+from unjam.analysis.model import (
+    Effect,
+    FunctionFacts,
+    Kind,
+    ModuleFacts,
+    Reference,
+    Registration,
+    RouterDef,
+    TypeRef,
+)
+from unjam.analysis.types import apply_op
+
+#: How deep a chain of sync helpers is followed.
+MAX_CHAIN = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One way FastAPI invokes a function, with its full path."""
+
+    kind: Kind
+    function: str
+    methods: tuple[str, ...]
+    path: str | None
+    registered_at: str  # "file:line"
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionPlan:
+    """What the codemods need to know about one function, from the whole project."""
+
+    facts: FunctionFacts
+    kinds: frozenset[Kind]
+    blocking: tuple[Effect, ...]
+    loop_bound: tuple[Effect, ...]
+    context_writes: tuple[Effect, ...]
+    used_by: tuple[Reference, ...]  # uses other than FastAPI's own registration
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleView:
+    """The part of the project model one module's codemods need (picklable)."""
+
+    path: str
+    module: str
+    functions: dict[str, FunctionPlan]
+    suppressed_lines: dict[int, frozenset[str]]
+
+
+@dataclass
+class Project:
+    catalog: Catalog
+    modules: dict[str, ModuleFacts] = field(default_factory=dict)  # by path
+    functions: dict[str, FunctionFacts] = field(default_factory=dict)
+    value_types: dict[str, TypeRef] = field(default_factory=dict)
+    aliases: dict[str, TypeRef] = field(default_factory=dict)
+    instances: dict[str, str] = field(default_factory=dict)
+    routers: dict[str, RouterDef] = field(default_factory=dict)
+    parents: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    registrations: list[Registration] = field(default_factory=list)
+    references: dict[str, list[Reference]] = field(default_factory=dict)
+    _resolved: dict[TypeRef, TypeRef | None] = field(default_factory=dict)
+    _blocking: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
+    _kinds: dict[str, set[Kind]] | None = None
+
+    @classmethod
+    def link(cls, catalog: Catalog, modules: Iterable[ModuleFacts]) -> Project:
+        project = cls(catalog)
+        for facts in modules:
+            project._add(facts)
+        project._confirm_registrations()
+        return project
+
+    def relinked(self, facts: ModuleFacts) -> Project:
+        """The project with one module's facts replaced (after a pass rewrote it)."""
+        modules = dict(self.modules)
+        modules[facts.path] = facts
+        return Project.link(self.catalog, modules.values())
+
+    def _add(self, facts: ModuleFacts) -> None:
+        self.modules[facts.path] = facts
+        for function in facts.functions:
+            self.functions[function.qualname] = function
+        self.value_types.update(facts.value_types)
+        self.aliases.update(facts.aliases)
+        self.instances.update(facts.instances)
+        for router in facts.routers:
+            self.routers[router.qualname] = router
+        for inclusion in facts.inclusions:
+            self.parents.setdefault(inclusion.child, []).append((inclusion.parent, inclusion.prefix))
+        for reference in facts.references:
+            self.references.setdefault(reference.target, []).append(reference)
+
+    def _confirm_registrations(self) -> None:
+        registrations: list[Registration] = []
+        for facts in self.modules.values():
+            registrations.extend(facts.registrations)
+            registrations.extend(
+                candidate
+                for candidate in facts.candidate_registrations
+                if candidate.owner in self.routers
+            )
+        for registration in registrations:
+            target = self._callable(registration.target)
+            if target is None:
+                continue
+            if target != registration.target:
+                registration = Registration(
+                    registration.kind, target, registration.location, registration.path,
+                    registration.owner, registration.methods, registration.route,
+                )
+            self.registrations.append(registration)
+
+    def _callable(self, target: str) -> str | None:
+        """The function FastAPI ends up calling for ``target``."""
+        if target in self.functions:
+            return target
+        if target in self.instances:
+            method = f"{self.instances[target]}.__call__"
+            return method if method in self.functions else None
+        if target.endswith(".__call__"):
+            return target if target in self.functions else None
+        return None
+
+    # -- types ---------------------------------------------------------------------------
+    def resolve(self, ref: TypeRef, depth: int = 0) -> TypeRef | None:
+        """A pending type made concrete from other modules' facts, or None if unknown."""
+        if not ref.pending:
+            return ref
+        if ref in self._resolved:
+            return self._resolved[ref]
+        self._resolved[ref] = None  # a cycle resolves to unknown
+        result = self._resolve_base(ref, depth)
+        for op in ref.ops:
+            if result is None:
+                break
+            result = apply_op(self.catalog, result, op)
+            if result is not None and result.pending:
+                result = self.resolve(result, depth + 1)
+        self._resolved[ref] = result
+        return result
+
+    def _resolve_base(self, ref: TypeRef, depth: int) -> TypeRef | None:
+        if depth > MAX_CHAIN:
+            return None
+        name = ref.base
+        if ref.called:
+            function = self.functions.get(name)
+            if function is not None and function.returns is not None:
+                return self.resolve(function.returns, depth + 1)
+            if name in self.value_types:
+                value = self.resolve(self.value_types[name], depth + 1)
+                return apply_op(self.catalog, value, "()") if value else None
+            return None
+        for table in (self.value_types, self.aliases):
+            if name in table:
+                return self.resolve(table[name], depth + 1)
+        return None
+
+    # -- effects -------------------------------------------------------------------------
+    def effects(self, function: FunctionFacts) -> tuple[Effect, ...]:
+        """The function's own effects, with receiver types from other modules resolved."""
+        found = list(function.effects)
+        for pending in function.pending:
+            receiver = self.resolve(pending.receiver)
+            if receiver is None:
+                continue
+            rule = self.catalog.type(receiver.base)
+            if rule is None or rule.category is None or not rule.method_blocks(pending.method):
+                continue
+            found.append(
+                Effect(
+                    f"{rule.name}.{pending.method}", rule.category, pending.location,
+                    None, pending.awaited, pending.deferred,
+                )
+            )
+        return tuple(sorted(found, key=lambda e: (e.location.line, e.location.column)))
+
+    def blocking(self, qualname: str) -> tuple[Effect, ...]:
+        """Blocking calls made by running ``qualname``: its own, and those of the sync
+        project helpers it calls (``via`` names the chain)."""
+        return self._blocking_of(qualname, ())
+
+    def _blocking_of(self, qualname: str, stack: tuple[str, ...]) -> tuple[Effect, ...]:
+        if qualname in self._blocking:
+            return self._blocking[qualname]
+        function = self.functions.get(qualname)
+        if function is None or qualname in stack or len(stack) > MAX_CHAIN:
+            return ()
+        found = [effect for effect in self.effects(function) if is_blocking(effect.category)]
+        for call in function.calls:
+            helper = self.functions.get(call.target)
+            if helper is None or helper.is_async or call.awaited:
+                continue
+            inner = self._blocking_of(call.target, (*stack, qualname))
+            if inner:
+                first = inner[0]
+                found.append(
+                    Effect(
+                        first.name, first.category, call.location, None, False,
+                        False, (call.target, *first.via),
+                    )
+                )
+        result = tuple(found)
+        self._blocking[qualname] = result
+        return result
+
+    # -- views ---------------------------------------------------------------------------
+    def kinds(self) -> dict[str, set[Kind]]:
+        if self._kinds is None:
+            kinds: dict[str, set[Kind]] = defaultdict(set)
+            for registration in self.registrations:
+                kinds[registration.target].add(registration.kind)
+            self._kinds = dict(kinds)
+        return self._kinds
+
+    def plan(self, function: FunctionFacts, kinds: frozenset[Kind]) -> FunctionPlan:
+        effects = self.effects(function)
+        return FunctionPlan(
+            facts=function,
+            kinds=kinds,
+            blocking=self.blocking(function.qualname),
+            loop_bound=tuple(e for e in effects if e.category == LOOP),
+            context_writes=tuple(e for e in effects if e.category == CONTEXTVAR),
+            used_by=tuple(self.references.get(function.qualname, ())),
+        )
+
+    def view(self, path: str) -> ModuleView:
+        facts = self.modules[path]
+        kinds = self.kinds()
+        return ModuleView(
+            path=path,
+            module=facts.module,
+            functions={
+                function.qualname: self.plan(function, frozenset(kinds.get(function.qualname, ())))
+                for function in facts.functions
+            },
+            suppressed_lines=dict(facts.suppressed_lines),
+        )
+
+    def routes(self) -> list[Route]:
+        routes = [
+            Route(
+                kind=registration.kind,
+                function=registration.target,
+                methods=registration.methods,
+                path=self.full_path(registration),
+                registered_at=f"{registration.path}:{registration.location.line}",
+            )
+            for registration in self.registrations
+        ]
+        unique = {(r.kind, r.function, r.methods, r.path): r for r in routes}
+        return sorted(unique.values(), key=lambda r: (r.path or "~", r.methods, r.function))
+
+    def full_path(self, registration: Registration) -> str | None:
+        if registration.route is None:
+            return None
+        prefix = ""
+        owner = registration.owner
+        seen: set[str] = set()
+        while owner is not None and owner not in seen:
+            seen.add(owner)
+            router = self.routers.get(owner)
+            prefix = (router.prefix if router else "") + prefix
+            parents = self.parents.get(owner)
+            if not parents:
+                break
+            parent, include_prefix = parents[0]
+            prefix = include_prefix + prefix
+            owner = parent
+        return prefix + registration.route
+
+    def interesting_names(self) -> set[str]:
+        """Short names whose mention makes a file worth analysing: sync helpers that
+        block, values whose type the catalog knows, async functions that block (a
+        reference to one decides whether it may be demoted)."""
+        names: set[str] = set()
+        for qualname, function in self.functions.items():
+            if self.blocking(qualname):
+                names.add(function.name)
+            elif function.returns is not None and function.returns.pending is False:
+                names.add(function.name)
+            elif function.returns is not None and self.resolve(function.returns) is not None:
+                names.add(function.name)
+        for table in (self.value_types, self.aliases):
+            for qualname, ref in table.items():
+                if self.resolve(ref) is not None:
+                    names.add(qualname.rsplit(".", 1)[-1])
+        return names

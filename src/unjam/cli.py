@@ -1,0 +1,439 @@
+"""The ``unjam`` command line: parse options, call the engine, render with rich.
+
+stdout carries only the report or the diff (so ``unjam diff . | git apply`` works);
+summaries, progress and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from unjam import __version__
+from unjam.analysis.catalog import is_blocking
+from unjam.analysis.model import Effect
+from unjam.analysis.project import FunctionPlan, Project
+from unjam.codemods import PASSES, Codemod, Options, by_name
+from unjam.config import Config, ConfigError, find_pyproject, load_config
+from unjam.diff import unified_diff
+from unjam.discovery import discover
+from unjam.report import Finding, Format, findings_from, render
+from unjam.runner import Analysis, FileResult, Runner
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+#: Above this many files a progress bar is worth its noise (on a TTY only).
+PROGRESS_MIN_FILES = 48
+
+app = typer.Typer(
+    name="unjam",
+    help="Find FastAPI code that stalls the event loop, and rewrite it safely.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+err = Console(stderr=True, highlight=False)
+
+Paths = Annotated[Optional[list[Path]], typer.Argument(help="Files or folders (default: .)")]
+Select = Annotated[Optional[str], typer.Option("--select", help="Comma-separated codemods to run.")]
+Ignore = Annotated[Optional[str], typer.Option("--ignore", help="Comma-separated codemods to skip.")]
+Unsafe = Annotated[
+    Optional[bool], typer.Option("--unsafe-fixes/--no-unsafe-fixes", help="Also apply unsafe fixes.")
+]
+Jobs = Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Worker processes (default: CPUs).")]
+Exclude = Annotated[
+    Optional[list[str]], typer.Option("--exclude", help="Gitignore-style pattern to skip (repeatable).")
+]
+ConfigPath = Annotated[
+    Optional[Path], typer.Option("--config", help="pyproject.toml (or TOML file) to read instead.")
+]
+NoPrefilter = Annotated[
+    bool, typer.Option("--no-prefilter", hidden=True, help="Analyse every file (debugging).")
+]
+
+
+class Usage(Exception):
+    """A usage problem: printed as one line, exit code 2."""
+
+
+@dataclass(frozen=True)
+class Session:
+    """Everything one command needs, built from its options and the configuration."""
+
+    paths: list[Path]
+    config: Config
+    passes: tuple[type[Codemod], ...]
+    runner: Runner
+
+
+def _names(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(name.strip() for name in value.split(",") if name.strip())
+
+
+def choose_passes(select: tuple[str, ...] | None, ignore: tuple[str, ...]) -> tuple[type[Codemod], ...]:
+    known = by_name()
+    for name in (*(select or ()), *ignore):
+        if name not in known:
+            listed = ", ".join(known) or "none yet"
+            raise Usage(f"unknown codemod {name!r} (known: {listed})")
+    wanted = set(select) if select is not None else set(known)
+    return tuple(p for p in PASSES if p.NAME in wanted and p.NAME not in ignore)
+
+
+def _session(
+    paths: list[Path] | None,
+    select: str | None,
+    ignore: str | None,
+    unsafe_fixes: bool | None,
+    jobs: int | None,
+    exclude: list[str] | None,
+    config_path: Path | None,
+    no_prefilter: bool = False,
+) -> Session:
+    targets = paths or [Path(".")]
+    try:
+        config = load_config(config_path or find_pyproject(targets[0]))
+    except ConfigError as error:
+        raise Usage(str(error)) from None
+    config = config.merged(
+        select=_names(select),
+        ignore=_names(ignore),
+        unsafe_fixes=unsafe_fixes,
+        exclude=tuple(exclude) if exclude else None,
+    )
+    passes = choose_passes(config.select, config.ignore)
+    options = Options(
+        unsafe_fixes=config.unsafe_fixes,
+        http_client=config.http_client,
+        gather_safe=config.gather_safe,
+    )
+    runner = Runner(
+        passes,
+        options,
+        jobs=jobs,
+        extra_blocking=config.extra_blocking,
+        use_prefilter=not no_prefilter,
+        progress=_progress if err.is_terminal else None,
+    )
+    return Session(targets, config, passes, runner)
+
+
+_active_progress: list[Progress] = []
+
+
+def _progress(label: str, total: int) -> Callable[[], None]:
+    if total < PROGRESS_MIN_FILES or not _active_progress:
+        return lambda: None
+    progress = _active_progress[-1]
+    task = progress.add_task(label, total=total)
+    return lambda: progress.advance(task)
+
+
+@contextmanager
+def _progress_bar() -> Iterator[None]:
+    if not err.is_terminal:
+        yield
+        return
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True,
+    )
+    _active_progress.append(progress)
+    try:
+        with progress:
+            yield
+    finally:
+        _active_progress.pop()
+
+
+def _analyse(session: Session) -> Analysis:
+    found = discover(session.paths, session.config.exclude)
+    for missing in found.missing:
+        err.print(f"{missing}: no such file or directory", markup=False)
+    with _progress_bar():
+        analysis = session.runner.analyse(found.files)
+    if found.missing:
+        analysis.errors.extend(f"{m}: no such file or directory" for m in found.missing)
+    return analysis
+
+
+def _report_errors(errors: list[str]) -> None:
+    for line in errors:
+        err.print(line, markup=False, soft_wrap=True)
+
+
+def _run(session: Session) -> tuple[Analysis, list[FileResult], list[str]]:
+    analysis = _analyse(session)
+    with _progress_bar():
+        results = session.runner.transform(analysis)
+    errors = [e for e in analysis.errors if e.split(": ", 1)[0]]
+    errors.extend(r.error for r in results if r.error)
+    return analysis, results, errors
+
+
+def _guard(command: Callable[[], int]) -> None:
+    try:
+        code = command()
+    except Usage as problem:
+        err.print(f"unjam: {problem}", markup=False)
+        raise typer.Exit(EXIT_ERROR) from None
+    raise typer.Exit(code)
+
+
+# -- commands ----------------------------------------------------------------------------
+@app.command()
+def check(
+    paths: Paths = None,
+    select: Select = None,
+    ignore: Ignore = None,
+    unsafe_fixes: Unsafe = None,
+    jobs: Jobs = None,
+    exclude: Exclude = None,
+    config: ConfigPath = None,
+    output_format: Annotated[Format, typer.Option("--format", help="Report format.")] = Format.TEXT,
+    no_prefilter: NoPrefilter = False,
+) -> None:
+    """Report what the codemods would change, and what they refuse to and why."""
+
+    def command() -> int:
+        session = _session(paths, select, ignore, unsafe_fixes, jobs, exclude, config, no_prefilter)
+        analysis, results, errors = _run(session)
+        findings = findings_from((r.shown, r.sites) for r in results)
+        sys.stdout.write(render(findings, output_format, session.passes))
+        _report_errors(errors)
+        _summary(len(findings), sum(1 for f in findings if f.fixable), analysis, errors)
+        return _exit_code(bool(findings), errors)
+
+    _guard(command)
+
+
+@app.command()
+def diff(
+    paths: Paths = None,
+    select: Select = None,
+    ignore: Ignore = None,
+    unsafe_fixes: Unsafe = None,
+    jobs: Jobs = None,
+    exclude: Exclude = None,
+    config: ConfigPath = None,
+    no_prefilter: NoPrefilter = False,
+) -> None:
+    """Dry run: print the rewrite as a unified diff (``git apply`` accepts it)."""
+
+    def command() -> int:
+        session = _session(paths, select, ignore, unsafe_fixes, jobs, exclude, config, no_prefilter)
+        analysis, results, errors = _run(session)
+        changed = [r for r in results if r.changed]
+        patch = b"".join(unified_diff(r.shown, r.before, r.after or b"") for r in changed)
+        _write_patch(patch)
+        _report_errors(errors)
+        sites = sum(1 for r in changed for s in r.sites if s.fixed)
+        err.print(
+            f"{len(changed)} file(s) would change ({sites} site(s)); "
+            f"{analysis.files_seen} file(s) scanned",
+            markup=False,
+        )
+        return _exit_code(bool(changed), errors)
+
+    _guard(command)
+
+
+def _write_patch(patch: bytes) -> None:
+    out = Console(highlight=False)
+    if not out.is_terminal:
+        sys.stdout.buffer.write(patch)
+        sys.stdout.flush()
+        return
+    for raw in patch.decode("utf-8", errors="replace").splitlines():
+        style = None
+        if raw.startswith(("+++", "---", "diff --git")):
+            style = "bold"
+        elif raw.startswith("@@"):
+            style = "cyan"
+        elif raw.startswith("+"):
+            style = "green"
+        elif raw.startswith("-"):
+            style = "red"
+        out.print(raw, style=style, markup=False, soft_wrap=True)
+
+
+@app.command()
+def routes(
+    paths: Paths = None,
+    select: Select = None,
+    ignore: Ignore = None,
+    unsafe_fixes: Unsafe = None,
+    jobs: Jobs = None,
+    exclude: Exclude = None,
+    config: ConfigPath = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="table or json.")
+    ] = "table",
+) -> None:
+    """Every function FastAPI calls: kind, path, async or def, awaits, blocking calls, plan."""
+
+    def command() -> int:
+        if output_format not in ("table", "json"):
+            raise Usage(f"--format must be table or json, not {output_format!r}")
+        session = _session(paths, select, ignore, unsafe_fixes, jobs, exclude, config)
+        analysis = _analyse(session)
+        rows = route_rows(analysis.project, session.passes, session.runner.options)
+        if output_format == "json":
+            sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        else:
+            _route_table(rows)
+        _report_errors(analysis.errors)
+        return EXIT_ERROR if analysis.errors else EXIT_CLEAN
+
+    _guard(command)
+
+
+def route_rows(
+    project: Project, passes: tuple[type[Codemod], ...], options: Options
+) -> list[dict[str, object]]:
+    kinds = project.kinds()
+    rows: list[dict[str, object]] = []
+    for route in project.routes():
+        function = project.functions[route.function]
+        plan = project.plan(function, frozenset(kinds.get(route.function, ())))
+        rows.append(
+            {
+                "kind": route.kind.value,
+                "methods": list(route.methods),
+                "path": route.path,
+                "function": route.function,
+                "location": f"{function.path}:{function.location.line}",
+                "registered_at": route.registered_at,
+                "async": function.is_async,
+                "awaits": function.awaits,
+                "blocking": [_describe(effect) for effect in plan.blocking if is_blocking(effect.category)],
+                "action": planned_action(plan, passes, options),
+            }
+        )
+    return rows
+
+
+def _describe(effect: Effect) -> str:
+    """``time.sleep:12``, or ``time.sleep:12 via load_config → read_file`` for helpers."""
+    short = ".".join(effect.name.rsplit(".", 2)[-2:])
+    chain = " → ".join(name.rsplit(".", 1)[-1] for name in effect.via)
+    return f"{short}:{effect.location.line}" + (f" via {chain}" if chain else "")
+
+
+def planned_action(plan: FunctionPlan, passes: tuple[type[Codemod], ...], options: Options) -> str | None:
+    for codemod in passes:
+        decision = codemod.decide(plan, options)
+        if decision is not None:
+            return f"{codemod.NAME}: {decision.action}"
+    return None
+
+
+def _route_table(rows: list[dict[str, object]]) -> None:
+    table = Table(title="FastAPI callables", show_lines=False)
+    for column in ("kind", "method + path", "function", "file:line", "def", "awaits", "blocking calls", "action"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        methods = ",".join(row["methods"]) if row["methods"] else ""  # type: ignore[arg-type]
+        path = row["path"] or ""
+        blocking = row["blocking"]
+        assert isinstance(blocking, list)
+        table.add_row(
+            str(row["kind"]),
+            f"{methods} {path}".strip(),
+            str(row["function"]).rsplit(".", 1)[-1],
+            str(row["location"]),
+            "async" if row["async"] else "def",
+            str(row["awaits"]),
+            "\n".join(blocking),
+            str(row["action"] or ""),
+        )
+    _stdout().print(table)
+
+
+def _stdout() -> Console:
+    """Tables keep their columns readable when piped (rich would assume 80 columns)."""
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=160)
+    return console
+
+
+@app.command()
+def codemods() -> None:
+    """List the codemods, in the order they run, with their fix safety."""
+    table = Table(title="unjam codemods (in run order)")
+    for column in ("name", "fix safety", "description"):
+        table.add_column(column)
+    for codemod in PASSES:
+        table.add_row(codemod.NAME, codemod.SAFETY.value, codemod.DESCRIPTION)
+    if not PASSES:
+        err.print("no codemods are registered", markup=False)
+    _stdout().print(table)
+
+
+@app.command()
+def explain(name: Annotated[str, typer.Argument(help="A codemod name, e.g. demote-sync.")]) -> None:
+    """Print a codemod's documentation."""
+
+    def command() -> int:
+        codemod = by_name().get(name)
+        if codemod is None:
+            choose_passes((name,), ())  # raises the usage error listing the known names
+            return EXIT_ERROR
+        text = f"# {codemod.NAME}\n\nFix safety: {codemod.SAFETY.value}\n\n{codemod.documentation()}\n"
+        out = Console()
+        if out.is_terminal:
+            out.print(Markdown(text))
+        else:
+            sys.stdout.write(text)
+        return EXIT_CLEAN
+
+    _guard(command)
+
+
+def _summary(total: int, fixable: int, analysis: Analysis, errors: list[str]) -> None:
+    parts = [f"{total} finding(s), {fixable} fixable", f"{analysis.files_seen} file(s) scanned"]
+    if errors:
+        parts.append(f"{len(errors)} error(s)")
+    err.print("; ".join(parts), markup=False)
+
+
+def _exit_code(pending: bool, errors: list[str]) -> int:
+    if errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if pending else EXIT_CLEAN
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"unjam {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Find FastAPI code that stalls the event loop, and rewrite it safely."""
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["Finding", "app", "main"]

@@ -1,0 +1,115 @@
+"""Findings and how ``unjam check`` prints them: text, JSON, GitHub annotations, SARIF 2.1.0."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from enum import Enum
+
+from unjam import __version__
+from unjam.codemods import Codemod, Site
+
+
+class Format(str, Enum):
+    TEXT = "text"
+    JSON = "json"
+    GITHUB = "github"
+    SARIF = "sarif"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Finding:
+    path: str
+    line: int
+    column: int
+    codemod: str
+    message: str
+    fixable: bool
+
+    @classmethod
+    def from_site(cls, path: str, site: Site) -> Finding:
+        return cls(path, site.location.line, site.location.column, site.codemod, site.message, site.fixed)
+
+
+def findings_from(results: Iterable[tuple[str, Sequence[Site]]]) -> list[Finding]:
+    return sorted({Finding.from_site(path, site) for path, sites in results for site in sites})
+
+
+def render(findings: Sequence[Finding], fmt: Format, passes: Sequence[type[Codemod]]) -> str:
+    if fmt is Format.JSON:
+        return json.dumps([asdict(finding) for finding in findings], indent=2) + "\n"
+    if fmt is Format.GITHUB:
+        return "".join(_github(finding) for finding in findings)
+    if fmt is Format.SARIF:
+        return json.dumps(sarif(findings, passes), indent=2) + "\n"
+    return "".join(
+        f"{f.path}:{f.line}:{f.column}: {f.codemod}: {f.message}"
+        f"{'' if f.fixable else ' (not fixed)'}\n"
+        for f in findings
+    )
+
+
+def _escape(text: str, property_value: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def _github(finding: Finding) -> str:
+    level = "warning" if finding.fixable else "notice"
+    return (
+        f"::{level} file={_escape(finding.path, True)},line={finding.line},"
+        f"col={finding.column},title={_escape('unjam ' + finding.codemod, True)}"
+        f"::{_escape(finding.message)}\n"
+    )
+
+
+def sarif(findings: Sequence[Finding], passes: Sequence[type[Codemod]]) -> dict[str, object]:
+    rules = [
+        {
+            "id": codemod.NAME,
+            "name": codemod.NAME,
+            "shortDescription": {"text": codemod.DESCRIPTION},
+            "fullDescription": {"text": codemod.documentation()},
+            "properties": {"fixSafety": codemod.SAFETY.value},
+        }
+        for codemod in passes
+    ]
+    index = {codemod.NAME: position for position, codemod in enumerate(passes)}
+    results = []
+    for finding in findings:
+        result: dict[str, object] = {
+            "ruleId": finding.codemod,
+            "level": "warning" if finding.fixable else "note",
+            "message": {"text": finding.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": finding.path, "uriBaseId": "%SRCROOT%"},
+                        "region": {"startLine": finding.line, "startColumn": finding.column},
+                    }
+                }
+            ],
+        }
+        if finding.codemod in index:
+            result["ruleIndex"] = index[finding.codemod]
+        results.append(result)
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "unjam",
+                        "version": __version__,
+                        "informationUri": "https://pypi.org/project/unjam/",
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }

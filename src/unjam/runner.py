@@ -1,0 +1,321 @@
+"""The pipeline: discover → read → pre-filter → analyse (parallel) → link → passes → verify.
+
+Analysis runs in rounds. The first round analyses every file whose text can hold a fact
+(see ``prefilter``); the linker then knows which project helpers block and which async
+functions are candidates, and the next round analyses the files that mention those
+names, until nothing new turns up. Each file is parsed at most once for analysis.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import libcst as cst
+from libcst.codemod import CodemodContext, SkipFile
+
+from unjam.analysis.catalog import Catalog, default_catalog
+from unjam.analysis.model import ModuleFacts
+from unjam.analysis.module import analyse_module
+from unjam.analysis.names import ModuleName
+from unjam.analysis.project import Project
+from unjam.codemods import Codemod, Options, Site
+from unjam.discovery import SourceFile
+from unjam.prefilter import Prefilter, matcher
+from unjam.source import SourceError, parse_source, read_source
+from unjam.verify import VerificationError, verify
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: Below this many files a process pool costs more than it saves.
+POOL_THRESHOLD = 8
+#: Rounds of "files that mention a newly found name"; chains deeper than this are rare.
+MAX_ROUNDS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    path: str
+    shown: str
+    module: str
+    package: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    """What happened to one file: ``after`` is None when it is unchanged or failed."""
+
+    shown: str
+    path: str
+    before: bytes
+    after: bytes | None = None
+    sites: tuple[Site, ...] = ()
+    error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.after is not None and self.after != self.before
+
+
+@dataclass
+class Analysis:
+    project: Project
+    jobs: dict[str, Job]
+    errors: list[str] = field(default_factory=list)
+    files_seen: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _WorkerState:
+    catalog: Catalog
+    roots: frozenset[str]
+    project: Project | None = None
+    passes: tuple[type[Codemod], ...] = ()
+    options: Options = Options()
+
+
+_STATE: _WorkerState | None = None
+
+
+def _init_worker(state: _WorkerState) -> None:
+    global _STATE
+    _STATE = state
+
+
+def _state() -> _WorkerState:
+    assert _STATE is not None, "worker used before initialisation"
+    return _STATE
+
+
+def scan_job(job: Job) -> ModuleFacts | SourceError:
+    """Analyse one module; never raises for bad input."""
+    state = _state()
+    try:
+        module = parse_source(job.data, job.shown)
+        return analyse_module(
+            module, job.shown, ModuleName(job.module, job.package), state.catalog, state.roots
+        )
+    except SourceError as error:
+        return error
+    except RecursionError:
+        return SourceError(job.shown, "too deeply nested to analyse")
+
+
+def transform_job(job: Job) -> FileResult:
+    """Run the passes on one module; never raises for bad input."""
+    state = _state()
+    assert state.project is not None
+    try:
+        return _transform(job, state, state.project)
+    except SourceError as error:
+        return FileResult(job.shown, job.path, job.data, error=str(error))
+    except RecursionError:
+        return FileResult(job.shown, job.path, job.data, error=f"{job.shown}: too deeply nested")
+
+
+def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
+    current = parse_source(job.data, job.shown)
+    view = project.view(job.shown)
+    sites: list[Site] = []
+    changed = False
+    for codemod_class in state.passes:
+        if not codemod_class.applies_to(view):
+            continue
+        context = CodemodContext(
+            filename=job.path, full_module_name=job.module, full_package_name=job.package
+        )
+        codemod = codemod_class(context, view, state.options)
+        try:
+            updated = codemod.transform_module(current)
+        except SkipFile:
+            continue
+        except Exception as error:  # a bug in a pass must not take the run down
+            reason = f"{job.shown}: {codemod_class.NAME} failed: {type(error).__name__}: {error}"
+            return FileResult(job.shown, job.path, job.data, error=reason)
+        sites.extend(codemod.sites)
+        if updated.code == current.code:
+            continue
+        try:
+            current = verify(updated.bytes, job.shown)
+        except VerificationError as problem:
+            reason = (
+                f"{job.shown}: {codemod_class.NAME} produced invalid code ({problem}); "
+                "file left unchanged"
+            )
+            return FileResult(job.shown, job.path, job.data, sites=tuple(sites), error=reason)
+        changed = True
+        # The next pass sees the analysis of the rewritten code, not of the original.
+        facts = analyse_module(
+            current, job.shown, ModuleName(job.module, job.package), state.catalog, state.roots
+        )
+        project = project.relinked(facts)
+        view = project.view(job.shown)
+    after = current.bytes if changed else None
+    return FileResult(job.shown, job.path, job.data, after, tuple(sites))
+
+
+def _map(
+    executor: Executor | None, function: Callable[[T], R], items: Sequence[T]
+) -> Iterator[R]:
+    if executor is None:
+        return map(function, items)
+    chunk = max(1, min(16, len(items) // (4 * (os.cpu_count() or 1)) or 1))
+    return executor.map(function, items, chunksize=chunk)
+
+
+def shown_path(path: Path, base: Path) -> str:
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+class Runner:
+    """Runs the pipeline for one invocation of the command line (or a test)."""
+
+    def __init__(
+        self,
+        passes: Sequence[type[Codemod]],
+        options: Options = Options(),
+        jobs: int | None = None,
+        extra_blocking: dict[str, str] | None = None,
+        use_prefilter: bool = True,
+        base: Path | None = None,
+        progress: Callable[[str, int], Callable[[], None]] | None = None,
+    ) -> None:
+        self.passes = tuple(passes)
+        self.options = options
+        self.jobs = max(1, jobs or os.cpu_count() or 1)
+        self.catalog = default_catalog().with_extra(extra_blocking or {})
+        self.use_prefilter = use_prefilter
+        self.base = (base or Path.cwd()).resolve()
+        self.progress = progress
+
+    # -- analysis ------------------------------------------------------------------------
+    def analyse(self, files: Iterable[SourceFile]) -> Analysis:
+        files = list(files)
+        roots = frozenset(f.module.split(".", 1)[0] for f in files if f.module)
+        errors: list[str] = []
+        jobs: dict[str, Job] = {}
+        for file in files:
+            shown = shown_path(file.path, self.base)
+            try:
+                data = read_source(file.path, shown)
+            except SourceError as error:
+                errors.append(str(error))
+                continue
+            jobs[shown] = Job(str(file.path), shown, file.module, file.package, data)
+        prefilter = Prefilter(self.catalog)
+        pending = [
+            job
+            for job in jobs.values()
+            if not self.use_prefilter or prefilter.first_round(job.data)
+        ]
+        state = _WorkerState(self.catalog, roots)
+        facts: list[ModuleFacts] = []
+        analysed: set[str] = set()
+        names_seen: set[str] = set()
+        project = Project.link(self.catalog, [])
+        executor = self._executor(state, len(pending))
+        try:
+            for _ in range(MAX_ROUNDS):
+                if not pending:
+                    break
+                tick = self.progress("analysing", len(pending)) if self.progress else None
+                for job, outcome in zip(pending, _map(executor, scan_job, pending)):
+                    analysed.add(job.shown)
+                    if isinstance(outcome, SourceError):
+                        errors.append(str(outcome))
+                    else:
+                        facts.append(outcome)
+                    if tick:
+                        tick()
+                project = Project.link(self.catalog, facts)
+                names = project.interesting_names() - names_seen
+                names_seen |= names
+                pattern = matcher(names)
+                pending = (
+                    [
+                        job
+                        for job in jobs.values()
+                        if job.shown not in analysed and pattern.search(job.data)
+                    ]
+                    if pattern is not None
+                    else []
+                )
+        finally:
+            if executor is not None:
+                executor.shutdown()
+        return Analysis(project, jobs, errors, files_seen=len(files))
+
+    # -- passes --------------------------------------------------------------------------
+    def transform(self, analysis: Analysis) -> list[FileResult]:
+        project = analysis.project
+        todo = [
+            analysis.jobs[path]
+            for path in sorted(project.modules)
+            if path in analysis.jobs
+            and any(p.applies_to(project.view(path)) for p in self.passes)
+        ]
+        roots = frozenset(j.module.split(".", 1)[0] for j in analysis.jobs.values() if j.module)
+        state = _WorkerState(self.catalog, roots, project, self.passes, self.options)
+        executor = self._executor(state, len(todo))
+        results: list[FileResult] = []
+        tick = self.progress("rewriting", len(todo)) if self.progress and todo else None
+        try:
+            for result in _map(executor, transform_job, todo):
+                results.append(result)
+                if tick:
+                    tick()
+        finally:
+            if executor is not None:
+                executor.shutdown()
+        return results
+
+    def _executor(self, state: _WorkerState, count: int) -> Executor | None:
+        if self.jobs == 1 or count < POOL_THRESHOLD:
+            _init_worker(state)
+            return None
+        return ProcessPoolExecutor(
+            max_workers=min(self.jobs, count),
+            initializer=_init_worker,
+            initargs=(state,),
+            mp_context=_context(),
+        )
+
+
+def _context():  # type: ignore[no-untyped-def]
+    import multiprocessing
+
+    # fork is cheapest where it is safe; elsewhere spawn (the initializer carries state).
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    return multiprocessing.get_context(method)
+
+
+def run_source(
+    code: str,
+    passes: Sequence[type[Codemod]],
+    options: Options = Options(),
+    module: str = "example",
+) -> FileResult:
+    """Run passes on one in-memory module, as if it were a one-file project (tests, docs)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{module}.py"
+        path.write_text(code, encoding="utf-8")
+        runner = Runner(passes, options, jobs=1, base=Path(folder))
+        analysis = runner.analyse([SourceFile(path, module, "")])
+        if analysis.errors:
+            return FileResult(path.name, str(path), code.encode(), error=analysis.errors[0])
+        results = runner.transform(analysis)
+        if not results:
+            return FileResult(path.name, str(path), code.encode())
+        return results[0]

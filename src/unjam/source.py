@@ -1,0 +1,59 @@
+"""Reading and parsing one file, with a one-line reason when that is not possible.
+
+The bytes are kept as read: libcst detects the encoding (cookie or BOM) and the newline
+style, and writes both back, so an untouched file stays byte-identical.
+"""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass
+from pathlib import Path
+
+import libcst as cst
+
+
+@dataclass(frozen=True, slots=True)
+class SourceError(Exception):
+    """Why a file was skipped; ``str()`` is the line shown to the user."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+BINARY_SNIFF = 8192
+
+
+def read_source(path: Path, shown: str) -> bytes:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise SourceError(shown, "file vanished before it could be read") from None
+    except PermissionError:
+        raise SourceError(shown, "permission denied") from None
+    except IsADirectoryError:
+        raise SourceError(shown, "is a directory") from None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise SourceError(shown, "symlink loop") from None
+        raise SourceError(shown, f"cannot read: {error.strerror or error}") from None
+    if b"\x00" in data[:BINARY_SNIFF]:
+        raise SourceError(shown, "binary file (NUL byte), not Python source")
+    return data
+
+
+def parse_source(data: bytes, shown: str) -> cst.Module:
+    try:
+        return cst.parse_module(data)
+    except cst.ParserSyntaxError as error:
+        message = str(error.message).splitlines()[0] if error.message else "invalid syntax"
+        raise SourceError(
+            shown, f"syntax error at {error.raw_line}:{error.raw_column + 1}: {message}"
+        ) from None
+    except (UnicodeDecodeError, LookupError, SyntaxError) as error:
+        raise SourceError(shown, f"cannot decode: {error}") from None
+    except RecursionError:
+        raise SourceError(shown, "too deeply nested to parse") from None

@@ -1,0 +1,23 @@
+"""A rewritten module counts only if Python compiles it and libcst parses it again."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+
+class VerificationError(Exception):
+    """The rewritten code does not compile or does not re-parse; the message says why."""
+
+
+def verify(data: bytes, shown: str) -> cst.Module:
+    """The re-parsed module, or ``VerificationError``. Never executes the code."""
+    try:
+        compile(data, shown, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as error:
+        line = getattr(error, "lineno", None)
+        where = f" at line {line}" if line else ""
+        raise VerificationError(f"does not compile{where}: {error.msg if isinstance(error, SyntaxError) else error}") from None
+    try:
+        return cst.parse_module(data)
+    except cst.ParserSyntaxError as error:
+        raise VerificationError(f"does not re-parse: {error.message}") from None
