@@ -46,6 +46,7 @@ class Prefilter:
             roots.add(name.partition(".")[0])
             leaves.update(m for m in rule.blocking if m != "*")
             leaves.update(rule.returns)
+            leaves.update(rule.attributes)
             if "*" in rule.blocking or rule.attribute or rule.called:
                 leaves.add(name.rsplit(".", 1)[-1])
         # A type whose every method blocks can be reached through any attribute.

@@ -42,6 +42,7 @@ class TypeRule:
     category: str | None = None
     blocking: frozenset[str] = frozenset()
     returns: Mapping[str, str] = field(default_factory=dict)
+    attributes: Mapping[str, str] = field(default_factory=dict)
     attribute: str | None = None
     called: str | None = None
 
@@ -106,6 +107,7 @@ def parse_catalog(document: Mapping[str, object]) -> Catalog:
             category=entry.get("category"),
             blocking=frozenset(entry.get("blocking", ())),
             returns=dict(entry.get("returns", {})),
+            attributes=dict(entry.get("attributes", {})),
             attribute=entry.get("attribute"),
             called=entry.get("called"),
         )

@@ -333,14 +333,17 @@ class ModuleAnalyser(cst.CSTVisitor):
             frame.returns_streaming = True
         self._registrations_in_call(node, callee, location)
         matched = False
-        for name in sorted(callee):
-            rule = self.catalog.call(name)
-            if rule is not None and rule.category is not None:
-                matched = True
-                if frame is not None and not awaited:
-                    frame.effects.append(
-                        Effect(name, rule.category, location, rule.twin, awaited, deferred)
-                    )
+        # Every binding the name may have must be the catalog's: a module that imports
+        # ``sleep`` and later defines its own ``sleep`` calls its own.
+        rules = [(name, self.catalog.call(name)) for name in sorted(callee)]
+        if rules and all(rule is not None and rule.category for _, rule in rules):
+            name, rule = rules[0]
+            assert rule is not None and rule.category is not None
+            matched = True
+            if frame is not None and not awaited:
+                frame.effects.append(
+                    Effect(name, rule.category, location, rule.twin, awaited, deferred)
+                )
         if not matched and isinstance(node.func, cst.Attribute):
             matched = self._method_effect(node, frame, location, awaited, deferred)
         if not matched:

@@ -33,7 +33,8 @@ def apply_op(catalog: Catalog, ref: TypeRef, op: str) -> TypeRef | None:
     if op.endswith("()"):
         returned = rule.returns.get(op[1:-2])
         return TypeRef(returned) if returned else None
-    return TypeRef(rule.attribute) if rule.attribute else None
+    found = rule.attributes.get(op[1:]) or rule.attribute
+    return TypeRef(found) if found else None
 
 
 class TypeResolver:

@@ -1,0 +1,55 @@
+"""Small builders shared by the tests: write a project to disk, analyse it."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from unjam.analysis.model import Effect, FunctionFacts, Kind
+from unjam.analysis.project import Project
+from unjam.discovery import discover
+from unjam.runner import Analysis, Runner
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+def analyse(root: Path, use_prefilter: bool = True, **runner_options: object) -> Analysis:
+    found = discover([root], base=root)
+    runner = Runner((), jobs=1, base=root, use_prefilter=use_prefilter, **runner_options)  # type: ignore[arg-type]
+    return runner.analyse(found.files)
+
+
+def project_of(root: Path, files: dict[str, str], use_prefilter: bool = False) -> Project:
+    """The analysed project. Without the pre-filter by default: these tests are about
+    what the analysis concludes, and the pre-filter has its own soundness test."""
+    analysis = analyse(write_tree(root, files), use_prefilter=use_prefilter)
+    assert analysis.errors == []
+    return analysis.project
+
+
+def function(project: Project, qualname: str) -> FunctionFacts:
+    assert qualname in project.functions, sorted(project.functions)
+    return project.functions[qualname]
+
+
+def blocking_names(project: Project, qualname: str) -> list[str]:
+    function(project, qualname)
+    return [effect.name for effect in project.blocking(qualname)]
+
+
+def blocking(project: Project, qualname: str) -> list[Effect]:
+    function(project, qualname)
+    return list(project.blocking(qualname))
+
+
+def kinds_of(project: Project, qualname: str) -> set[Kind]:
+    return set(project.kinds().get(qualname, set()))
