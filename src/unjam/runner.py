@@ -27,7 +27,7 @@ from unjam.analysis.project import Project
 from unjam.codemods import Codemod, Options, Site
 from unjam.discovery import SourceFile
 from unjam.prefilter import Prefilter, matcher
-from unjam.source import SourceError, parse_source, read_source
+from unjam.source import SourceError, check_syntax, parse_source, read_source
 from unjam.verify import VerificationError, verify
 
 T = TypeVar("T")
@@ -213,11 +213,16 @@ class Runner:
                 continue
             jobs[shown] = Job(str(file.path), shown, file.module, file.package, data)
         prefilter = Prefilter(self.catalog)
-        pending = [
-            job
-            for job in jobs.values()
-            if not self.use_prefilter or prefilter.first_round(job.data)
-        ]
+        pending: list[Job] = []
+        for job in list(jobs.values()):
+            if not self.use_prefilter or prefilter.first_round(job.data):
+                pending.append(job)
+                continue
+            try:
+                check_syntax(job.data, job.shown)
+            except SourceError as error:
+                errors.append(str(error))
+                del jobs[job.shown]
         state = _WorkerState(self.catalog, roots)
         facts: list[ModuleFacts] = []
         analysed: set[str] = set()

@@ -6,7 +6,10 @@ style, and writes both back, so an untouched file stays byte-identical.
 
 from __future__ import annotations
 
+import ast
 import errno
+import io
+import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,11 +52,41 @@ def parse_source(data: bytes, shown: str) -> cst.Module:
     try:
         return cst.parse_module(data)
     except cst.ParserSyntaxError as error:
+        check_syntax(data, shown)  # CPython's message is clearer, where it has one
         message = str(error.message).splitlines()[0] if error.message else "invalid syntax"
         raise SourceError(
-            shown, f"syntax error at {error.raw_line}:{error.raw_column + 1}: {message}"
+            shown,
+            f"libcst cannot parse this (Python accepts it) at "
+            f"{error.raw_line}:{error.raw_column + 1}: {message}",
         ) from None
-    except (UnicodeDecodeError, LookupError, SyntaxError) as error:
+    except (UnicodeDecodeError, LookupError) as error:
         raise SourceError(shown, f"cannot decode: {error}") from None
+    except SyntaxError as error:  # raised for a bad encoding cookie
+        raise SourceError(shown, f"cannot decode: {error.msg}") from None
     except RecursionError:
         raise SourceError(shown, "too deeply nested to parse") from None
+
+
+def check_syntax(data: bytes, shown: str) -> None:
+    """Raise ``SourceError`` if CPython cannot decode or parse the file.
+
+    For files the pre-filter skips: they are not parsed with libcst, but a broken file
+    is still reported. CPython's parser is many times cheaper than libcst's; nothing runs.
+    """
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        text = data.decode(encoding)
+    except SyntaxError as error:
+        raise SourceError(shown, f"cannot decode: {error.msg}") from None
+    except (UnicodeDecodeError, LookupError) as error:
+        raise SourceError(shown, f"cannot decode: {error}") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        compile(text, shown, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as error:
+        raise SourceError(
+            shown, f"syntax error at {error.lineno}:{error.offset}: {error.msg}"
+        ) from None
+    except (ValueError, RecursionError, MemoryError) as error:
+        raise SourceError(shown, f"cannot parse: {error}") from None

@@ -1,0 +1,205 @@
+"""The pipeline around the passes: order, verification, refresh, bad input, round trips.
+
+The passes here exist only for these tests; each exercises one promise of the engine.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import ClassVar
+
+import libcst as cst
+import pytest
+
+from unjam.analysis.project import ModuleView
+from unjam.codemods import Codemod, Safety
+from unjam.discovery import SourceFile, discover
+from unjam.runner import FileResult, Runner
+from tests.helpers import write_tree
+
+
+class RenameTarget(Codemod):
+    """Renames functions called ``target`` to ``renamed``."""
+
+    NAME = "rename-target"
+    DESCRIPTION = "test pass"
+    SAFETY = Safety.SAFE
+
+    @classmethod
+    def applies_to(cls, view: ModuleView) -> bool:
+        return any(plan.facts.name == "target" for plan in view.functions.values())
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        if original_node.name.value != "target":
+            return updated_node
+        return updated_node.with_changes(name=cst.Name("renamed"))
+
+
+class SeesRename(Codemod):
+    """Records which function names its view holds (after RenameTarget ran)."""
+
+    NAME = "sees-rename"
+    DESCRIPTION = "test pass"
+    SAFETY = Safety.SAFE
+    seen: ClassVar[list[set[str]]] = []
+
+    @classmethod
+    def applies_to(cls, view: ModuleView) -> bool:
+        cls.seen.append({plan.facts.name for plan in view.functions.values()})
+        return False
+
+
+class Breaks(Codemod):
+    """Writes code Python cannot compile."""
+
+    NAME = "breaks"
+    DESCRIPTION = "test pass"
+    SAFETY = Safety.SAFE
+
+    @classmethod
+    def applies_to(cls, view: ModuleView) -> bool:
+        return True
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        return updated_node.with_changes(
+            body=[*updated_node.body, cst.SimpleStatementLine([cst.Return()])]
+        )
+
+
+class Raises(Codemod):
+    NAME = "raises"
+    DESCRIPTION = "test pass"
+    SAFETY = Safety.SAFE
+
+    @classmethod
+    def applies_to(cls, view: ModuleView) -> bool:
+        return True
+
+    def visit_Module(self, node: cst.Module) -> None:
+        raise RuntimeError("boom")
+
+
+SOURCE = "import time\n\nasync def target():\n    time.sleep(1)  # keep me\n"
+
+
+def _run(root: Path, passes: tuple[type[Codemod], ...], jobs: int = 1) -> tuple[list[FileResult], list[str]]:
+    runner = Runner(passes, jobs=jobs, base=root)
+    analysis = runner.analyse(discover([root], base=root).files)
+    results = runner.transform(analysis)
+    return results, analysis.errors
+
+
+def test_pass_output_replaces_the_file_and_keeps_everything_else(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"m.py": SOURCE})
+    [result], errors = _run(tmp_path, (RenameTarget,))
+    assert errors == [] and result.error is None
+    assert result.after == SOURCE.replace("def target", "def renamed").encode()
+
+
+def test_next_pass_sees_analysis_of_the_rewritten_module(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"m.py": SOURCE})
+    SeesRename.seen.clear()
+    _run(tmp_path, (RenameTarget, SeesRename))
+    # Once while planning which files to rewrite, once inside the worker after the rename.
+    assert SeesRename.seen[-1] == {"renamed"}
+
+
+def test_pass_writing_invalid_code_is_reported_and_file_left_alone(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"m.py": SOURCE})
+    [result], _ = _run(tmp_path, (RenameTarget, Breaks))
+    assert result.after is None
+    assert result.error is not None
+    assert result.error.startswith("m.py: breaks produced invalid code (does not compile")
+
+
+def test_pass_that_raises_is_reported_and_run_continues(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"a.py": SOURCE, "b.py": SOURCE})
+    results, _ = _run(tmp_path, (Raises,))
+    assert sorted(r.error for r in results if r.error) == [
+        "a.py: raises failed: RuntimeError: boom",
+        "b.py: raises failed: RuntimeError: boom",
+    ]
+    assert all(r.after is None for r in results)
+
+
+def test_parallel_and_serial_runs_agree(tmp_path: Path) -> None:
+    write_tree(tmp_path, {f"m{i}.py": SOURCE for i in range(12)})
+    serial, _ = _run(tmp_path, (RenameTarget,), jobs=1)
+    parallel, _ = _run(tmp_path, (RenameTarget,), jobs=2)
+    assert [(r.shown, r.after) for r in serial] == [(r.shown, r.after) for r in parallel]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        SOURCE.replace("\n", "\r\n").encode(),
+        ("# -*- coding: latin-1 -*-\n" + SOURCE + "NAME = 'café'\n").encode("latin-1"),
+        b"\xef\xbb\xbf" + SOURCE.encode(),
+        SOURCE.rstrip("\n").encode(),
+        ("\t" + "\n").join(["", SOURCE]).encode(),
+    ],
+    ids=["crlf", "latin-1 cookie", "utf-8 bom", "no final newline", "odd whitespace"],
+)
+def test_round_trip_keeps_bytes_outside_the_rewrite(tmp_path: Path, raw: bytes) -> None:
+    (tmp_path / "m.py").write_bytes(raw)
+    (tmp_path / "untouched.py").write_bytes(raw.replace(b"target", b"other"))
+    results, errors = _run(tmp_path, (RenameTarget,))
+    assert errors == []
+    by_name = {r.shown: r for r in results}
+    assert by_name["m.py"].after == raw.replace(b"def target", b"def renamed")
+    assert "untouched.py" not in by_name or by_name["untouched.py"].after is None
+
+
+def _analyse_files(root: Path, files: list[SourceFile], use_prefilter: bool = False) -> list[str]:
+    runner = Runner((), jobs=1, base=root, use_prefilter=use_prefilter)
+    analysis = runner.analyse(files)
+    assert "good.py" in analysis.project.modules, "the rest must still be processed"
+    return analysis.errors
+
+
+@pytest.mark.parametrize("use_prefilter", [False, True], ids=["parsed", "pre-filtered"])
+def test_bad_input_gets_one_line_each_and_the_rest_is_processed(
+    tmp_path: Path, use_prefilter: bool
+) -> None:
+    write_tree(tmp_path, {"good.py": SOURCE, "syntax.py": "def broken(:\n    pass\n"})
+    (tmp_path / "undecodable.py").write_bytes(b"x = '\xff\xfe\xfa'\n")
+    (tmp_path / "binary.py").write_bytes(b"\x00\x01\x02import os\n")
+    (tmp_path / "loop_a.py").symlink_to(tmp_path / "loop_b.py")
+    (tmp_path / "loop_b.py").symlink_to(tmp_path / "loop_a.py")
+    files = list(discover([tmp_path], base=tmp_path).files)
+    files.append(SourceFile(tmp_path / "vanished.py", "vanished", ""))
+    errors = _analyse_files(tmp_path, files, use_prefilter)
+    assert sorted(errors) == [
+        "binary.py: binary file (NUL byte), not Python source",
+        "loop_a.py: symlink loop",
+        "loop_b.py: symlink loop",
+        "syntax.py: syntax error at 1:12: invalid syntax",
+        "undecodable.py: cannot decode: invalid or missing encoding declaration",
+        "vanished.py: file vanished before it could be read",
+    ]
+    assert all("\n" not in error for error in errors)
+
+
+def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tests run as root in CI, where chmod 000 does not stop a read: fake the refusal.
+    write_tree(tmp_path, {"good.py": SOURCE, "secret.py": SOURCE})
+    real = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self.name == "secret.py":
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    errors = _analyse_files(tmp_path, list(discover([tmp_path], base=tmp_path).files))
+    assert errors == ["secret.py: permission denied"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="checks the root case only")
+def test_root_can_still_read_chmod_000(tmp_path: Path) -> None:
+    # Documents why test_unreadable_file fakes the error instead of using chmod.
+    path = tmp_path / "m.py"
+    path.write_text("x = 1\n")
+    path.chmod(0)
+    assert path.read_bytes() == b"x = 1\n"
