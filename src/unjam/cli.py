@@ -63,6 +63,11 @@ NoPrefilter = Annotated[
 ]
 
 
+def _say(line: str) -> None:
+    """One line on stderr, never wrapped: errors must stay greppable."""
+    sys.stderr.write(line + "\n")
+
+
 class Usage(Exception):
     """A usage problem: printed as one line, exit code 2."""
 
@@ -161,8 +166,6 @@ def _progress_bar() -> Iterator[None]:
 
 def _analyse(session: Session) -> Analysis:
     found = discover(session.paths, session.config.exclude)
-    for missing in found.missing:
-        err.print(f"{missing}: no such file or directory", markup=False)
     with _progress_bar():
         analysis = session.runner.analyse(found.files)
     if found.missing:
@@ -172,15 +175,14 @@ def _analyse(session: Session) -> Analysis:
 
 def _report_errors(errors: list[str]) -> None:
     for line in errors:
-        err.print(line, markup=False, soft_wrap=True)
+        _say(line)
 
 
 def _run(session: Session) -> tuple[Analysis, list[FileResult], list[str]]:
     analysis = _analyse(session)
     with _progress_bar():
         results = session.runner.transform(analysis)
-    errors = [e for e in analysis.errors if e.split(": ", 1)[0]]
-    errors.extend(r.error for r in results if r.error)
+    errors = [*analysis.errors, *(r.error for r in results if r.error)]
     return analysis, results, errors
 
 
@@ -188,7 +190,7 @@ def _guard(command: Callable[[], int]) -> None:
     try:
         code = command()
     except Usage as problem:
-        err.print(f"unjam: {problem}", markup=False)
+        _say(f"unjam: {problem}")
         raise typer.Exit(EXIT_ERROR) from None
     raise typer.Exit(code)
 
@@ -241,10 +243,9 @@ def diff(
         _write_patch(patch)
         _report_errors(errors)
         sites = sum(1 for r in changed for s in r.sites if s.fixed)
-        err.print(
+        _say(
             f"{len(changed)} file(s) would change ({sites} site(s)); "
-            f"{analysis.files_seen} file(s) scanned",
-            markup=False,
+            f"{analysis.files_seen} file(s) scanned"
         )
         return _exit_code(bool(changed), errors)
 
@@ -380,7 +381,7 @@ def codemods() -> None:
     for codemod in PASSES:
         table.add_row(codemod.NAME, codemod.SAFETY.value, codemod.DESCRIPTION)
     if not PASSES:
-        err.print("no codemods are registered", markup=False)
+        _say("no codemods are registered")
     _stdout().print(table)
 
 
@@ -408,7 +409,7 @@ def _summary(total: int, fixable: int, analysis: Analysis, errors: list[str]) ->
     parts = [f"{total} finding(s), {fixable} fixable", f"{analysis.files_seen} file(s) scanned"]
     if errors:
         parts.append(f"{len(errors)} error(s)")
-    err.print("; ".join(parts), markup=False)
+    _say("; ".join(parts))
 
 
 def _exit_code(pending: bool, errors: list[str]) -> int:

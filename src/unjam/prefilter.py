@@ -11,6 +11,7 @@ is skipped only if it mentions none of those words.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 
 from unjam.analysis.catalog import Catalog
@@ -30,45 +31,34 @@ def _alternation(words: Iterable[str]) -> re.Pattern[bytes] | None:
 class Prefilter:
     """``first_round(text)``: may this file hold a fact the analysis needs?
 
-    ``mentions(text, names)``: does it mention any of these project names? Used for the
-    following rounds, once the first round has told which project helpers block.
+    Every detection starts from a name imported from a catalog module (``time.sleep``,
+    ``Session`` from ``sqlalchemy.orm``, ``redis.Redis``); later steps (``db.query().all()``)
+    follow from it. So a file qualifies when it mentions a catalog root module together
+    with the last segment of one of that root's catalog names, or calls ``open``/``input``.
+    Later rounds look for the names of project helpers found to block (``mentions``).
     """
 
     def __init__(self, catalog: Catalog) -> None:
-        roots: set[str] = set()
-        leaves: set[str] = set()
-        for name in catalog.calls:
-            root, _, _ = name.partition(".")
-            if root != "builtins":
-                roots.add(root)
-                leaves.add(name.rsplit(".", 1)[-1])
-        for name, rule in catalog.types.items():
-            roots.add(name.partition(".")[0])
-            leaves.update(m for m in rule.blocking if m != "*")
-            leaves.update(rule.returns)
-            leaves.update(rule.attributes)
-            if "*" in rule.blocking or rule.attribute or rule.called:
-                leaves.add(name.rsplit(".", 1)[-1])
-        # A type whose every method blocks can be reached through any attribute.
-        wildcard_roots = {
-            name.partition(".")[0]
-            for name, rule in catalog.types.items()
-            if "*" in rule.blocking or rule.attribute
-        }
-        self.roots = _alternation(roots - wildcard_roots)
-        self.wildcard_roots = _alternation(wildcard_roots)
-        self.leaves = _alternation(leaves)
+        leaves: dict[str, set[str]] = defaultdict(set)
+        for name in (*catalog.calls, *catalog.types):
+            root, _, rest = name.partition(".")
+            if root != "builtins" and rest:
+                leaves[root].add(rest.rsplit(".", 1)[-1])
+        self.roots = _alternation(leaves)
+        self.leaves = {root: _alternation(words) for root, words in leaves.items()}
 
     def first_round(self, text: bytes) -> bool:
         if any(word in text for word in ALWAYS):
             return True
         if _BUILTIN_CALLS.search(text):
             return True
-        if self.wildcard_roots is not None and self.wildcard_roots.search(text):
-            return True
-        if self.roots is None or self.leaves is None:
+        if self.roots is None:
             return False
-        return bool(self.roots.search(text) and self.leaves.search(text))
+        for root in {match.decode() for match in self.roots.findall(text)}:
+            pattern = self.leaves.get(root)
+            if pattern is not None and pattern.search(text):
+                return True
+        return False
 
     @staticmethod
     def mentions(text: bytes, names: Iterable[str]) -> bool:

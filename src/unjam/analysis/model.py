@@ -25,7 +25,7 @@ class Kind(str, Enum):
     BACKGROUND_TASK = "background_task"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class Location:
     line: int
     column: int  # 1-based, as editors and ruff show it

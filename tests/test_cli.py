@@ -1,0 +1,116 @@
+"""The command line as a user meets it: output streams, formats, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from unjam.cli import app
+from tests.helpers import FIXTURES, ROOT, write_tree
+
+DEMO = FIXTURES / "apps" / "demo"
+runner = CliRunner()
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_routes_json_on_the_demo() -> None:
+    code, out, _ = invoke("routes", str(DEMO), "--format", "json", "--jobs", "1")
+    assert code == 0
+    rows = {row["function"].rsplit(".", 1)[-1]: row for row in json.loads(out)}
+    assert rows["read_item"]["kind"] == "endpoint"
+    assert rows["read_item"]["path"] == "/api/items/{item_id}"
+    assert rows["read_item"]["blocking"] == ["Query.first:18"]
+    assert rows["item_price"]["blocking"] == ["requests.get:27"]
+    assert rows["item_report"]["awaits"] == 1
+    assert rows["item_report"]["blocking"] == [
+        "time.sleep:35",
+        "time.sleep:36 via slow_report",
+        "Path.read_text:37 via load_settings → _read_settings",
+    ]
+    assert rows["hash_password"]["blocking"] == ["pbkdf2_sha256.hash:45"]
+    assert rows["count_fast"]["blocking"] == []
+    assert rows["count_sync"]["async"] is False
+    assert rows["dashboard"]["awaits"] == 3
+    assert rows["get_db"]["kind"] == "dependency"
+    assert rows["get_db"]["blocking"] == ["Session.close:40"]
+    assert rows["echo"]["kind"] == "websocket"
+    assert rows["timing"]["kind"] == "middleware"
+    assert rows["on_value_error"]["kind"] == "exception_handler"
+    assert rows["startup"]["kind"] == "startup"
+    assert rows["startup"]["blocking"] == ["Session.get:22 via init_db"]
+    assert rows["health"]["path"] == "/health"
+
+
+def test_routes_table_is_readable_when_piped() -> None:
+    code, out, _ = invoke("routes", str(DEMO), "--jobs", "1")
+    assert code == 0
+    assert "GET /api/items/{item_id}" in out
+    assert "Query.first:18" in out
+
+
+def test_check_exits_zero_on_clean_code_and_prints_summary_on_stderr(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"m.py": "async def ok():\n    return 1\n"})
+    code, out, err = invoke("check", str(tmp_path))
+    assert (code, out) == (0, "")
+    assert "0 finding(s)" in err and "1 file(s) scanned" in err
+
+
+def test_bad_file_is_reported_others_processed_exit_two(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"bad.py": "def f(:\n", "good.py": "x = 1\n"})
+    code, _, err = invoke("check", str(tmp_path))
+    assert code == 2
+    assert "bad.py: syntax error at 1:7" in err
+    assert "2 file(s) scanned" in err
+
+
+def test_missing_path_is_an_error(tmp_path: Path) -> None:
+    code, _, err = invoke("check", str(tmp_path / "nope"))
+    assert code == 2
+    assert "nope: no such file or directory" in err
+
+
+def test_unknown_codemod_is_a_usage_error(tmp_path: Path) -> None:
+    code, _, err = invoke("check", str(tmp_path), "--select", "no-such-pass")
+    assert code == 2
+    assert "unjam: unknown codemod 'no-such-pass'" in err
+    code, _, err = invoke("explain", "no-such-pass")
+    assert code == 2
+    assert "unknown codemod 'no-such-pass'" in err
+
+
+def test_config_error_is_one_line_with_the_file(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"pyproject.toml": "[tool.unjam]\nfoo = 1\n", "m.py": ""})
+    code, _, err = invoke("check", str(tmp_path))
+    assert code == 2
+    assert err.strip().startswith("unjam: ") and "pyproject.toml: [tool.unjam] unknown key 'foo'" in err
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
+def test_every_check_format_runs(tmp_path: Path, fmt: str) -> None:
+    write_tree(tmp_path, {"m.py": "import time\nasync def f():\n    time.sleep(1)\n"})
+    code, out, _ = invoke("check", str(tmp_path), "--format", fmt)
+    assert code in (0, 1)
+    if fmt in ("json", "sarif"):
+        json.loads(out)
+
+
+def test_python_dash_m_and_version() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "unjam", "--version"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("unjam ")
+
+
+def test_pre_commit_hook_runs_check() -> None:
+    text = (ROOT / ".pre-commit-hooks.yaml").read_text()
+    assert "id: unjam" in text and "entry: unjam check" in text and "types: [python]" in text

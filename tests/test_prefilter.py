@@ -1,0 +1,125 @@
+"""The pre-filter may skip a file only if analysing it could not change any conclusion.
+
+Every fixture project is analysed twice, with and without the pre-filter, and what the
+codemods consume must be identical: the blocking calls of every async function, what
+FastAPI calls, and who uses each async function that blocks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from unjam.analysis.catalog import default_catalog
+from unjam.analysis.project import Project
+from unjam.prefilter import Prefilter
+from tests.helpers import FIXTURES, analyse, write_tree
+
+TRICKY = {
+    "pkg/__init__.py": "",
+    # No catalog word at all: reached only through the helper's name.
+    "pkg/routes.py": """
+        from fastapi import APIRouter
+        from pkg.helpers import load
+        router = APIRouter()
+        @router.get("/")
+        async def endpoint():
+            return load()
+    """,
+    "pkg/helpers.py": """
+        from pkg.deeper import read_all
+        def load():
+            return read_all()
+    """,
+    "pkg/deeper.py": """
+        def read_all():
+            with open("x") as fh:
+                return fh.read()
+    """,
+    # The session type comes from an alias in another module.
+    "pkg/db.py": """
+        from typing import Annotated
+        from sqlalchemy.orm import Session
+        def get_db(): ...
+        DB = Annotated[Session, get_db]
+    """,
+    "pkg/uses_alias.py": """
+        from pkg.db import DB
+        async def handler(db: DB):
+            db.commit()
+    """,
+    # Awaits a blocking async function; no catalog word, no fastapi word.
+    "pkg/caller.py": """
+        from pkg.uses_alias import handler
+        async def main():
+            await handler(None)
+    """,
+    # Plain async code that imports os and uses only pure helpers: skippable.
+    "pkg/plain.py": """
+        import os
+        async def f(items):
+            async for item in items:
+                yield os.path.join("a", item)
+    """,
+}
+
+
+def _conclusions(project: Project) -> dict[str, object]:
+    kinds = project.kinds()
+    out: dict[str, object] = {}
+    for qualname, function in project.functions.items():
+        blocking = project.blocking(qualname)
+        if function.is_async and blocking:
+            out[qualname] = (
+                sorted((e.name, e.location, e.via) for e in blocking),
+                sorted(kinds.get(qualname, ())),
+                sorted((r.path, r.location, r.how) for r in project.references.get(qualname, ())),
+            )
+    out["routes"] = [
+        (r.kind, r.function, r.path) for r in project.routes()
+        if (f := project.functions.get(r.function)) is not None and project.blocking(r.function)
+    ]
+    return out
+
+
+def _projects() -> list[Path]:
+    return sorted(p for p in (FIXTURES / "apps").iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("root", _projects(), ids=lambda p: p.name)
+def test_prefilter_changes_no_conclusion_on_fixture_apps(root: Path) -> None:
+    full = analyse(root, use_prefilter=False)
+    filtered = analyse(root, use_prefilter=True)
+    assert _conclusions(full.project) == _conclusions(filtered.project)
+    assert _conclusions(full.project), "the fixture must contain something to find"
+
+
+def test_prefilter_follows_names_across_modules(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, TRICKY)
+    full = analyse(root, use_prefilter=False)
+    filtered = analyse(root, use_prefilter=True)
+    assert _conclusions(full.project) == _conclusions(filtered.project)
+    assert "pkg.routes.endpoint" in _conclusions(filtered.project)
+    assert "pkg.uses_alias.handler" in _conclusions(filtered.project)
+    # ... and it does skip what cannot matter.
+    assert "pkg/plain.py" not in filtered.project.modules
+    assert "pkg/plain.py" in full.project.modules
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (b"import time\nasync def f():\n    time.sleep(1)\n", True),
+        (b"import time\nasync def f():\n    time.time()\n", False),
+        (b"async def f():\n    with open('x') as fh: ...\n", True),
+        (b"async def f():\n    '''open the door'''\n", False),
+        (b"from fastapi import APIRouter\n", True),
+        (b"import redis\nr = redis.Redis()\n", True),
+        (b"import redis\n", False),
+        (b"from sqlmodel import Session\n", True),
+        (b"import os\nasync def f():\n    os.path.join('a')\n", False),
+    ],
+)
+def test_first_round(text: bytes, expected: bool) -> None:
+    assert Prefilter(default_catalog()).first_round(text) is expected
