@@ -65,7 +65,7 @@ class Decision:
 
 class Codemod(VisitorBasedCodemodCommand):
     NAME: ClassVar[str]
-    DESCRIPTION: ClassVar[str]
+    DESCRIPTION: str  # libcst's CodemodCommand declares it as a plain attribute
     SAFETY: ClassVar[Safety]
     EXAMPLES: ClassVar[tuple[Example, ...]] = ()
 
@@ -97,5 +97,7 @@ class Codemod(VisitorBasedCodemodCommand):
         codes = self.view.suppressed_lines.get(line)
         return codes is not None and is_suppressed(codes, self.NAME)
 
-    def report(self, location: Location, message: str, fixed: bool, function: str | None = None) -> None:
+    def report(
+        self, location: Location, message: str, fixed: bool, function: str | None = None
+    ) -> None:
         self.sites.append(Site(self.NAME, location, message, fixed, function))

@@ -19,11 +19,21 @@ BLOCKING_CASES = [
     ("import requests", "s = requests.Session()\n    s.get('u')", "requests.Session.get", "http"),
     ("import urllib.request", "urllib.request.urlopen('u')", "urllib.request.urlopen", "http"),
     ("from urllib.request import urlopen", "urlopen('u')", "urllib.request.urlopen", "http"),
-    ("import http.client", "c = http.client.HTTPSConnection('h')\n    c.request('GET', '/')", "http.client.HTTPConnection.request", "http"),
+    (
+        "import http.client",
+        "c = http.client.HTTPSConnection('h')\n    c.request('GET', '/')",
+        "http.client.HTTPConnection.request",
+        "http",
+    ),
     ("import socket", "socket.create_connection(('h', 1))", "socket.create_connection", "network"),
     ("import socket", "s = socket.socket()\n    s.recv(10)", "socket.socket.recv", "network"),
     ("import subprocess", "subprocess.run(['ls'])", "subprocess.run", "subprocess"),
-    ("import subprocess", "p = subprocess.Popen(['ls'])\n    p.wait()", "subprocess.Popen.wait", "subprocess"),
+    (
+        "import subprocess",
+        "p = subprocess.Popen(['ls'])\n    p.wait()",
+        "subprocess.Popen.wait",
+        "subprocess",
+    ),
     ("import os", "os.system('ls')", "os.system", "subprocess"),
     ("import os", "os.popen('ls')", "os.popen", "subprocess"),
     ("import os", "os.spawnlp(os.P_WAIT, 'ls', 'ls')", "os.spawnlp", "subprocess"),
@@ -48,23 +58,73 @@ BLOCKING_CASES = [
     ("import shutil", "shutil.copy('a', 'b')", "shutil.copy", "file"),
     ("import shutil", "shutil.rmtree('a')", "shutil.rmtree", "file"),
     ("", "input('?')", "builtins.input", "console"),
-    ("import threading", "lock = threading.Lock()\n    lock.acquire()", "threading.Lock.acquire", "lock"),
+    (
+        "import threading",
+        "lock = threading.Lock()\n    lock.acquire()",
+        "threading.Lock.acquire",
+        "lock",
+    ),
     ("import sqlite3", "sqlite3.connect('db')", "sqlite3.connect", "database"),
-    ("import sqlite3", "c = sqlite3.connect('db')\n    cur = c.cursor()\n    cur.fetchall()", "sqlite3.Cursor.fetchall", "database"),
-    ("import psycopg2", "conn = psycopg2.connect('')\n    conn.cursor().execute('x')", "psycopg2.cursor.execute", "database"),
-    ("import pymysql", "conn = pymysql.connect()\n    conn.cursor().fetchone()", "pymysql.cursors.Cursor.fetchone", "database"),
+    (
+        "import sqlite3",
+        "c = sqlite3.connect('db')\n    cur = c.cursor()\n    cur.fetchall()",
+        "sqlite3.Cursor.fetchall",
+        "database",
+    ),
+    (
+        "import psycopg2",
+        "conn = psycopg2.connect('')\n    conn.cursor().execute('x')",
+        "psycopg2.cursor.execute",
+        "database",
+    ),
+    (
+        "import pymysql",
+        "conn = pymysql.connect()\n    conn.cursor().fetchone()",
+        "pymysql.cursors.Cursor.fetchone",
+        "database",
+    ),
     ("import redis", "r = redis.Redis()\n    r.get('k')", "redis.Redis.get", "database"),
-    ("from redis import Redis", "r = Redis.from_url('u')\n    r.set('k', 1)", "redis.Redis.set", "database"),
-    ("import pymongo", "c = pymongo.MongoClient()\n    c.db.users.find_one({})", "pymongo.collection.Collection.find_one", "database"),
-    ("import boto3", "s3 = boto3.client('s3')\n    s3.put_object(Bucket='b')", "boto3.client.put_object", "network"),
+    (
+        "from redis import Redis",
+        "r = Redis.from_url('u')\n    r.set('k', 1)",
+        "redis.Redis.set",
+        "database",
+    ),
+    (
+        "import pymongo",
+        "c = pymongo.MongoClient()\n    c.db.users.find_one({})",
+        "pymongo.collection.Collection.find_one",
+        "database",
+    ),
+    (
+        "import boto3",
+        "s3 = boto3.client('s3')\n    s3.put_object(Bucket='b')",
+        "boto3.client.put_object",
+        "network",
+    ),
     ("import smtplib", "smtplib.SMTP('h')", "smtplib.SMTP", "network"),
-    ("import smtplib", "s = smtplib.SMTP('h')\n    s.sendmail('a', 'b', 'c')", "smtplib.SMTP.sendmail", "network"),
-    ("from passlib.context import CryptContext", "ctx = CryptContext(schemes=['bcrypt'])\n    ctx.hash('pw')", "passlib.context.CryptContext.hash", "cpu"),
+    (
+        "import smtplib",
+        "s = smtplib.SMTP('h')\n    s.sendmail('a', 'b', 'c')",
+        "smtplib.SMTP.sendmail",
+        "network",
+    ),
+    (
+        "from passlib.context import CryptContext",
+        "ctx = CryptContext(schemes=['bcrypt'])\n    ctx.hash('pw')",
+        "passlib.context.CryptContext.hash",
+        "cpu",
+    ),
     ("from passlib.hash import bcrypt", "bcrypt.hash('pw')", "passlib.hash.bcrypt.hash", "cpu"),
     ("import bcrypt", "bcrypt.hashpw(b'pw', bcrypt.gensalt())", "bcrypt.hashpw", "cpu"),
     ("import pandas as pd", "pd.read_csv('f.csv')", "pandas.read_csv", "file"),
     ("import httpx", "c = httpx.Client()\n    c.get('u')", "httpx.Client.get", "http"),
-    ("import httpx2", "with httpx2.Client() as c:\n        c.post('u')", "httpx.Client.post", "http"),
+    (
+        "import httpx2",
+        "with httpx2.Client() as c:\n        c.post('u')",
+        "httpx.Client.post",
+        "http",
+    ),
     ("import httpx", "httpx.get('u')", "httpx.get", "http"),
 ]
 
@@ -89,7 +149,10 @@ NOT_BLOCKING = [
     ("import time", "def sleep(x): ...\n    sleep(1)"),
     ("import requests", "requests = object()\n    requests.get('u')"),
     ("", "def open(p): ...\n    open('f')"),
-    ("from sqlalchemy.ext.asyncio import AsyncSession", "db: AsyncSession = None\n    await db.execute('x')"),
+    (
+        "from sqlalchemy.ext.asyncio import AsyncSession",
+        "db: AsyncSession = None\n    await db.execute('x')",
+    ),
     ("import httpx", "async with httpx.AsyncClient() as c:\n        await c.get('u')"),
     ("import time", "f = lambda: time.sleep(1)"),
     ("import time", "def inner():\n        time.sleep(1)"),
@@ -314,7 +377,10 @@ def test_loop_bound_calls_and_context_vars(tmp_path: Path) -> None:
         },
     )
     kinds = project.kinds()
-    plans = {q: project.plan(project.functions[q], frozenset(kinds.get(q, ()))) for q in project.functions}
+    plans = {
+        q: project.plan(project.functions[q], frozenset(kinds.get(q, ())))
+        for q in project.functions
+    }
     assert [e.name for e in plans["m.spawns"].loop_bound] == ["asyncio.create_task"]
     assert [e.name for e in plans["m.loop_user"].loop_bound] == [
         "asyncio.get_running_loop",
@@ -349,7 +415,9 @@ def test_references_record_how_functions_are_used(tmp_path: Path) -> None:
     uses = {(r.how, r.path, r.location.line) for r in project.references["pkg.routes.endpoint"]}
     assert ("await", "pkg/jobs.py", 4) in uses
     assert ("call", "pkg/jobs.py", 6) in uses
-    assert {(r.how, r.path) for r in project.references["pkg.routes.dep"]} == {("value", "pkg/jobs.py")}
+    assert {(r.how, r.path) for r in project.references["pkg.routes.dep"]} == {
+        ("value", "pkg/jobs.py")
+    }
 
 
 def test_extra_blocking_from_config(tmp_path: Path) -> None:
@@ -362,17 +430,21 @@ def test_extra_blocking_from_config(tmp_path: Path) -> None:
     plain = analyse(root, use_prefilter=False).project
     extended = analyse(root, extra_blocking={"vendor.pdf.render": "cpu"}).project
     assert blocking_names(plain, "m.h") == []
-    assert [(e.name, e.category) for e in extended.blocking("m.h")] == [("vendor.pdf.render", "cpu")]
+    assert [(e.name, e.category) for e in extended.blocking("m.h")] == [
+        ("vendor.pdf.render", "cpu")
+    ]
 
 
 def test_generator_expression_calls_are_marked_deferred(tmp_path: Path) -> None:
     project = project_of(
         tmp_path,
-        {"m.py": textwrap.dedent("""
+        {
+            "m.py": textwrap.dedent("""
             import time
             async def h(xs):
                 return list(time.sleep(x) for x in xs)
-        """)},
+        """)
+        },
     )
     [effect] = blocking(project, "m.h")
     assert effect.deferred

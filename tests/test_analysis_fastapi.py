@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from unjam.analysis.model import Kind
 from tests.helpers import kinds_of, project_of
+from unjam.analysis.model import Kind
 
 
 def test_router_in_other_module_with_prefixes(tmp_path: Path) -> None:
@@ -130,8 +130,15 @@ def test_dependencies_in_all_three_places(tmp_path: Path) -> None:
         },
     )
     for name in (
-        "in_default", "in_annotated", "in_decorator", "in_router", "in_app",
-        "nested", "uses_nested", "security", "in_alias",
+        "in_default",
+        "in_annotated",
+        "in_decorator",
+        "in_router",
+        "in_app",
+        "nested",
+        "uses_nested",
+        "security",
+        "in_alias",
     ):
         assert kinds_of(project, f"deps.{name}") == {Kind.DEPENDENCY}, name
 

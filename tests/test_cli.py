@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from unjam.cli import app
 from tests.helpers import FIXTURES, ROOT, write_tree
+from unjam.cli import app
 
 DEMO = FIXTURES / "apps" / "demo"
 runner = CliRunner()
@@ -91,7 +91,10 @@ def test_config_error_is_one_line_with_the_file(tmp_path: Path) -> None:
     write_tree(tmp_path, {"pyproject.toml": "[tool.unjam]\nfoo = 1\n", "m.py": ""})
     code, _, err = invoke("check", str(tmp_path))
     assert code == 2
-    assert err.strip().startswith("unjam: ") and "pyproject.toml: [tool.unjam] unknown key 'foo'" in err
+    assert (
+        err.strip().startswith("unjam: ")
+        and "pyproject.toml: [tool.unjam] unknown key 'foo'" in err
+    )
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])

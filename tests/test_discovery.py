@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import write_tree
 from unjam.config import Config, ConfigError, find_pyproject, load_config
 from unjam.discovery import discover
-from tests.helpers import write_tree
 
 
 def _names(root: Path, paths: list[Path] | None = None, excludes: tuple[str, ...] = ()) -> set[str]:
@@ -88,16 +88,31 @@ def test_symlinked_folder_loop_does_not_hang(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("files", "target", "module", "package"),
     [
-        ({"pkg/__init__.py": "", "pkg/sub/__init__.py": "", "pkg/sub/m.py": ""}, "pkg/sub/m.py", "pkg.sub.m", "pkg.sub"),
-        ({"pkg/__init__.py": "", "pkg/sub/__init__.py": ""}, "pkg/sub/__init__.py", "pkg.sub", "pkg.sub"),
+        (
+            {"pkg/__init__.py": "", "pkg/sub/__init__.py": "", "pkg/sub/m.py": ""},
+            "pkg/sub/m.py",
+            "pkg.sub.m",
+            "pkg.sub",
+        ),
+        (
+            {"pkg/__init__.py": "", "pkg/sub/__init__.py": ""},
+            "pkg/sub/__init__.py",
+            "pkg.sub",
+            "pkg.sub",
+        ),
         ({"src/pkg/__init__.py": "", "src/pkg/m.py": ""}, "src/pkg/m.py", "pkg.m", "pkg"),
         ({"svc/pyproject.toml": "", "svc/app/main.py": ""}, "svc/app/main.py", "app.main", "app"),
         ({"script.py": ""}, "script.py", "script", ""),
     ],
 )
-def test_module_names(tmp_path: Path, files: dict[str, str], target: str, module: str, package: str) -> None:
+def test_module_names(
+    tmp_path: Path, files: dict[str, str], target: str, module: str, package: str
+) -> None:
     write_tree(tmp_path, files)
-    found = {f.path.relative_to(tmp_path).as_posix(): f for f in discover([tmp_path], base=tmp_path).files}
+    found = {
+        f.path.relative_to(tmp_path).as_posix(): f
+        for f in discover([tmp_path], base=tmp_path).files
+    }
     assert (found[target].module, found[target].package) == (module, package)
 
 

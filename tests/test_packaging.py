@@ -10,8 +10,8 @@ import venv
 from pathlib import Path
 
 import pytest
-
 from unjam.codemods import PASSES
+
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.packaging
@@ -21,7 +21,17 @@ pytestmark = pytest.mark.packaging
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(work / "dist"), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "-w",
+            str(work / "dist"),
+            str(ROOT),
+        ],
         check=True,
     )
     [wheel] = list((work / "dist").glob("unjam-*.whl"))
@@ -50,7 +60,14 @@ def test_installed_package_finds_its_catalog_and_analyses(installed: Path, tmp_p
         "@app.get('/')\nasync def root():\n    time.sleep(1)\n"
     )
     result = _run(
-        installed, str(installed / "bin" / "python"), "-m", "unjam", "routes", ".", "--format", "json",
+        installed,
+        str(installed / "bin" / "python"),
+        "-m",
+        "unjam",
+        "routes",
+        ".",
+        "--format",
+        "json",
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
@@ -58,6 +75,8 @@ def test_installed_package_finds_its_catalog_and_analyses(installed: Path, tmp_p
 
 
 def test_no_generic_top_level_codemods_package(installed: Path, tmp_path: Path) -> None:
-    result = _run(installed, str(installed / "bin" / "python"), "-c", "import codemods", cwd=tmp_path)
+    result = _run(
+        installed, str(installed / "bin" / "python"), "-c", "import codemods", cwd=tmp_path
+    )
     assert result.returncode != 0
     assert "No module named 'codemods'" in result.stderr

@@ -11,12 +11,12 @@ from typing import ClassVar
 
 import libcst as cst
 import pytest
-
-from unjam.analysis.project import ModuleView
 from unjam.codemods import Codemod, Safety
+
+from tests.helpers import write_tree
+from unjam.analysis.project import ModuleView
 from unjam.discovery import SourceFile, discover
 from unjam.runner import FileResult, Runner
-from tests.helpers import write_tree
 
 
 class RenameTarget(Codemod):
@@ -30,7 +30,9 @@ class RenameTarget(Codemod):
     def applies_to(cls, view: ModuleView) -> bool:
         return any(plan.facts.name == "target" for plan in view.functions.values())
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
         if original_node.name.value != "target":
             return updated_node
         return updated_node.with_changes(name=cst.Name("renamed"))
@@ -83,7 +85,9 @@ class Raises(Codemod):
 SOURCE = "import time\n\nasync def target():\n    time.sleep(1)  # keep me\n"
 
 
-def _run(root: Path, passes: tuple[type[Codemod], ...], jobs: int = 1) -> tuple[list[FileResult], list[str]]:
+def _run(
+    root: Path, passes: tuple[type[Codemod], ...], jobs: int = 1
+) -> tuple[list[FileResult], list[str]]:
     runner = Runner(passes, jobs=jobs, base=root)
     analysis = runner.analyse(discover([root], base=root).files)
     results = runner.transform(analysis)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import FIXTURES, analyse, write_tree
 from unjam.analysis.catalog import default_catalog
 from unjam.analysis.project import Project
-from unjam.prefilter import Prefilter
-from tests.helpers import FIXTURES, analyse, write_tree
+from unjam.prefilter import select, summarise, vocabulary
 
 TRICKY = {
     "pkg/__init__.py": "",
@@ -77,8 +77,9 @@ def _conclusions(project: Project) -> dict[str, object]:
                 sorted((r.path, r.location, r.how) for r in project.references.get(qualname, ())),
             )
     out["routes"] = [
-        (r.kind, r.function, r.path) for r in project.routes()
-        if (f := project.functions.get(r.function)) is not None and project.blocking(r.function)
+        (r.kind, r.function, r.path)
+        for r in project.routes()
+        if r.function in project.functions and project.blocking(r.function)
     ]
     return out
 
@@ -107,19 +108,42 @@ def test_prefilter_follows_names_across_modules(tmp_path: Path) -> None:
     assert "pkg/plain.py" in full.project.modules
 
 
+def _chosen(files: dict[str, str]) -> set[str]:
+    words = vocabulary(default_catalog())
+    summaries = {name: summarise(text.encode(), name, words) for name, text in files.items()}
+    return set(select(summaries).first)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (b"import time\nasync def f():\n    time.sleep(1)\n", True),
-        (b"import time\nasync def f():\n    time.time()\n", False),
-        (b"async def f():\n    with open('x') as fh: ...\n", True),
-        (b"async def f():\n    '''open the door'''\n", False),
-        (b"from fastapi import APIRouter\n", True),
-        (b"import redis\nr = redis.Redis()\n", True),
-        (b"import redis\n", False),
-        (b"from sqlmodel import Session\n", True),
-        (b"import os\nasync def f():\n    os.path.join('a')\n", False),
+        ("import time\nasync def f():\n    time.sleep(1)\n", True),
+        ("from time import sleep as nap\nasync def f():\n    nap(1)\n", True),
+        ("import time\nasync def f():\n    time.time()\n", False),
+        ("async def f():\n    with open('x') as fh: ...\n", True),
+        ('async def f():\n    "open the door"\n', False),
+        ("from fastapi import APIRouter\n", True),
+        ("import redis\nasync def f():\n    r = redis.Redis()\n", True),
+        ("import redis\n", False),
+        ("import asyncio\nasync def f(q: asyncio.Queue):\n    await q.get()\n", False),
+        ("from sqlmodel import Session\nasync def f(db: Session):\n    db.exec(1)\n", True),
+        ("import os\nasync def f():\n    os.path.join('a')\n", False),
+        ("from sqlalchemy import create_engine\nengine = create_engine('x')\n", True),
+        ("def helper():\n    return open('x').read()\n", False),
     ],
 )
-def test_first_round(text: bytes, expected: bool) -> None:
-    assert Prefilter(default_catalog()).first_round(text) is expected
+def test_single_file_selection(text: str, expected: bool) -> None:
+    assert bool(_chosen({"m.py": text})) is expected
+
+
+def test_sync_helper_is_chosen_only_when_async_code_may_call_it() -> None:
+    helper = "def read_manifest():\n    return open('x').read()\n"
+    caller = "async def handler():\n    return read_manifest()\n"
+    indirect = (
+        "def middle():\n    return read_manifest()\nasync def handler():\n    return middle()\n"
+    )
+    awaited = "async def handler():\n    return await read_manifest()\n"
+    assert _chosen({"h.py": helper}) == set()
+    assert _chosen({"h.py": helper, "c.py": caller}) == {"h.py"}
+    assert _chosen({"h.py": helper, "c.py": indirect}) == {"h.py"}
+    assert _chosen({"h.py": helper, "c.py": awaited}) == set()

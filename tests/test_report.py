@@ -6,6 +6,7 @@ import json
 from typing import ClassVar
 
 from unjam.codemods import Codemod, Example, Safety
+
 from unjam.report import Finding, Format, render, sarif
 
 FINDINGS = [

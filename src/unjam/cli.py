@@ -11,9 +11,8 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -45,18 +44,21 @@ app = typer.Typer(
 )
 err = Console(stderr=True, highlight=False)
 
-Paths = Annotated[Optional[list[Path]], typer.Argument(help="Files or folders (default: .)")]
-Select = Annotated[Optional[str], typer.Option("--select", help="Comma-separated codemods to run.")]
-Ignore = Annotated[Optional[str], typer.Option("--ignore", help="Comma-separated codemods to skip.")]
+Paths = Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: .)")]
+Select = Annotated[str | None, typer.Option("--select", help="Comma-separated codemods to run.")]
+Ignore = Annotated[str | None, typer.Option("--ignore", help="Comma-separated codemods to skip.")]
 Unsafe = Annotated[
-    Optional[bool], typer.Option("--unsafe-fixes/--no-unsafe-fixes", help="Also apply unsafe fixes.")
+    bool | None, typer.Option("--unsafe-fixes/--no-unsafe-fixes", help="Also apply unsafe fixes.")
 ]
-Jobs = Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Worker processes (default: CPUs).")]
+Jobs = Annotated[
+    int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: CPUs).")
+]
 Exclude = Annotated[
-    Optional[list[str]], typer.Option("--exclude", help="Gitignore-style pattern to skip (repeatable).")
+    list[str] | None,
+    typer.Option("--exclude", help="Gitignore-style pattern to skip (repeatable)."),
 ]
 ConfigPath = Annotated[
-    Optional[Path], typer.Option("--config", help="pyproject.toml (or TOML file) to read instead.")
+    Path | None, typer.Option("--config", help="pyproject.toml (or TOML file) to read instead.")
 ]
 NoPrefilter = Annotated[
     bool, typer.Option("--no-prefilter", hidden=True, help="Analyse every file (debugging).")
@@ -88,7 +90,9 @@ def _names(value: str | None) -> tuple[str, ...] | None:
     return tuple(name.strip() for name in value.split(",") if name.strip())
 
 
-def choose_passes(select: tuple[str, ...] | None, ignore: tuple[str, ...]) -> tuple[type[Codemod], ...]:
+def choose_passes(
+    select: tuple[str, ...] | None, ignore: tuple[str, ...]
+) -> tuple[type[Codemod], ...]:
     known = by_name()
     for name in (*(select or ()), *ignore):
         if name not in known:
@@ -153,8 +157,12 @@ def _progress_bar() -> Iterator[None]:
         yield
         return
     progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
     )
     _active_progress.append(progress)
     try:
@@ -280,9 +288,7 @@ def routes(
     jobs: Jobs = None,
     exclude: Exclude = None,
     config: ConfigPath = None,
-    output_format: Annotated[
-        str, typer.Option("--format", help="table or json.")
-    ] = "table",
+    output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
     """Every function FastAPI calls: kind, path, async or def, awaits, blocking calls, plan."""
 
@@ -320,7 +326,9 @@ def route_rows(
                 "registered_at": route.registered_at,
                 "async": function.is_async,
                 "awaits": function.awaits,
-                "blocking": [_describe(effect) for effect in plan.blocking if is_blocking(effect.category)],
+                "blocking": [
+                    _describe(effect) for effect in plan.blocking if is_blocking(effect.category)
+                ],
                 "action": planned_action(plan, passes, options),
             }
         )
@@ -334,7 +342,9 @@ def _describe(effect: Effect) -> str:
     return f"{short}:{effect.location.line}" + (f" via {chain}" if chain else "")
 
 
-def planned_action(plan: FunctionPlan, passes: tuple[type[Codemod], ...], options: Options) -> str | None:
+def planned_action(
+    plan: FunctionPlan, passes: tuple[type[Codemod], ...], options: Options
+) -> str | None:
     for codemod in passes:
         decision = codemod.decide(plan, options)
         if decision is not None:
@@ -344,7 +354,16 @@ def planned_action(plan: FunctionPlan, passes: tuple[type[Codemod], ...], option
 
 def _route_table(rows: list[dict[str, object]]) -> None:
     table = Table(title="FastAPI callables", show_lines=False)
-    for column in ("kind", "method + path", "function", "file:line", "def", "awaits", "blocking calls", "action"):
+    for column in (
+        "kind",
+        "method + path",
+        "function",
+        "file:line",
+        "def",
+        "awaits",
+        "blocking calls",
+        "action",
+    ):
         table.add_column(column, overflow="fold")
     for row in rows:
         methods = ",".join(row["methods"]) if row["methods"] else ""  # type: ignore[arg-type]
@@ -394,7 +413,9 @@ def explain(name: Annotated[str, typer.Argument(help="A codemod name, e.g. demot
         if codemod is None:
             choose_passes((name,), ())  # raises the usage error listing the known names
             return EXIT_ERROR
-        text = f"# {codemod.NAME}\n\nFix safety: {codemod.SAFETY.value}\n\n{codemod.documentation()}\n"
+        text = (
+            f"# {codemod.NAME}\n\nFix safety: {codemod.SAFETY.value}\n\n{codemod.documentation()}\n"
+        )
         out = Console()
         if out.is_terminal:
             out.print(Markdown(text))

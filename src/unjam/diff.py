@@ -29,14 +29,14 @@ def unified_diff(path: str, before: bytes, after: bytes, context: int = 3) -> by
     out = io.BytesIO()
     header = f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n".encode()
     wrote_header = False
-    for group in difflib.SequenceMatcher(None, old, new, autojunk=False).get_grouped_opcodes(context):
+    for group in difflib.SequenceMatcher(None, old, new, autojunk=False).get_grouped_opcodes(
+        context
+    ):
         if not wrote_header:
             out.write(header)
             wrote_header = True
         first, last = group[0], group[-1]
-        out.write(
-            f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n".encode()
-        )
+        out.write(f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n".encode())
         for tag, i1, i2, j1, j2 in group:
             if tag == "equal":
                 for line in old[i1:i2]:

@@ -15,8 +15,23 @@ from pathlib import Path
 import pathspec
 
 DEFAULT_EXCLUDES = (
-    ".git", ".hg", ".svn", ".venv", "venv", ".env", "env", "node_modules", "build", "dist",
-    "__pycache__", ".tox", ".nox", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".eggs",
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    ".env",
+    "env",
+    "node_modules",
+    "build",
+    "dist",
+    "__pycache__",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".eggs",
     "site-packages",
 )
 PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg")
@@ -42,7 +57,7 @@ def _git_root(start: Path) -> Path | None:
     return None
 
 
-def _read_spec(path: Path) -> pathspec.PathSpec | None:
+def _read_spec(path: Path) -> pathspec.GitIgnoreSpec | None:
     try:
         lines = path.read_text("utf-8", errors="replace").splitlines()
     except OSError:
@@ -56,9 +71,9 @@ class _Ignores:
     def __init__(self, excludes: Iterable[str], base: Path) -> None:
         self.base = base
         self.user = pathspec.GitIgnoreSpec.from_lines(list(excludes))
-        self.specs: dict[Path, pathspec.PathSpec | None] = {}
+        self.specs: dict[Path, pathspec.GitIgnoreSpec | None] = {}
 
-    def spec_for(self, folder: Path) -> pathspec.PathSpec | None:
+    def spec_for(self, folder: Path) -> pathspec.GitIgnoreSpec | None:
         if folder not in self.specs:
             self.specs[folder] = _read_spec(folder / ".gitignore")
         return self.specs[folder]
@@ -86,19 +101,23 @@ class _Ignores:
                     return True
             if folder == git_root:
                 info = self.spec_for_info(git_root)
-                if info is not None and info.match_file(path.relative_to(folder).as_posix() + suffix):
+                if info is not None and info.match_file(
+                    path.relative_to(folder).as_posix() + suffix
+                ):
                     return True
                 break
         return False
 
-    def spec_for_info(self, git_root: Path) -> pathspec.PathSpec | None:
+    def spec_for_info(self, git_root: Path) -> pathspec.GitIgnoreSpec | None:
         key = git_root / ".git" / "info"
         if key not in self.specs:
             self.specs[key] = _read_spec(key / "exclude")
         return self.specs[key]
 
 
-def discover(paths: Iterable[Path], excludes: Iterable[str] = (), base: Path | None = None) -> Discovered:
+def discover(
+    paths: Iterable[Path], excludes: Iterable[str] = (), base: Path | None = None
+) -> Discovered:
     base = (base or Path.cwd()).resolve()
     ignores = _Ignores(excludes, base)
     found: dict[Path, SourceFile] = {}

@@ -29,7 +29,9 @@ class Finding:
 
     @classmethod
     def from_site(cls, path: str, site: Site) -> Finding:
-        return cls(path, site.location.line, site.location.column, site.codemod, site.message, site.fixed)
+        return cls(
+            path, site.location.line, site.location.column, site.codemod, site.message, site.fixed
+        )
 
 
 def findings_from(results: Iterable[tuple[str, Sequence[Site]]]) -> list[Finding]:

@@ -8,26 +8,29 @@ names, until nothing new turns up. Each file is parsed at most once for analysis
 
 from __future__ import annotations
 
+import functools
+import multiprocessing
+import multiprocessing.context
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-import libcst as cst
 from libcst.codemod import CodemodContext, SkipFile
 
 from unjam.analysis.catalog import Catalog, default_catalog
 from unjam.analysis.model import ModuleFacts
 from unjam.analysis.module import analyse_module
 from unjam.analysis.names import ModuleName
+from unjam.analysis.positions import AstPositions
 from unjam.analysis.project import Project
 from unjam.codemods import Codemod, Options, Site
 from unjam.discovery import SourceFile
-from unjam.prefilter import Prefilter, matcher
-from unjam.source import SourceError, check_syntax, parse_source, read_source
+from unjam.prefilter import Summary, matcher, select, summarise, vocabulary
+from unjam.source import SourceError, parse_source, python_ast, read_source
 from unjam.verify import VerificationError, verify
 
 T = TypeVar("T")
@@ -76,9 +79,10 @@ class Analysis:
 class _WorkerState:
     catalog: Catalog
     roots: frozenset[str]
+    vocabulary: Mapping[str, frozenset[str]] = field(default_factory=dict)
     project: Project | None = None
     passes: tuple[type[Codemod], ...] = ()
-    options: Options = Options()
+    options: Options = field(default_factory=Options)
 
 
 _STATE: _WorkerState | None = None
@@ -94,13 +98,27 @@ def _state() -> _WorkerState:
     return _STATE
 
 
+def summary_job(job: Job) -> Summary | SourceError:
+    """Summarise one file with CPython's parser; never raises for bad input."""
+    try:
+        return summarise(job.data, job.shown, _state().vocabulary)
+    except SourceError as error:
+        return error
+
+
 def scan_job(job: Job) -> ModuleFacts | SourceError:
     """Analyse one module; never raises for bad input."""
     state = _state()
     try:
         module = parse_source(job.data, job.shown)
+        tree, text = python_ast(job.data, job.shown)
         return analyse_module(
-            module, job.shown, ModuleName(job.module, job.package), state.catalog, state.roots
+            module,
+            job.shown,
+            ModuleName(job.module, job.package),
+            state.catalog,
+            state.roots,
+            AstPositions(tree, text),
         )
     except SourceError as error:
         return error
@@ -161,9 +179,7 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
     return FileResult(job.shown, job.path, job.data, after, tuple(sites))
 
 
-def _map(
-    executor: Executor | None, function: Callable[[T], R], items: Sequence[T]
-) -> Iterator[R]:
+def _map(executor: Executor | None, function: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
     if executor is None:
         return map(function, items)
     chunk = max(1, min(16, len(items) // (4 * (os.cpu_count() or 1)) or 1))
@@ -183,7 +199,7 @@ class Runner:
     def __init__(
         self,
         passes: Sequence[type[Codemod]],
-        options: Options = Options(),
+        options: Options | None = None,
         jobs: int | None = None,
         extra_blocking: dict[str, str] | None = None,
         use_prefilter: bool = True,
@@ -191,7 +207,7 @@ class Runner:
         progress: Callable[[str, int], Callable[[], None]] | None = None,
     ) -> None:
         self.passes = tuple(passes)
-        self.options = options
+        self.options = options or Options()
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.catalog = default_catalog().with_extra(extra_blocking or {})
         self.use_prefilter = use_prefilter
@@ -212,53 +228,77 @@ class Runner:
                 errors.append(str(error))
                 continue
             jobs[shown] = Job(str(file.path), shown, file.module, file.package, data)
-        prefilter = Prefilter(self.catalog)
-        pending: list[Job] = []
-        for job in list(jobs.values()):
-            if not self.use_prefilter or prefilter.first_round(job.data):
-                pending.append(job)
-                continue
-            try:
-                check_syntax(job.data, job.shown)
-            except SourceError as error:
-                errors.append(str(error))
-                del jobs[job.shown]
-        state = _WorkerState(self.catalog, roots)
-        facts: list[ModuleFacts] = []
-        analysed: set[str] = set()
-        names_seen: set[str] = set()
-        project = Project.link(self.catalog, [])
-        executor = self._executor(state, len(pending))
+        state = _WorkerState(self.catalog, roots, vocabulary(self.catalog))
+        executor = self._executor(state, len(jobs))
         try:
-            for _ in range(MAX_ROUNDS):
-                if not pending:
-                    break
-                tick = self.progress("analysing", len(pending)) if self.progress else None
-                for job, outcome in zip(pending, _map(executor, scan_job, pending)):
-                    analysed.add(job.shown)
-                    if isinstance(outcome, SourceError):
-                        errors.append(str(outcome))
-                    else:
-                        facts.append(outcome)
-                    if tick:
-                        tick()
-                project = Project.link(self.catalog, facts)
-                names = project.interesting_names() - names_seen
-                names_seen |= names
-                pattern = matcher(names)
-                pending = (
-                    [
-                        job
-                        for job in jobs.values()
-                        if job.shown not in analysed and pattern.search(job.data)
-                    ]
-                    if pattern is not None
-                    else []
-                )
+            return self._analyse(jobs, errors, executor, len(files))
         finally:
             if executor is not None:
                 executor.shutdown()
-        return Analysis(project, jobs, errors, files_seen=len(files))
+
+    def _analyse(
+        self, jobs: dict[str, Job], errors: list[str], executor: Executor | None, seen: int
+    ) -> Analysis:
+        summaries: dict[str, Summary] = {}
+        every = list(jobs.values())
+        for job, summary in zip(every, _map(executor, summary_job, every), strict=True):
+            if isinstance(summary, SourceError):
+                errors.append(str(summary))
+                del jobs[job.shown]
+            else:
+                summaries[job.shown] = summary
+        selection = select(summaries)
+        chosen = selection.first if self.use_prefilter else set(jobs)
+        pending = [job for shown, job in jobs.items() if shown in chosen]
+        facts: list[ModuleFacts] = []
+        analysed: set[str] = set()
+        searched: set[str] = set()
+        project = Project.link(self.catalog, [])
+        for _ in range(MAX_ROUNDS):
+            if not pending:
+                break
+            tick = self.progress("analysing", len(pending)) if self.progress else None
+            for job, outcome in zip(pending, _map(executor, scan_job, pending), strict=True):
+                analysed.add(job.shown)
+                if isinstance(outcome, SourceError):
+                    errors.append(str(outcome))
+                else:
+                    facts.append(outcome)
+                if tick:
+                    tick()
+            project = Project.link(self.catalog, facts)
+            pending = self._next_round(
+                project, jobs, summaries, selection.relays, analysed, searched
+            )
+        return Analysis(project, jobs, errors, files_seen=seen)
+
+    @staticmethod
+    def _next_round(
+        project: Project,
+        jobs: dict[str, Job],
+        summaries: dict[str, Summary],
+        relays: frozenset[str],
+        analysed: set[str],
+        searched: set[str],
+    ) -> list[Job]:
+        """Files not analysed yet that mention a name the last round found to matter."""
+        everywhere, in_async = project.interesting_names()
+        everywhere -= searched
+        in_async -= searched | everywhere
+        searched |= everywhere | in_async
+        anywhere = matcher(everywhere)
+        async_only = matcher(in_async)
+        chosen = []
+        for shown, job in jobs.items():
+            if shown in analysed:
+                continue
+            if (anywhere is not None and anywhere.search(job.data)) or (
+                async_only is not None
+                and (summaries[shown].has_async or shown in relays)
+                and async_only.search(job.data)
+            ):
+                chosen.append(job)
+        return chosen
 
     # -- passes --------------------------------------------------------------------------
     def transform(self, analysis: Analysis) -> list[FileResult]:
@@ -266,11 +306,12 @@ class Runner:
         todo = [
             analysis.jobs[path]
             for path in sorted(project.modules)
-            if path in analysis.jobs
-            and any(p.applies_to(project.view(path)) for p in self.passes)
+            if path in analysis.jobs and any(p.applies_to(project.view(path)) for p in self.passes)
         ]
         roots = frozenset(j.module.split(".", 1)[0] for j in analysis.jobs.values() if j.module)
-        state = _WorkerState(self.catalog, roots, project, self.passes, self.options)
+        state = _WorkerState(
+            self.catalog, roots, project=project, passes=self.passes, options=self.options
+        )
         executor = self._executor(state, len(todo))
         results: list[FileResult] = []
         tick = self.progress("rewriting", len(todo)) if self.progress and todo else None
@@ -290,15 +331,12 @@ class Runner:
             return None
         return ProcessPoolExecutor(
             max_workers=min(self.jobs, count),
-            initializer=_init_worker,
-            initargs=(state,),
+            initializer=functools.partial(_init_worker, state),
             mp_context=_context(),
         )
 
 
-def _context():  # type: ignore[no-untyped-def]
-    import multiprocessing
-
+def _context() -> multiprocessing.context.BaseContext:
     # fork is cheapest where it is safe; elsewhere spawn (the initializer carries state).
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     return multiprocessing.get_context(method)
@@ -307,7 +345,7 @@ def _context():  # type: ignore[no-untyped-def]
 def run_source(
     code: str,
     passes: Sequence[type[Codemod]],
-    options: Options = Options(),
+    options: Options | None = None,
     module: str = "example",
 ) -> FileResult:
     """Run passes on one in-memory module, as if it were a one-file project (tests, docs)."""

@@ -52,7 +52,7 @@ def parse_source(data: bytes, shown: str) -> cst.Module:
     try:
         return cst.parse_module(data)
     except cst.ParserSyntaxError as error:
-        check_syntax(data, shown)  # CPython's message is clearer, where it has one
+        python_ast(data, shown)  # CPython's message is clearer, where it has one
         message = str(error.message).splitlines()[0] if error.message else "invalid syntax"
         raise SourceError(
             shown,
@@ -67,11 +67,13 @@ def parse_source(data: bytes, shown: str) -> cst.Module:
         raise SourceError(shown, "too deeply nested to parse") from None
 
 
-def check_syntax(data: bytes, shown: str) -> None:
-    """Raise ``SourceError`` if CPython cannot decode or parse the file.
+def python_ast(data: bytes, shown: str) -> tuple[ast.Module, str]:
+    """CPython's parse of the file and its decoded text, or ``SourceError`` with
+    CPython's own reason.
 
-    For files the pre-filter skips: they are not parsed with libcst, but a broken file
-    is still reported. CPython's parser is many times cheaper than libcst's; nothing runs.
+    Many times cheaper than libcst's parse: used to summarise files the pre-filter may
+    skip (a broken file is still reported) and for clearer syntax error messages.
+    Nothing is executed.
     """
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
@@ -83,7 +85,7 @@ def check_syntax(data: bytes, shown: str) -> None:
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        compile(text, shown, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        return ast.parse(text, shown), text
     except SyntaxError as error:
         raise SourceError(
             shown, f"syntax error at {error.lineno}:{error.offset}: {error.msg}"

@@ -16,7 +16,9 @@ def verify(data: bytes, shown: str) -> cst.Module:
     except (SyntaxError, ValueError) as error:
         line = getattr(error, "lineno", None)
         where = f" at line {line}" if line else ""
-        raise VerificationError(f"does not compile{where}: {error.msg if isinstance(error, SyntaxError) else error}") from None
+        raise VerificationError(
+            f"does not compile{where}: {error.msg if isinstance(error, SyntaxError) else error}"
+        ) from None
     try:
         return cst.parse_module(data)
     except cst.ParserSyntaxError as error:

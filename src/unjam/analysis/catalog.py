@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -19,7 +20,18 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 #: Categories that describe a stall of the event loop. Anything else is an effect.
 BLOCKING_CATEGORIES = frozenset(
-    {"sleep", "http", "network", "file", "subprocess", "database", "cpu", "console", "lock", "other"}
+    {
+        "sleep",
+        "http",
+        "network",
+        "file",
+        "subprocess",
+        "database",
+        "cpu",
+        "console",
+        "lock",
+        "other",
+    }
 )
 LOOP = "loop"
 CONTEXTVAR = "contextvar"
@@ -102,7 +114,7 @@ def parse_catalog(document: Mapping[str, object]) -> Catalog:
     types: dict[str, TypeRule] = {}
     for entry in _tables(document.get("types", [])):
         names = list(entry["names"])
-        rule = TypeRule(
+        type_rule = TypeRule(
             name=names[0],
             category=entry.get("category"),
             blocking=frozenset(entry.get("blocking", ())),
@@ -112,11 +124,11 @@ def parse_catalog(document: Mapping[str, object]) -> Catalog:
             called=entry.get("called"),
         )
         for name in names:
-            types[name] = rule
+            types[name] = type_rule
     return Catalog(calls=calls, types=types)
 
 
-def _tables(value: object) -> Iterable[dict]:  # type: ignore[type-arg]
+def _tables(value: object) -> Iterable[dict[str, Any]]:
     if not isinstance(value, list):
         raise ValueError("catalog sections must be arrays of tables")
     return value

@@ -23,31 +23,44 @@ APP_FACTORIES = _spellings(
 )
 ROUTER_FACTORIES = _spellings("fastapi.APIRouter", "fastapi.routing.APIRouter")
 DEPENDS = _spellings(
-    "fastapi.Depends", "fastapi.Security", "fastapi.params.Depends", "fastapi.params.Security",
-    "fastapi.param_functions.Depends", "fastapi.param_functions.Security",
+    "fastapi.Depends",
+    "fastapi.Security",
+    "fastapi.params.Depends",
+    "fastapi.params.Security",
+    "fastapi.param_functions.Depends",
+    "fastapi.param_functions.Security",
 )
-MIDDLEWARE_WRAPPERS = _spellings(
-    "starlette.middleware.Middleware", "fastapi.middleware.Middleware"
-)
+MIDDLEWARE_WRAPPERS = _spellings("starlette.middleware.Middleware", "fastapi.middleware.Middleware")
 BASE_HTTP_MIDDLEWARE = _spellings(
     "starlette.middleware.base.BaseHTTPMiddleware", "fastapi.middleware.base.BaseHTTPMiddleware"
 )
-BACKGROUND_TASK = _spellings("starlette.background.BackgroundTask", "fastapi.background.BackgroundTask")
+BACKGROUND_TASK = _spellings(
+    "starlette.background.BackgroundTask", "fastapi.background.BackgroundTask"
+)
 BACKGROUND_TASKS = _spellings(
-    "fastapi.BackgroundTasks", "fastapi.background.BackgroundTasks",
+    "fastapi.BackgroundTasks",
+    "fastapi.background.BackgroundTasks",
     "starlette.background.BackgroundTasks",
 )
 STREAMING_RESPONSES = _spellings(
-    "fastapi.responses.StreamingResponse", "starlette.responses.StreamingResponse",
-    "sse_starlette.EventSourceResponse", "sse_starlette.sse.EventSourceResponse",
+    "fastapi.responses.StreamingResponse",
+    "starlette.responses.StreamingResponse",
+    "sse_starlette.EventSourceResponse",
+    "sse_starlette.sse.EventSourceResponse",
 )
 PARTIAL = _spellings("functools.partial")
 ANNOTATED = _spellings("typing.Annotated", "typing_extensions.Annotated")
 OPTIONAL = _spellings("typing.Optional", "typing.Union", "typing_extensions.Optional")
 ITERATORS = _spellings(
-    "typing.Iterator", "typing.Generator", "typing.Iterable",
-    "collections.abc.Iterator", "collections.abc.Generator", "collections.abc.Iterable",
-    "typing.AsyncIterator", "typing.AsyncGenerator", "collections.abc.AsyncIterator",
+    "typing.Iterator",
+    "typing.Generator",
+    "typing.Iterable",
+    "collections.abc.Iterator",
+    "collections.abc.Generator",
+    "collections.abc.Iterable",
+    "typing.AsyncIterator",
+    "typing.AsyncGenerator",
+    "collections.abc.AsyncIterator",
     "collections.abc.AsyncGenerator",
 )
 TYPE_ALIAS_MARKERS = _spellings("typing.TypeAlias", "typing_extensions.TypeAlias")
@@ -114,7 +127,9 @@ def decorator_registration(
     return None
 
 
-Found = tuple[Kind, cst.BaseExpression | None, cst.BaseExpression | None, tuple[str, ...], str | None]
+Found = tuple[
+    Kind, cst.BaseExpression | None, cst.BaseExpression | None, tuple[str, ...], str | None
+]
 
 
 def call_registrations(call: cst.Call, callee: set[str]) -> Iterator[Found]:
@@ -134,7 +149,13 @@ def call_registrations(call: cst.Call, callee: set[str]) -> Iterator[Found]:
             yield Kind.MIDDLEWARE, dispatch, None, (), None
         return
     if callee & BACKGROUND_TASK:
-        yield Kind.BACKGROUND_TASK, positional_arg(call, 0) or keyword_arg(call, "func"), None, (), None
+        yield (
+            Kind.BACKGROUND_TASK,
+            positional_arg(call, 0) or keyword_arg(call, "func"),
+            None,
+            (),
+            None,
+        )
         return
     if callee & (APP_FACTORIES | ROUTER_FACTORIES):
         yield from _constructor_registrations(call)
@@ -150,7 +171,13 @@ def call_registrations(call: cst.Call, callee: set[str]) -> Iterator[Found]:
         endpoint = keyword_arg(call, "endpoint") or positional_arg(call, 1)
         yield Kind.WEBSOCKET, endpoint, owner, (), string_arg(call, "path", 0)
     elif method == "add_exception_handler":
-        yield Kind.EXCEPTION_HANDLER, keyword_arg(call, "handler") or positional_arg(call, 1), owner, (), None
+        yield (
+            Kind.EXCEPTION_HANDLER,
+            keyword_arg(call, "handler") or positional_arg(call, 1),
+            owner,
+            (),
+            None,
+        )
     elif method == "add_event_handler":
         event = string_arg(call, "event_type", 0)
         kind = Kind.SHUTDOWN if event == "shutdown" else Kind.STARTUP
@@ -170,8 +197,8 @@ def _constructor_registrations(call: cst.Call) -> Iterator[Found]:
         if isinstance(handlers, (cst.List, cst.Tuple)):
             for element in handlers.elements:
                 yield kind, element.value, None, (), None
-    handlers = keyword_arg(call, "exception_handlers")
-    if isinstance(handlers, cst.Dict):
-        for element in handlers.elements:
-            if isinstance(element, cst.DictElement):
-                yield Kind.EXCEPTION_HANDLER, element.value, None, (), None
+    mapping = keyword_arg(call, "exception_handlers")
+    if isinstance(mapping, cst.Dict):
+        for entry in mapping.elements:
+            if isinstance(entry, cst.DictElement):
+                yield Kind.EXCEPTION_HANDLER, entry.value, None, (), None

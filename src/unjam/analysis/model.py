@@ -54,7 +54,7 @@ class TypeRef:
 class Effect:
     """A call with a catalog category: blocking work, a loop-bound API or a ContextVar write."""
 
-    name: str  # the callable as the catalog names it, e.g. "time.sleep", "sqlalchemy.orm.Session.query"
+    name: str  # the callable as the catalog names it: "time.sleep", "sqlalchemy.orm.Query.all"
     category: str
     location: Location
     twin: str | None = None

@@ -15,10 +15,12 @@ from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
 
 from unjam.analysis import fastapi as fa
 from unjam.analysis.catalog import Catalog
+from unjam.analysis.locator import AstLocator, Locator, ProviderLocator
 from unjam.analysis.model import (
     CallSite,
     Effect,
     FunctionFacts,
+    Inclusion,
     Kind,
     Location,
     ModuleFacts,
@@ -26,10 +28,10 @@ from unjam.analysis.model import (
     Reference,
     Registration,
     RouterDef,
-    Inclusion,
     TypeRef,
 )
 from unjam.analysis.names import ModuleName, qualified_names
+from unjam.analysis.positions import AstPositions, PositionMismatch
 from unjam.analysis.suppression import parse_suppression
 from unjam.analysis.types import TypeResolver
 
@@ -59,7 +61,7 @@ class ModuleAnalyser(cst.CSTVisitor):
     under one of them may be a project function, anything else is a library.
     """
 
-    METADATA_DEPENDENCIES = (ScopeProvider, PositionProvider)
+    METADATA_DEPENDENCIES = (ScopeProvider,)
 
     def __init__(
         self,
@@ -67,8 +69,10 @@ class ModuleAnalyser(cst.CSTVisitor):
         name: ModuleName,
         catalog: Catalog,
         project_roots: frozenset[str],
+        locator: Locator,
     ) -> None:
         super().__init__()
+        self.locator = locator
         self.path = path
         self.name = name
         self.catalog = catalog
@@ -84,6 +88,12 @@ class ModuleAnalyser(cst.CSTVisitor):
         self.aliases: dict[str, TypeRef] = {}
         self.instances: dict[str, str] = {}
         self.suppressed: dict[int, frozenset[str]] = {}
+        for line, comment in locator.comments().items():
+            codes = parse_suppression(comment)
+            if codes is not None:
+                self.suppressed[line] = codes
+        self.call_locations: dict[int, Location] = {}
+        self.qualified: dict[int, set[str]] = {}
         self.awaited_calls: set[int] = set()
         self.registered_args: set[int] = set()
         self.genexp_depth = 0
@@ -92,12 +102,19 @@ class ModuleAnalyser(cst.CSTVisitor):
 
     # -- helpers -------------------------------------------------------------------------
     def qnames(self, node: cst.CSTNode) -> set[str]:
-        scope = self.get_metadata(ScopeProvider, node, None)
-        return qualified_names(scope, node, self.name)
+        key = id(node)
+        found = self.qualified.get(key)
+        if found is None:
+            scope = self.get_metadata(ScopeProvider, node, None)
+            found = self.qualified[key] = qualified_names(scope, node, self.name)
+        return found
 
-    def location(self, node: cst.CSTNode) -> Location:
-        start = self.get_metadata(PositionProvider, node).start
-        return Location(start.line, start.column + 1)
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.locator.enter(node)
+        return super().on_visit(node)
+
+    def call_location(self, node: cst.Call) -> Location:
+        return self.call_locations[id(node)]
 
     def is_project(self, qualname: str) -> bool:
         return qualname.split(".", 1)[0] in self.project_roots
@@ -130,9 +147,11 @@ class ModuleAnalyser(cst.CSTVisitor):
 
     # -- comments ------------------------------------------------------------------------
     def visit_Comment(self, node: cst.Comment) -> None:
+        line = self.locator.comment_line(node)
+        if line is None:
+            return  # the locator read the comments already
         codes = parse_suppression(node.value)
         if codes is not None:
-            line = self.location(node).line
             self.suppressed[line] = self.suppressed.get(line, frozenset()) | codes
 
     # -- scopes --------------------------------------------------------------------------
@@ -142,7 +161,10 @@ class ModuleAnalyser(cst.CSTVisitor):
             if any(name in fa.BASE_HTTP_MIDDLEWARE for name in self.qnames(base.value)):
                 self.registrations.append(
                     Registration(
-                        Kind.MIDDLEWARE, f"{qualname}.dispatch", self.location(node.name), self.path
+                        Kind.MIDDLEWARE,
+                        f"{qualname}.dispatch",
+                        self.locator.definition(node),
+                        self.path,
                     )
                 )
         self.frames.append(_Frame("class", qualname, node=node))
@@ -178,15 +200,19 @@ class ModuleAnalyser(cst.CSTVisitor):
 
     def leave_FunctionDef_body(self, node: cst.FunctionDef) -> None:
         frame = self.frames.pop()
-        lines = {self.location(node.name).line}
-        lines.update(self.location(d).line for d in node.decorators)
+        location = self.locator.definition(node)
+        lines = {location.line, *self.locator.decorator_lines(node)}
         suppressed = frozenset().union(*(self.suppressed.get(line, frozenset()) for line in lines))
-        returns = self.types.annotation(node.returns.annotation, unwrap_iterators=True) if node.returns else None
+        returns = (
+            self.types.annotation(node.returns.annotation, unwrap_iterators=True)
+            if node.returns
+            else None
+        )
         facts = FunctionFacts(
             qualname=frame.qualname,
             name=node.name.value,
             path=self.path,
-            location=self.location(node.name),
+            location=location,
             is_async=frame.is_async,
             is_generator=frame.is_generator,
             awaits=frame.awaits,
@@ -301,7 +327,7 @@ class ModuleAnalyser(cst.CSTVisitor):
                         is_app=bool(callee & fa.APP_FACTORIES),
                         prefix=fa.string_arg(value, "prefix", None) or "",
                         path=self.path,
-                        location=self.location(value),
+                        location=self.locator.statement(),
                     )
                 )
             elif self.frame.kind == "module":
@@ -324,9 +350,9 @@ class ModuleAnalyser(cst.CSTVisitor):
                 frame.returns_streaming = True
 
     def visit_Call(self, node: cst.Call) -> None:
+        location = self.call_locations[id(node)] = self.locator.call(node)
         awaited = id(node) in self.awaited_calls
         callee = self.qnames(node.func)
-        location = self.location(node)
         frame = self.function_frame()
         deferred = self.genexp_depth > 0
         if callee & fa.STREAMING_RESPONSES and frame is not None:
@@ -406,9 +432,11 @@ class ModuleAnalyser(cst.CSTVisitor):
     def _reference_arguments(self, node: cst.Call, callee: set[str]) -> None:
         if id(node) in self.registered_args:
             return
-        self._reference_values([arg.value for arg in node.args])
+        self._reference_values([arg.value for arg in node.args], self.call_location(node))
 
-    def _reference_values(self, values: list[cst.BaseExpression]) -> None:
+    def _reference_values(
+        self, values: list[cst.BaseExpression], location: Location | None = None
+    ) -> None:
         for value in values:
             elements: list[cst.BaseExpression] = [value]
             if isinstance(value, (cst.List, cst.Tuple, cst.Set)):
@@ -423,7 +451,7 @@ class ModuleAnalyser(cst.CSTVisitor):
                                 target,
                                 "value",
                                 self.path,
-                                self.location(element),
+                                location or self.locator.statement(),
                                 self.enclosing_function_name(),
                             )
                         )
@@ -438,19 +466,15 @@ class ModuleAnalyser(cst.CSTVisitor):
             if found is None:
                 continue
             kind, methods, route = found
-            owners = sorted(self.qnames(expr.func.value)) or [None]
+            owner = min(self.qnames(expr.func.value), default=None)
             self.candidates.append(
                 Registration(
-                    kind, qualname, self.location(node.name), self.path, owners[0], methods, route
+                    kind, qualname, self.locator.definition(node), self.path, owner, methods, route
                 )
             )
 
-    def _registrations_in_call(
-        self, node: cst.Call, callee: set[str], location: Location
-    ) -> None:
-        for kind, target_expr, owner_expr, methods, route in fa.call_registrations(
-            node, callee
-        ):
+    def _registrations_in_call(self, node: cst.Call, callee: set[str], location: Location) -> None:
+        for kind, target_expr, owner_expr, methods, route in fa.call_registrations(node, callee):
             self.registered_args.add(id(node))
             for target in self._callable_targets(target_expr):
                 owner = None
@@ -522,9 +546,24 @@ def analyse_module(
     name: ModuleName,
     catalog: Catalog,
     project_roots: frozenset[str],
+    source: AstPositions | None = None,
 ) -> ModuleFacts:
-    """Facts for one parsed module. The module is not copied: callers pass a fresh parse."""
+    """Facts for one parsed module. The module is not copied: callers pass a fresh parse.
+
+    With ``source`` (CPython's view of the same text) positions come from it; if the two
+    parsers disagree anywhere, libcst's PositionProvider decides instead.
+    """
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    analyser = ModuleAnalyser(path, name, catalog, project_roots)
+    if source is not None:
+        locator = AstLocator(source)
+        analyser = ModuleAnalyser(path, name, catalog, project_roots, locator)
+        try:
+            wrapper.visit(analyser)
+            locator.finish()
+            return analyser.facts()
+        except PositionMismatch:
+            pass
+    positions = wrapper.resolve(PositionProvider)
+    analyser = ModuleAnalyser(path, name, catalog, project_roots, ProviderLocator(positions))
     wrapper.visit(analyser)
     return analyser.facts()

@@ -101,7 +101,9 @@ class Project:
         for router in facts.routers:
             self.routers[router.qualname] = router
         for inclusion in facts.inclusions:
-            self.parents.setdefault(inclusion.child, []).append((inclusion.parent, inclusion.prefix))
+            self.parents.setdefault(inclusion.child, []).append(
+                (inclusion.parent, inclusion.prefix)
+            )
         for reference in facts.references:
             self.references.setdefault(reference.target, []).append(reference)
 
@@ -120,8 +122,13 @@ class Project:
                 continue
             if target != registration.target:
                 registration = Registration(
-                    registration.kind, target, registration.location, registration.path,
-                    registration.owner, registration.methods, registration.route,
+                    registration.kind,
+                    target,
+                    registration.location,
+                    registration.path,
+                    registration.owner,
+                    registration.methods,
+                    registration.route,
                 )
             self.registrations.append(registration)
 
@@ -184,8 +191,12 @@ class Project:
                 continue
             found.append(
                 Effect(
-                    f"{rule.name}.{pending.method}", rule.category, pending.location,
-                    None, pending.awaited, pending.deferred,
+                    f"{rule.name}.{pending.method}",
+                    rule.category,
+                    pending.location,
+                    None,
+                    pending.awaited,
+                    pending.deferred,
                 )
             )
         return tuple(sorted(found, key=lambda e: (e.location.line, e.location.column)))
@@ -211,8 +222,13 @@ class Project:
                 first = inner[0]
                 found.append(
                     Effect(
-                        first.name, first.category, call.location, None, False,
-                        False, (call.target, *first.via),
+                        first.name,
+                        first.category,
+                        call.location,
+                        None,
+                        False,
+                        False,
+                        (call.target, *first.via),
                     )
                 )
         result = tuple(found)
@@ -284,20 +300,23 @@ class Project:
             owner = parent
         return prefix + registration.route
 
-    def interesting_names(self) -> set[str]:
-        """Short names whose mention makes a file worth analysing: sync helpers that
-        block, values whose type the catalog knows, async functions that block (a
-        reference to one decides whether it may be demoted)."""
-        names: set[str] = set()
+    def interesting_names(self) -> tuple[set[str], set[str]]:
+        """Short names whose mention makes a file worth analysing.
+
+        First: async functions that block, wherever they are mentioned (a reference to
+        one, even from sync code, decides whether it may be demoted). Second: sync
+        helpers that block and values whose type the catalog knows, which matter only
+        where async code may use them.
+        """
+        everywhere: set[str] = set()
+        in_async: set[str] = set()
         for qualname, function in self.functions.items():
             if self.blocking(qualname):
-                names.add(function.name)
-            elif function.returns is not None and function.returns.pending is False:
-                names.add(function.name)
+                (everywhere if function.is_async else in_async).add(function.name)
             elif function.returns is not None and self.resolve(function.returns) is not None:
-                names.add(function.name)
+                in_async.add(function.name)
         for table in (self.value_types, self.aliases):
             for qualname, ref in table.items():
                 if self.resolve(ref) is not None:
-                    names.add(qualname.rsplit(".", 1)[-1])
-        return names
+                    in_async.add(qualname.rsplit(".", 1)[-1])
+        return everywhere, in_async

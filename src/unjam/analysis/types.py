@@ -112,7 +112,9 @@ class TypeResolver:
             return None
         if isinstance(expr, cst.Subscript):
             head = analyser.qnames(expr.value)
-            wrappers = fa.ANNOTATED | fa.OPTIONAL | (fa.ITERATORS if unwrap_iterators else frozenset())
+            wrappers = (
+                fa.ANNOTATED | fa.OPTIONAL | (fa.ITERATORS if unwrap_iterators else frozenset())
+            )
             if head & wrappers and expr.slice:
                 first = expr.slice[0].slice
                 if isinstance(first, cst.Index):

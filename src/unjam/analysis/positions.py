@@ -1,0 +1,158 @@
+"""Where calls and definitions are, without regenerating the module.
+
+libcst's ``PositionProvider`` writes the whole module back out to learn every node's
+position: about twice the cost of parsing it, for the few dozen positions the analysis
+reports. CPython's parser records positions on every call and statement, in UTF-8 byte
+columns. Both trees list calls and statements in the same source order, so the n-th
+libcst call is the n-th CPython call; each pair is checked (same callee name) and any
+disagreement makes the caller fall back to ``PositionProvider`` for that file, so the
+result is the same either way. A test compares both on awkward sources.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+from collections.abc import Iterator
+
+from unjam.analysis.model import Location
+
+
+class PositionMismatch(Exception):
+    """The two parsers disagree on this file: use libcst's own positions."""
+
+
+def _ordered_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Statements in source order, nested ones right after their parent's header."""
+    for statement in body:
+        yield statement
+        if isinstance(statement, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+            yield from _ordered_statements(statement.body)
+            for handler in statement.handlers:
+                yield from _ordered_statements(handler.body)
+            yield from _ordered_statements(statement.orelse)
+            yield from _ordered_statements(statement.finalbody)
+            continue
+        if isinstance(statement, ast.Match):
+            for case in statement.cases:
+                yield from _ordered_statements(case.body)
+            continue
+        for name in ("body", "orelse"):
+            inner = getattr(statement, name, None)
+            if isinstance(inner, list):
+                yield from _ordered_statements(inner)
+
+
+def callee_name(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+class AstPositions:
+    """Positions of calls and statements, by their order in the source."""
+
+    def __init__(self, tree: ast.Module, text: str) -> None:
+        self.lines = text.splitlines(keepends=True)
+        calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+        calls.sort(
+            key=lambda c: (c.lineno, c.col_offset, -(c.end_lineno or 0), -(c.end_col_offset or 0))
+        )
+        self.calls = calls
+        self.statements = list(_ordered_statements(tree.body))
+        self.comments = _suppression_comment_lines(text) if "unjam" in text else {}
+
+    def column(self, line: int, byte_offset: int) -> int:
+        """1-based character column of a UTF-8 byte offset on a 1-based line."""
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="replace")) + 1
+
+    def call(self, index: int, name: str | None) -> Location:
+        if index >= len(self.calls):
+            raise PositionMismatch(f"call {index} beyond {len(self.calls)}")
+        node = self.calls[index]
+        if callee_name(node.func) != name:
+            raise PositionMismatch(f"call {index}: {callee_name(node.func)!r} != {name!r}")
+        return Location(node.lineno, self.column(node.lineno, node.col_offset))
+
+    def statement(self, index: int, kind: type[ast.stmt] | None) -> ast.stmt:
+        if index >= len(self.statements):
+            raise PositionMismatch(f"statement {index} beyond {len(self.statements)}")
+        node = self.statements[index]
+        if kind is not None and not isinstance(node, kind):
+            raise PositionMismatch(f"statement {index}: {type(node).__name__} != {kind.__name__}")
+        return node
+
+    def location(self, node: ast.stmt | ast.expr) -> Location:
+        return Location(node.lineno, self.column(node.lineno, node.col_offset))
+
+    def name_after_keyword(self, node: ast.stmt, keyword: str, name: str) -> Location:
+        """Where ``name`` stands after ``def``/``class`` on the statement's line."""
+        line = self.lines[node.lineno - 1]
+        start = len(line.encode("utf-8")[: node.col_offset].decode("utf-8", errors="replace"))
+        at = line.find(keyword, start)
+        at = line.find(name, at + len(keyword)) if at >= 0 else -1
+        if at < 0:
+            raise PositionMismatch(f"{keyword} {name} not on line {node.lineno}")
+        return Location(node.lineno, at + 1)
+
+    def check_complete(self, calls_seen: int, statements_seen: int) -> None:
+        if calls_seen != len(self.calls) or statements_seen != len(self.statements):
+            raise PositionMismatch(
+                f"saw {calls_seen} calls / {statements_seen} statements, "
+                f"CPython has {len(self.calls)} / {len(self.statements)}"
+            )
+
+
+def _suppression_comment_lines(text: str) -> dict[int, str]:
+    """Line -> comment text, for comments only (not strings that look like one)."""
+    found: dict[int, str] = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.COMMENT and "unjam" in token.string:
+                found[token.start[0]] = token.string
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        pass
+    return found
+
+
+def _statement_kinds() -> dict[type[object], type[ast.stmt] | None]:
+    """libcst statement node type -> the CPython statement type it must pair with."""
+    import libcst as cst
+
+    pairs: dict[type[object], type[ast.stmt] | None] = {
+        cst.Expr: ast.Expr,
+        cst.Assign: ast.Assign,
+        cst.AnnAssign: ast.AnnAssign,
+        cst.AugAssign: ast.AugAssign,
+        cst.Return: ast.Return,
+        cst.Raise: ast.Raise,
+        cst.Pass: ast.Pass,
+        cst.Break: ast.Break,
+        cst.Continue: ast.Continue,
+        cst.Del: ast.Delete,
+        cst.Import: ast.Import,
+        cst.ImportFrom: ast.ImportFrom,
+        cst.Global: ast.Global,
+        cst.Nonlocal: ast.Nonlocal,
+        cst.Assert: ast.Assert,
+        cst.FunctionDef: None,  # ast.FunctionDef or ast.AsyncFunctionDef
+        cst.ClassDef: ast.ClassDef,
+        cst.If: ast.If,
+        cst.While: ast.While,
+        cst.For: None,  # ast.For or ast.AsyncFor
+        cst.With: None,  # ast.With or ast.AsyncWith
+        cst.Try: ast.Try,
+        cst.Match: ast.Match,
+    }
+    if hasattr(cst, "TryStar") and hasattr(ast, "TryStar"):
+        pairs[cst.TryStar] = ast.TryStar
+    if hasattr(cst, "TypeAlias") and hasattr(ast, "TypeAlias"):
+        pairs[cst.TypeAlias] = ast.TypeAlias
+    return pairs
+
+
+STATEMENT_KINDS = _statement_kinds()

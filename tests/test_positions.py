@@ -1,0 +1,126 @@
+"""Positions from CPython's parser must equal libcst's PositionProvider, exactly."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from unjam.analysis.catalog import default_catalog
+from unjam.analysis.locator import AstLocator, ProviderLocator
+from unjam.analysis.module import ModuleAnalyser
+from unjam.analysis.model import ModuleFacts
+from unjam.analysis.names import ModuleName
+from unjam.analysis.positions import AstPositions
+from unjam.source import python_ast
+
+AWKWARD = {
+    "unicode before calls": """
+        import time
+        async def f():
+            s = "héllo wörld ☃"; time.sleep(1); print("ünïcode", open("ä").read())
+    """,
+    "tabs and continuation": "import time\nasync def f():\n\tx = \\\n\t\ttime.sleep(\n\t\t\t1)\n",
+    "crlf": "import time\r\nasync def f():\r\n    time.sleep(1)\r\n",
+    "f-strings with calls": """
+        import time
+        async def f(x):
+            return f"{time.sleep(1)} and {x.get('a')!r:>{width()}}" + f'{open("p").read()}'
+    """,
+    "chains and nesting": """
+        import requests
+        async def f(db):
+            return requests.get(url(a(b(c())))).json().get("x")(1)(2)
+    """,
+    "expressions in every order": """
+        import time
+        @decorate(first())
+        @other
+        class C(Base(meta())):
+            @prop(x())
+            async def m(self, a=default(), *, b=kw()):
+                y = time.sleep(1) if cond() else alt()
+                z = {key(): val() for k in keys() if pred(k)}
+                w = [g(v) for v in (gen(u) for u in us())]
+                lam = lambda q=dflt(): inner(q)
+                if (n := walrus()) and other():
+                    pass
+                elif third():
+                    pass
+                else:
+                    fourth()
+                try:
+                    t()
+                except E(e()) as err:
+                    h()
+                else:
+                    el()
+                finally:
+                    fin()
+                async with ctx() as c, ctx2():
+                    async for i in it():
+                        await coro(i)
+                while loop():
+                    break
+                match subject():
+                    case [1, 2]:
+                        case_call()
+                    case _:
+                        pass
+                return await done(*args(), **kwargs())
+    """,
+    "suppression comments and look-alikes": """
+        import time
+        async def f():  # unjam: ignore[demote-sync]
+            s = "# unjam: ignore"
+            time.sleep(1)  # unjam: ignore
+    """,
+    "semicolons and globals": "import time\nx = 0\ndef g():\n    global x; x = time.sleep(1); del x\n",
+}
+
+
+def _facts(source: str, fast: bool) -> tuple[ModuleFacts, bool]:
+    text = (
+        textwrap.dedent(source).lstrip("\n")
+        if "\t" not in source and "\r" not in source
+        else source
+    )
+    data = text.encode("utf-8")
+    module = cst.parse_module(data)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    name = ModuleName("m", "")
+    if fast:
+        tree, decoded = python_ast(data, "m.py")
+        locator = AstLocator(AstPositions(tree, decoded))
+        analyser = ModuleAnalyser("m.py", name, default_catalog(), frozenset({"m"}), locator)
+        wrapper.visit(analyser)
+        locator.finish()  # raises if the pairing broke anywhere
+        return analyser.facts(), True
+    positions = wrapper.resolve(PositionProvider)
+    analyser = ModuleAnalyser(
+        "m.py", name, default_catalog(), frozenset({"m"}), ProviderLocator(positions)
+    )
+    wrapper.visit(analyser)
+    return analyser.facts(), False
+
+
+@pytest.mark.parametrize("case", sorted(AWKWARD))
+def test_fast_positions_equal_libcst_positions(case: str) -> None:
+    fast, _ = _facts(AWKWARD[case], fast=True)
+    slow, _ = _facts(AWKWARD[case], fast=False)
+    assert fast == slow
+
+
+def test_columns_are_characters_not_bytes() -> None:
+    facts, _ = _facts(AWKWARD["unicode before calls"], fast=True)
+    [function] = facts.functions
+    sleep = next(e for e in function.effects if e.name == "time.sleep")
+    line = textwrap.dedent(AWKWARD["unicode before calls"]).lstrip("\n").splitlines()[2]
+    assert sleep.location.column == line.index("time.sleep") + 1
+
+
+def test_suppression_in_a_string_is_not_a_comment() -> None:
+    facts, _ = _facts(AWKWARD["suppression comments and look-alikes"], fast=True)
+    assert dict(facts.suppressed_lines) == {2: frozenset({"demote-sync"}), 4: frozenset({"*"})}
