@@ -117,3 +117,39 @@ def test_python_dash_m_and_version() -> None:
 def test_pre_commit_hook_runs_check() -> None:
     text = (ROOT / ".pre-commit-hooks.yaml").read_text()
     assert "id: unjam" in text and "entry: unjam check" in text and "types: [python]" in text
+
+
+def test_check_json_lists_every_blocking_call_of_the_demo() -> None:
+    code, out, _ = invoke("check", str(DEMO), "--format", "json", "--jobs", "1")
+    assert code == 1
+    found = {(Path(f["path"]).name, f["line"], f["message"].split(" ")[0]) for f in json.loads(out)}
+    assert {
+        ("db.py", 40, "sqlalchemy.orm.Session.close"),
+        ("main.py", 22, "sqlalchemy.orm.Session.get"),
+        ("items.py", 18, "sqlalchemy.orm.Query.first"),
+        ("items.py", 27, "requests.get"),
+        ("items.py", 35, "time.sleep"),
+        ("items.py", 36, "time.sleep"),
+        ("items.py", 37, "pathlib.Path.read_text"),
+        ("items.py", 45, "passlib.hash.pbkdf2_sha256.hash"),
+        ("items.py", 51, "sqlalchemy.orm.Query.all"),
+    } <= found
+    # def routes run in the threadpool: their blocking calls are not findings.
+    assert not any(line in (63, 64) for name, line, _ in found if name == "items.py")
+
+
+def test_suppression_comments_silence_findings(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "m.py": (
+                "import time\n"
+                "async def a():\n    time.sleep(1)  # unjam: ignore\n"
+                "async def b():  # unjam: ignore[blocking-call]\n    time.sleep(1)\n"
+                "async def c():\n    time.sleep(1)  # unjam: ignore[other-codemod]\n"
+            )
+        },
+    )
+    code, out, _ = invoke("check", str(tmp_path), "--format", "json")
+    assert code == 1
+    assert [f["line"] for f in json.loads(out)] == [7]

@@ -10,8 +10,8 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from unjam.analysis.catalog import default_catalog
 from unjam.analysis.locator import AstLocator, ProviderLocator
-from unjam.analysis.module import ModuleAnalyser
 from unjam.analysis.model import ModuleFacts
+from unjam.analysis.module import ModuleAnalyser
 from unjam.analysis.names import ModuleName
 from unjam.analysis.positions import AstPositions
 from unjam.source import python_ast
@@ -77,7 +77,9 @@ AWKWARD = {
             s = "# unjam: ignore"
             time.sleep(1)  # unjam: ignore
     """,
-    "semicolons and globals": "import time\nx = 0\ndef g():\n    global x; x = time.sleep(1); del x\n",
+    "semicolons and globals": (
+        "import time\nx = 0\ndef g():\n    global x; x = time.sleep(1); del x\n"
+    ),
 }
 
 

@@ -7,13 +7,16 @@ FastAPI calls, and who uses each async function that blocks.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from tests.helpers import FIXTURES, analyse, write_tree
 from unjam.analysis.catalog import default_catalog
 from unjam.analysis.project import Project
+from unjam.cli import app
 from unjam.prefilter import select, summarise, vocabulary
 
 TRICKY = {
@@ -86,6 +89,17 @@ def _conclusions(project: Project) -> dict[str, object]:
 
 def _projects() -> list[Path]:
     return sorted(p for p in (FIXTURES / "apps").iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("root", _projects(), ids=lambda p: p.name)
+def test_check_reports_the_same_with_and_without_prefilter(root: Path) -> None:
+    runner = CliRunner()
+    with_filter = runner.invoke(app, ["check", str(root), "--format", "json", "--jobs", "1"])
+    without = runner.invoke(
+        app, ["check", str(root), "--format", "json", "--jobs", "1", "--no-prefilter"]
+    )
+    assert with_filter.stdout == without.stdout
+    assert json.loads(with_filter.stdout), "the fixture must hold findings"
 
 
 @pytest.mark.parametrize("root", _projects(), ids=lambda p: p.name)

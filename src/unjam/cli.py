@@ -28,7 +28,7 @@ from unjam.codemods import PASSES, Codemod, Options, by_name
 from unjam.config import Config, ConfigError, find_pyproject, load_config
 from unjam.diff import unified_diff
 from unjam.discovery import discover
-from unjam.report import Finding, Format, findings_from, render
+from unjam.report import Finding, Format, findings_from, render, unhandled_blocking
 from unjam.runner import Analysis, FileResult, Runner
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -222,6 +222,7 @@ def check(
         session = _session(paths, select, ignore, unsafe_fixes, jobs, exclude, config, no_prefilter)
         analysis, results, errors = _run(session)
         findings = findings_from((r.shown, r.sites) for r in results)
+        findings = sorted(findings + unhandled_blocking(analysis.project, findings))
         sys.stdout.write(render(findings, output_format, session.passes))
         _report_errors(errors)
         _summary(len(findings), sum(1 for f in findings if f.fixable), analysis, errors)

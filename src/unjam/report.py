@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 
 from unjam import __version__
+from unjam.analysis.project import Project
+from unjam.analysis.suppression import is_suppressed
 from unjam.codemods import Codemod, Site
 
 
@@ -36,6 +38,39 @@ class Finding:
 
 def findings_from(results: Iterable[tuple[str, Sequence[Site]]]) -> list[Finding]:
     return sorted({Finding.from_site(path, site) for path, sites in results for site in sites})
+
+
+#: Reported for a blocking call in async code that no selected codemod rewrote or explained.
+UNHANDLED = "blocking-call"
+
+
+def unhandled_blocking(project: Project, handled: Iterable[Finding]) -> list[Finding]:
+    """Blocking calls inside ``async def`` that no codemod reported: ``check`` must never
+    look clean while something still stalls the loop (e.g. with ``--select``)."""
+    covered = {(f.path, f.line) for f in handled}
+    found: list[Finding] = []
+    for function in project.functions.values():
+        if not function.is_async or is_suppressed(function.suppressed, UNHANDLED):
+            continue
+        lines = dict(project.modules[function.path].suppressed_lines)
+        for effect in project.blocking(function.qualname):
+            if effect.deferred or (function.path, effect.location.line) in covered:
+                continue
+            if is_suppressed(lines.get(effect.location.line, frozenset()), UNHANDLED):
+                continue
+            via = f" via {' → '.join(effect.via)}" if effect.via else ""
+            found.append(
+                Finding(
+                    function.path,
+                    effect.location.line,
+                    effect.location.column,
+                    UNHANDLED,
+                    f"{effect.name}{via} blocks the event loop ({effect.category}) "
+                    f"in async def {function.name}; no selected codemod rewrites it",
+                    False,
+                )
+            )
+    return sorted(found)
 
 
 def render(findings: Sequence[Finding], fmt: Format, passes: Sequence[type[Codemod]]) -> str:

@@ -27,21 +27,14 @@ def _ordered_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     """Statements in source order, nested ones right after their parent's header."""
     for statement in body:
         yield statement
-        if isinstance(statement, (ast.Try, getattr(ast, "TryStar", ast.Try))):
-            yield from _ordered_statements(statement.body)
-            for handler in statement.handlers:
-                yield from _ordered_statements(handler.body)
-            yield from _ordered_statements(statement.orelse)
-            yield from _ordered_statements(statement.finalbody)
-            continue
+        yield from _ordered_statements(getattr(statement, "body", None) or [])
         if isinstance(statement, ast.Match):
             for case in statement.cases:
                 yield from _ordered_statements(case.body)
-            continue
-        for name in ("body", "orelse"):
-            inner = getattr(statement, name, None)
-            if isinstance(inner, list):
-                yield from _ordered_statements(inner)
+        for handler in getattr(statement, "handlers", None) or []:
+            yield from _ordered_statements(handler.body)
+        yield from _ordered_statements(getattr(statement, "orelse", None) or [])
+        yield from _ordered_statements(getattr(statement, "finalbody", None) or [])
 
 
 def callee_name(func: ast.expr) -> str | None:
