@@ -9,10 +9,23 @@ moved off the loop), gather-awaits last.
 from __future__ import annotations
 
 from unjam.codemods._base import Codemod, Decision, Example, Options, Safety, Site
+from unjam.codemods.demote_sync import DemoteSync
 
-PASSES: tuple[type[Codemod], ...] = ()
+#: The contract's order; passes not written yet are simply absent.
+CONTRACT_ORDER = ("requests-to-httpx", "demote-sync", "offload-blocking", "gather-awaits")
+PASSES: tuple[type[Codemod], ...] = (DemoteSync,)
 
-__all__ = ["PASSES", "Codemod", "Decision", "Example", "Options", "Safety", "Site", "by_name"]
+__all__ = [
+    "CONTRACT_ORDER",
+    "PASSES",
+    "Codemod",
+    "Decision",
+    "Example",
+    "Options",
+    "Safety",
+    "Site",
+    "by_name",
+]
 
 
 def by_name() -> dict[str, type[Codemod]]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
+
+from unjam.codemods import Codemod
 
 from unjam.analysis.model import Effect, FunctionFacts, Kind
 from unjam.analysis.project import Project
@@ -53,3 +56,18 @@ def blocking(project: Project, qualname: str) -> list[Effect]:
 
 def kinds_of(project: Project, qualname: str) -> set[Kind]:
     return set(project.kinds().get(qualname, set()))
+
+
+def rewritten_copy(source: Path, target: Path, passes: tuple[type[Codemod], ...]) -> list[str]:
+    """Copy ``source`` to ``target`` and apply ``passes`` there; the changed files."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+    runner = Runner(passes, jobs=1, base=target)
+    analysis = runner.analyse(discover([target], base=target).files)
+    assert analysis.errors == []
+    changed = []
+    for result in runner.transform(analysis):
+        assert result.error is None, result.error
+        if result.changed and result.after is not None:
+            (target / result.shown).write_bytes(result.after)
+            changed.append(result.shown)
+    return changed

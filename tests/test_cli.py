@@ -119,23 +119,43 @@ def test_pre_commit_hook_runs_check() -> None:
     assert "id: unjam" in text and "entry: unjam check" in text and "types: [python]" in text
 
 
-def test_check_json_lists_every_blocking_call_of_the_demo() -> None:
-    code, out, _ = invoke("check", str(DEMO), "--format", "json", "--jobs", "1")
+def _check_json(*args: str) -> set[tuple[str, int, str, str]]:
+    code, out, _ = invoke("check", str(DEMO), "--format", "json", "--jobs", "1", *args)
     assert code == 1
-    found = {(Path(f["path"]).name, f["line"], f["message"].split(" ")[0]) for f in json.loads(out)}
-    assert {
-        ("db.py", 40, "sqlalchemy.orm.Session.close"),
-        ("main.py", 22, "sqlalchemy.orm.Session.get"),
-        ("items.py", 18, "sqlalchemy.orm.Query.first"),
-        ("items.py", 27, "requests.get"),
-        ("items.py", 35, "time.sleep"),
-        ("items.py", 36, "time.sleep"),
-        ("items.py", 37, "pathlib.Path.read_text"),
-        ("items.py", 45, "passlib.hash.pbkdf2_sha256.hash"),
-        ("items.py", 51, "sqlalchemy.orm.Query.all"),
-    } <= found
-    # def routes run in the threadpool: their blocking calls are not findings.
-    assert not any(line in (63, 64) for name, line, _ in found if name == "items.py")
+    return {
+        (Path(f["path"]).name, f["line"], f["codemod"], f["message"].split(" ")[0])
+        for f in json.loads(out)
+    }
+
+
+def test_check_json_lists_every_blocking_call_of_the_demo() -> None:
+    found = _check_json("--ignore", "demote-sync")
+    assert found == {
+        ("db.py", 40, "blocking-call", "sqlalchemy.orm.Session.close"),
+        ("main.py", 22, "blocking-call", "sqlalchemy.orm.Session.get"),
+        ("items.py", 18, "blocking-call", "sqlalchemy.orm.Query.first"),
+        ("items.py", 27, "blocking-call", "requests.get"),
+        ("items.py", 35, "blocking-call", "time.sleep"),
+        ("items.py", 36, "blocking-call", "time.sleep"),
+        ("items.py", 37, "blocking-call", "pathlib.Path.read_text"),
+        ("items.py", 45, "blocking-call", "passlib.hash.pbkdf2_sha256.hash"),
+        ("items.py", 51, "blocking-call", "sqlalchemy.orm.Query.all"),
+    }  # def routes run in the threadpool: their blocking calls (items.py 63, 64) are fine
+
+
+def test_check_json_with_demote_sync() -> None:
+    found = _check_json()
+    demoted = {(name, line) for name, line, codemod, _ in found if codemod == "demote-sync"}
+    assert demoted == {
+        ("db.py", 34),
+        ("items.py", 16),
+        ("items.py", 25),
+        ("items.py", 43),
+        ("items.py", 49),
+        ("main.py", 20),  # the startup handler: reported, not demoted
+    }
+    left = {(name, line) for name, line, codemod, _ in found if codemod == "blocking-call"}
+    assert left == {("items.py", 35), ("items.py", 36), ("items.py", 37)}  # it awaits
 
 
 def test_suppression_comments_silence_findings(tmp_path: Path) -> None:

@@ -222,7 +222,8 @@ def check(
         session = _session(paths, select, ignore, unsafe_fixes, jobs, exclude, config, no_prefilter)
         analysis, results, errors = _run(session)
         findings = findings_from((r.shown, r.sites) for r in results)
-        findings = sorted(findings + unhandled_blocking(analysis.project, findings))
+        reported = {site.function for r in results for site in r.sites if site.function}
+        findings = sorted(findings + unhandled_blocking(analysis.project, findings, reported))
         sys.stdout.write(render(findings, output_format, session.passes))
         _report_errors(errors)
         _summary(len(findings), sum(1 for f in findings if f.fixable), analysis, errors)
@@ -388,7 +389,7 @@ def _stdout() -> Console:
     """Tables keep their columns readable when piped (rich would assume 80 columns)."""
     console = Console(highlight=False)
     if not console.is_terminal:
-        console = Console(highlight=False, width=160)
+        console = Console(highlight=False, width=240)
     return console
 
 

@@ -44,13 +44,19 @@ def findings_from(results: Iterable[tuple[str, Sequence[Site]]]) -> list[Finding
 UNHANDLED = "blocking-call"
 
 
-def unhandled_blocking(project: Project, handled: Iterable[Finding]) -> list[Finding]:
-    """Blocking calls inside ``async def`` that no codemod reported: ``check`` must never
-    look clean while something still stalls the loop (e.g. with ``--select``)."""
+def unhandled_blocking(
+    project: Project, handled: Iterable[Finding], functions: Iterable[str] = ()
+) -> list[Finding]:
+    """Blocking calls inside ``async def`` that no codemod reported, at the call or for
+    the whole function: ``check`` must never look clean while the loop still stalls
+    (e.g. with a narrow ``--select``)."""
     covered = {(f.path, f.line) for f in handled}
+    covered_functions = set(functions)
     found: list[Finding] = []
     for function in project.functions.values():
         if not function.is_async or is_suppressed(function.suppressed, UNHANDLED):
+            continue
+        if function.qualname in covered_functions:
             continue
         lines = dict(project.modules[function.path].suppressed_lines)
         for effect in project.blocking(function.qualname):

@@ -115,6 +115,7 @@ class FunctionFacts:
     suppressed: frozenset[str] = frozenset()  # codemod names, or "*" for all
     nested_async_generators: tuple[int, ...] = ()  # lines of nested async generator defs
     returns_streaming: bool = False
+    decorators: tuple[str, ...] = ()  # qualified names of decorator callables
 
 
 @dataclass(frozen=True, slots=True)

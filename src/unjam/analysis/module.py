@@ -98,6 +98,7 @@ class ModuleAnalyser(cst.CSTVisitor):
         self.registered_args: set[int] = set()
         self.genexp_depth = 0
         self.prepared: dict[int, _Frame] = {}
+        self.decorators: dict[int, tuple[str, ...]] = {}
         self.types = TypeResolver(self)
 
     # -- helpers -------------------------------------------------------------------------
@@ -192,6 +193,7 @@ class ModuleAnalyser(cst.CSTVisitor):
                     frame.local_types[param.name.value] = ref
         self._register_decorators(node, qualname)
         self.prepared[id(node)] = frame
+        self.decorators[id(node)] = tuple(self._decorator_name(d) for d in node.decorators)
 
     def visit_FunctionDef_body(self, node: cst.FunctionDef) -> None:
         # Decorators and parameter defaults run in the enclosing scope, at definition
@@ -224,6 +226,7 @@ class ModuleAnalyser(cst.CSTVisitor):
             suppressed=suppressed,
             nested_async_generators=tuple(frame.nested_async_generators),
             returns_streaming=frame.returns_streaming,
+            decorators=self.decorators.pop(id(node), ()),
         )
         self.functions.append(facts)
         outer = self.function_frame()
@@ -455,6 +458,14 @@ class ModuleAnalyser(cst.CSTVisitor):
                                 self.enclosing_function_name(),
                             )
                         )
+
+    def _decorator_name(self, decorator: cst.Decorator) -> str:
+        expr = decorator.decorator
+        target = expr.func if isinstance(expr, cst.Call) else expr
+        names = self.qnames(target)
+        if names:
+            return min(names)
+        return cst.Module([]).code_for_node(target)
 
     # -- FastAPI registrations -----------------------------------------------------------
     def _register_decorators(self, node: cst.FunctionDef, qualname: str) -> None:

@@ -59,3 +59,41 @@ def qualified_names(scope: Scope | None, node: cst.CSTNode, module: ModuleName) 
     except Exception:  # libcst raises on a few exotic shapes; an unknown name is no name
         return set()
     return {module.absolute(name) for name in found}
+
+
+class _Qualnames(cst.CSTVisitor):
+    """Python's ``__qualname__`` scheme, prefixed with the module: ``m.C.f.<locals>.g``."""
+
+    def __init__(self, module: str) -> None:
+        super().__init__()
+        self.stack: list[tuple[str, str]] = [("module", module)]
+        self.found: dict[int, str] = {}
+
+    def _name(self, name: str) -> str:
+        kind, prefix = self.stack[-1]
+        if kind == "module":
+            return f"{prefix}.{name}" if prefix else name
+        if kind == "class":
+            return f"{prefix}.{name}"
+        return f"{prefix}.<locals>.{name}"
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.stack.append(("class", self._name(node.name.value)))
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.stack.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        qualname = self._name(node.name.value)
+        self.found[id(node)] = qualname
+        self.stack.append(("function", qualname))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.stack.pop()
+
+
+def function_qualnames(module: cst.Module, module_name: str) -> dict[int, str]:
+    """``id(FunctionDef node)`` -> the qualified name the analysis gave that function."""
+    visitor = _Qualnames(module_name)
+    module.visit(visitor)
+    return visitor.found

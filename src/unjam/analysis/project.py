@@ -8,11 +8,12 @@ their routes, types flow across imports (``SessionLocal`` made in ``db.py`` and 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from unjam.analysis.catalog import CONTEXTVAR, LOOP, Catalog, is_blocking
 from unjam.analysis.model import (
+    CallSite,
     Effect,
     FunctionFacts,
     Kind,
@@ -26,6 +27,10 @@ from unjam.analysis.types import apply_op
 
 #: How deep a chain of sync helpers is followed.
 MAX_CHAIN = 8
+#: Decorators that neither call nor await the function they wrap.
+HARMLESS_DECORATORS = frozenset(
+    {"builtins.staticmethod", "builtins.classmethod", "typing.overload", "typing.final"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +51,11 @@ class FunctionPlan:
     facts: FunctionFacts
     kinds: frozenset[Kind]
     blocking: tuple[Effect, ...]
-    loop_bound: tuple[Effect, ...]
-    context_writes: tuple[Effect, ...]
+    loop_bound: tuple[Effect, ...]  # through sync helpers too
+    context_writes: tuple[Effect, ...]  # through sync helpers too
     used_by: tuple[Reference, ...]  # uses other than FastAPI's own registration
+    unawaited_coroutines: tuple[CallSite, ...] = ()
+    foreign_decorators: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +82,8 @@ class Project:
     references: dict[str, list[Reference]] = field(default_factory=dict)
     _resolved: dict[TypeRef, TypeRef | None] = field(default_factory=dict)
     _blocking: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
+    _loop: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
+    _context: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
     _kinds: dict[str, set[Kind]] | None = None
 
     @classmethod
@@ -204,20 +213,34 @@ class Project:
     def blocking(self, qualname: str) -> tuple[Effect, ...]:
         """Blocking calls made by running ``qualname``: its own, and those of the sync
         project helpers it calls (``via`` names the chain)."""
-        return self._blocking_of(qualname, ())
+        return self._through_helpers(qualname, is_blocking, self._blocking, ())
 
-    def _blocking_of(self, qualname: str, stack: tuple[str, ...]) -> tuple[Effect, ...]:
-        if qualname in self._blocking:
-            return self._blocking[qualname]
+    def loop_bound(self, qualname: str) -> tuple[Effect, ...]:
+        """Calls that need the running event loop, its own or in sync helpers it calls."""
+        return self._through_helpers(qualname, lambda c: c == LOOP, self._loop, ())
+
+    def context_writes(self, qualname: str) -> tuple[Effect, ...]:
+        """``ContextVar`` writes, its own or in sync helpers it calls."""
+        return self._through_helpers(qualname, lambda c: c == CONTEXTVAR, self._context, ())
+
+    def _through_helpers(
+        self,
+        qualname: str,
+        wanted: Callable[[str | None], bool],
+        memo: dict[str, tuple[Effect, ...]],
+        stack: tuple[str, ...],
+    ) -> tuple[Effect, ...]:
+        if qualname in memo:
+            return memo[qualname]
         function = self.functions.get(qualname)
         if function is None or qualname in stack or len(stack) > MAX_CHAIN:
             return ()
-        found = [effect for effect in self.effects(function) if is_blocking(effect.category)]
+        found = [effect for effect in self.effects(function) if wanted(effect.category)]
         for call in function.calls:
             helper = self.functions.get(call.target)
             if helper is None or helper.is_async or call.awaited:
                 continue
-            inner = self._blocking_of(call.target, (*stack, qualname))
+            inner = self._through_helpers(call.target, wanted, memo, (*stack, qualname))
             if inner:
                 first = inner[0]
                 found.append(
@@ -232,8 +255,29 @@ class Project:
                     )
                 )
         result = tuple(found)
-        self._blocking[qualname] = result
+        memo[qualname] = result
         return result
+
+    def unawaited_coroutines(self, function: FunctionFacts) -> tuple[CallSite, ...]:
+        """Calls to project coroutine functions that are not awaited on the spot: the
+        coroutine object is used some other way (scheduled, returned, gathered). Async
+        generators are not coroutines: making one binds it to no loop."""
+        return tuple(
+            call
+            for call in function.calls
+            if not call.awaited
+            and (target := self.functions.get(call.target)) is not None
+            and target.is_async
+            and not target.is_generator
+        )
+
+    def foreign_decorators(self, function: FunctionFacts) -> tuple[str, ...]:
+        """Decorators other than FastAPI registrations (``@router.get``...)."""
+        return tuple(
+            name
+            for name in function.decorators
+            if name.rpartition(".")[0] not in self.routers and name not in HARMLESS_DECORATORS
+        )
 
     # -- views ---------------------------------------------------------------------------
     def kinds(self) -> dict[str, set[Kind]]:
@@ -245,14 +289,15 @@ class Project:
         return self._kinds
 
     def plan(self, function: FunctionFacts, kinds: frozenset[Kind]) -> FunctionPlan:
-        effects = self.effects(function)
         return FunctionPlan(
             facts=function,
             kinds=kinds,
             blocking=self.blocking(function.qualname),
-            loop_bound=tuple(e for e in effects if e.category == LOOP),
-            context_writes=tuple(e for e in effects if e.category == CONTEXTVAR),
+            loop_bound=self.loop_bound(function.qualname),
+            context_writes=self.context_writes(function.qualname),
             used_by=tuple(self.references.get(function.qualname, ())),
+            unawaited_coroutines=self.unawaited_coroutines(function),
+            foreign_decorators=self.foreign_decorators(function),
         )
 
     def view(self, path: str) -> ModuleView:

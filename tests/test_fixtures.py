@@ -1,0 +1,125 @@
+"""Every pass against its fixtures: whole files compared, before and after.
+
+``fixtures/<pass>/<case>.input.py`` (+ ``<case>.expected.py``) is a one-module project;
+``fixtures/<pass>/<case>/`` holds a project whose files end in ``.input.py`` (and
+``.expected.py`` for the ones that change). No expected file: the pass must leave the
+input byte-identical. Each case also checks that a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from unjam.codemods import PASSES, Codemod, by_name
+
+from tests.helpers import FIXTURES
+from unjam.discovery import discover
+from unjam.runner import Runner
+
+INPUT, EXPECTED = ".input.py", ".expected.py"
+
+
+@dataclass(frozen=True)
+class Case:
+    codemod: type[Codemod]
+    root: Path  # a file (single-module case) or a folder
+    name: str
+
+    def files(self) -> dict[str, Path]:
+        """Project-relative path -> input file."""
+        if self.root.is_file():
+            return {self.name + ".py": self.root}
+        return {
+            str(path.relative_to(self.root))[: -len(INPUT)] + ".py": path
+            for path in sorted(self.root.rglob("*" + INPUT))
+        }
+
+    def expected(self, relative: str, source: Path) -> bytes:
+        twin = source.with_name(source.name[: -len(INPUT)] + EXPECTED)
+        return twin.read_bytes() if twin.exists() else source.read_bytes()
+
+
+def _cases() -> list[Case]:
+    cases = []
+    for codemod in PASSES:
+        folder = FIXTURES / codemod.NAME.replace("-", "_")
+        for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
+            if entry.is_dir():
+                cases.append(Case(codemod, entry, entry.name))
+            elif entry.name.endswith(INPUT):
+                cases.append(Case(codemod, entry, entry.name[: -len(INPUT)]))
+    return cases
+
+
+CASES = _cases()
+
+
+def _run(
+    codemod: type[Codemod], root: Path
+) -> tuple[dict[str, bytes | None], dict[str, list[str]]]:
+    runner = Runner((codemod,), jobs=1, base=root)
+    analysis = runner.analyse(discover([root], base=root).files)
+    assert analysis.errors == []
+    results = runner.transform(analysis)
+    assert [r.error for r in results if r.error] == []
+    messages = {r.shown: [site.message for site in r.sites] for r in results}
+    return {r.shown: r.after for r in results}, messages
+
+
+def _expectations(source: Path) -> list[str]:
+    """``# expect: <text>`` lines: what the pass must report for this file
+    (``nothing``: it must report nothing). Leave-alone cases say why they are left."""
+    prefix = "# expect: "
+    return [
+        line[len(prefix) :].strip()
+        for line in source.read_text().splitlines()
+        if line.startswith(prefix)
+    ]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.codemod.NAME}/{c.name}")
+def test_fixture(case: Case, tmp_path: Path) -> None:
+    files = case.files()
+    for relative, source in files.items():
+        target = tmp_path / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    after, messages = _run(case.codemod, tmp_path)
+    for relative, source in files.items():
+        reported = messages.get(relative, [])
+        for expected in _expectations(source):
+            if expected == "nothing":
+                assert reported == [], relative
+            else:
+                assert any(expected in message for message in reported), (expected, reported)
+        produced = after.get(relative) or (tmp_path / relative).read_bytes()
+        assert produced.decode() == case.expected(relative, source).decode(), relative
+        compile(produced, relative, "exec")
+        (tmp_path / relative).write_bytes(produced)
+    again, _ = _run(case.codemod, tmp_path)
+    assert {k: v for k, v in again.items() if v is not None} == {}, (
+        "a second run must change nothing"
+    )
+
+
+def test_every_pass_has_rewrite_and_leave_alone_fixtures() -> None:
+    minimum = {"demote-sync": (12, 10)}
+    for codemod in PASSES:
+        mine = [c for c in CASES if c.codemod is codemod]
+        rewrites = [
+            c
+            for c in mine
+            if any(
+                p.with_name(p.name[: -len(INPUT)] + EXPECTED).exists() for p in c.files().values()
+            )
+        ]
+        unchanged = [c for c in mine if c not in rewrites]
+        for case in unchanged:
+            assert any(_expectations(p) for p in case.files().values()), f"{case.name}: say why"
+        wanted_rewrites, wanted_unchanged = minimum.get(codemod.NAME, (1, 1))
+        assert len(rewrites) >= wanted_rewrites, codemod.NAME
+        assert len(unchanged) >= wanted_unchanged, codemod.NAME
+    assert set(minimum) <= set(by_name())
