@@ -84,6 +84,13 @@ def _refusal(plan: FunctionPlan) -> str | None:
             f"it sets a ContextVar at line {effect.location.line}; in the threadpool the "
             "value would not reach the request's own context"
         )
+    if plan.shared_writes:
+        effect = plan.shared_writes[0]
+        via = f" via {_short(effect.via[0])}" if effect.via else ""
+        return (
+            f"it writes shared state ({effect.name} at line {effect.location.line}{via}); "
+            "on the event loop no other request runs in between, in the threadpool one can"
+        )
     if facts.nested_async_generators:
         what = (
             "streams an async generator"

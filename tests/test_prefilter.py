@@ -122,9 +122,19 @@ def test_prefilter_follows_names_across_modules(tmp_path: Path) -> None:
     assert "pkg/plain.py" in full.project.modules
 
 
+def _module(path: str) -> tuple[str, str]:
+    parts = path.removesuffix(".py").split("/")
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+        return ".".join(parts), ".".join(parts)
+    return ".".join(parts), ".".join(parts[:-1])
+
+
 def _chosen(files: dict[str, str]) -> set[str]:
     words = vocabulary(default_catalog())
-    summaries = {name: summarise(text.encode(), name, words) for name, text in files.items()}
+    summaries = {
+        name: summarise(text.encode(), name, words, *_module(name)) for name, text in files.items()
+    }
     return set(select(summaries).first)
 
 
@@ -152,12 +162,31 @@ def test_single_file_selection(text: str, expected: bool) -> None:
 
 def test_sync_helper_is_chosen_only_when_async_code_may_call_it() -> None:
     helper = "def read_manifest():\n    return open('x').read()\n"
-    caller = "async def handler():\n    return read_manifest()\n"
+    caller = "from h import read_manifest\nasync def handler():\n    return read_manifest()\n"
     indirect = (
-        "def middle():\n    return read_manifest()\nasync def handler():\n    return middle()\n"
+        "import h\ndef middle():\n    return h.read_manifest()\n"
+        "async def handler():\n    return middle()\n"
     )
-    awaited = "async def handler():\n    return await read_manifest()\n"
+    awaited = (
+        "from h import read_manifest\nasync def handler():\n    return await read_manifest()\n"
+    )
+    method_of_a_value = "async def handler(session):\n    return session.read_manifest()\n"
+    not_imported = "async def handler():\n    return read_manifest()\n"
     assert _chosen({"h.py": helper}) == set()
     assert _chosen({"h.py": helper, "c.py": caller}) == {"h.py"}
     assert _chosen({"h.py": helper, "c.py": indirect}) == {"h.py"}
     assert _chosen({"h.py": helper, "c.py": awaited}) == set()
+    # The analysis cannot reach h.read_manifest through these either.
+    assert _chosen({"h.py": helper, "c.py": method_of_a_value}) == set()
+    assert _chosen({"h.py": helper, "c.py": not_imported}) == set()
+
+
+def test_calls_resolve_through_imports_like_the_analysis() -> None:
+    services = {
+        "pkg/__init__.py": "",
+        "pkg/users.py": "def get(db):\n    return open('u').read()\n",
+        "pkg/orders.py": "def get(db):\n    return open('o').read()\n",
+    }
+    caller = "from pkg import users as svc\nasync def handler(db):\n    return svc.get(db)\n"
+    chosen = _chosen({**services, "pkg/api.py": caller})
+    assert "pkg/users.py" in chosen and "pkg/orders.py" not in chosen

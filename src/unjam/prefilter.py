@@ -77,23 +77,38 @@ def _add(leaves: dict[str, set[str]], name: str) -> None:
         leaves[root].add(rest.rsplit(".", 1)[-1])
 
 
+Call = tuple[str, str]  # (module, function name)
+
+
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """What one file's text says, as far as the pre-filter needs."""
+    """What one file's text says, as far as the pre-filter needs.
 
+    Calls are resolved through the file's imports to ``(module, name)`` pairs, the way
+    the analysis resolves them, so that ``service.get()`` in one file reaches only the
+    ``get`` of the module ``service`` names, not every function called ``get``.
+    """
+
+    module: str = ""
     always: bool = False
     has_async: bool = False
     async_uses_vocabulary: bool = False
     binds_vocabulary: bool = False
-    sync_with_vocabulary: frozenset[str] = frozenset()
-    called_from_async: frozenset[str] = frozenset()
-    sync_calls: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    called_from_async: frozenset[Call] = frozenset()
+    sync_vocabulary: frozenset[str] = frozenset()  # sync functions that use it
+    sync_calls: Mapping[str, frozenset[Call]] = field(default_factory=dict)
+
+    @classmethod
+    def unknown(cls, module: str) -> Summary:
+        """For a file this Python cannot parse but libcst can (newer syntax): analyse it."""
+        return cls(module=module, always=True, has_async=True)
 
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# A called name, and whether ``await`` stands right before it. ``await c.get()`` counts
-# ``get`` as not awaited: the summary may over-approximate calls, never miss one.
-_CALL = re.compile(r"(\bawait\s+)?\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+# A called dotted name (``f(``, ``svc.get(``) and whether ``await`` stands right before it.
+_CALL = re.compile(r"(\bawait\s+)?(?<![\w.])([A-Za-z_][\w.]*)\s*\(")
+#: Receivers through which the analysis can reach a method of the project's own.
+_SELF = frozenset({"self", "cls"})
 
 
 def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
@@ -115,11 +130,73 @@ def _segment(lines: list[str], node: ast.stmt) -> str:
     return "".join(lines[node.lineno - 1 : node.end_lineno or node.lineno])
 
 
-def _calls(segment: str) -> set[str]:
-    return {name for awaited, name in _CALL.findall(segment) if not awaited}
+class _Imports:
+    """What each imported name stands for: a module, or a name inside a module."""
+
+    def __init__(self, module: str, package: str) -> None:
+        self.module = module
+        self.package = package
+        self.modules: dict[str, str] = {}  # local name -> module it is bound to
+        self.names: dict[str, Call] = {}  # local name -> (module, name) it is bound to
+
+    def absolute(self, node: ast.ImportFrom) -> str:
+        base = node.module or ""
+        if not node.level:
+            return base
+        parts = self.package.split(".") if self.package else []
+        parts = parts[: len(parts) - (node.level - 1)] if node.level - 1 <= len(parts) else []
+        return ".".join([*parts, base] if base else parts)
+
+    def add(self, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    self.modules[alias.asname] = alias.name
+                else:
+                    root = alias.name.split(".", 1)[0]
+                    self.modules[root] = root
+            return
+        source = self.absolute(node)
+        for alias in node.names:
+            local = alias.asname or alias.name
+            # ``from pkg import service`` may bind a module or a function: keep both.
+            self.names[local] = (source, alias.name)
+            self.modules[local] = f"{source}.{alias.name}" if source else alias.name
+
+    def resolve(self, dotted: str, defined: set[str]) -> Call | None:
+        root, _, rest = dotted.partition(".")
+        if not rest:
+            if root in self.names:
+                return self.names[root]
+            return (self.module, root) if root in defined else None
+        if root in _SELF:
+            return self.module, rest.rsplit(".", 1)[-1]
+        if root in self.modules:
+            middle, _, name = rest.rpartition(".")
+            module = self.modules[root] + (f".{middle}" if middle else "")
+            return module, name
+        return None
 
 
-def summarise(data: bytes, shown: str, roots: Mapping[str, frozenset[str]]) -> Summary:
+def _calls(segment: str, imports: _Imports, defined: set[str]) -> set[Call]:
+    """Project functions the analysis could see called here (not awaited), resolved
+    the way the analysis resolves them: a bare name defined or imported in the file, a
+    dotted name whose root is an import, or ``self``/``cls``. ``session.get()`` on a local
+    value reaches no project function, and is left out."""
+    found: set[Call] = set()
+    for awaited, dotted in _CALL.findall(segment):
+        if not awaited and (call := imports.resolve(dotted, defined)) is not None:
+            found.add(call)
+    return found
+
+
+def summarise(
+    data: bytes,
+    shown: str,
+    roots: Mapping[str, frozenset[str]],
+    module: str = "",
+    package: str = "",
+) -> Summary:
     """Summarise one file; ``SourceError`` if CPython cannot decode or parse it.
 
     Words are read from each function's source lines, strings and comments included:
@@ -129,7 +206,10 @@ def summarise(data: bytes, shown: str, roots: Mapping[str, frozenset[str]]) -> S
     lines = text.splitlines(keepends=True)
     statements = list(_statements(tree.body))
     vocab: set[str] = set()
+    imports = _Imports(module, package)
     for node in statements:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imports.add(node)
         if isinstance(node, ast.Import):
             for alias in node.names:
                 root = alias.name.split(".", 1)[0]
@@ -152,17 +232,20 @@ def summarise(data: bytes, shown: str, roots: Mapping[str, frozenset[str]]) -> S
                 )
                 vocab.update(t.id for t in targets if isinstance(t, ast.Name))
 
+    functions = [n for n in statements if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    defined = {function.name for function in functions}
     has_async = False
     async_vocab = False
-    called_from_async: set[str] = set()
+    called_from_async: set[Call] = set()
     sync_vocab: set[str] = set()
-    sync_calls: dict[str, set[str]] = defaultdict(set)
-    for node in statements:
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            continue
+    sync_calls: dict[str, set[Call]] = defaultdict(set)
+    for node in functions:
         segment = _segment(lines, node)
-        calls = _calls(segment)
-        uses_vocab = bool(calls & BUILTIN_CALLS or vocab.intersection(_WORD.findall(segment)))
+        calls = _calls(segment, imports, defined)
+        builtin_call = any(
+            name in BUILTIN_CALLS and not awaited for awaited, name in _CALL.findall(segment)
+        )
+        uses_vocab = builtin_call or bool(vocab.intersection(_WORD.findall(segment)))
         if isinstance(node, ast.AsyncFunctionDef):
             has_async = True
             async_vocab = async_vocab or uses_vocab
@@ -172,12 +255,13 @@ def summarise(data: bytes, shown: str, roots: Mapping[str, frozenset[str]]) -> S
                 sync_vocab.add(node.name)
             sync_calls[node.name] |= calls
     return Summary(
+        module=module,
         always=any(word in data for word in ALWAYS),
         has_async=has_async,
         async_uses_vocabulary=async_vocab,
         binds_vocabulary=binds,
-        sync_with_vocabulary=frozenset(sync_vocab),
         called_from_async=frozenset(called_from_async),
+        sync_vocabulary=frozenset(sync_vocab),
         sync_calls={name: frozenset(calls) for name, calls in sync_calls.items()},
     )
 
@@ -193,30 +277,31 @@ class Selection:
 
 
 def select(summaries: Mapping[str, Summary]) -> Selection:
-    reachable: set[str] = set()
+    by_module = {summary.module: path for path, summary in summaries.items()}
+    reachable: set[Call] = set()
     for summary in summaries.values():
         reachable |= summary.called_from_async
-    # Sync functions called from async code call others in turn: follow by name.
-    calls_by_name: dict[str, set[str]] = defaultdict(set)
-    for summary in summaries.values():
-        for name, calls in summary.sync_calls.items():
-            calls_by_name[name] |= calls
-    frontier = set(reachable)
+    frontier = list(reachable)
     while frontier:
-        name = frontier.pop()
-        for callee in calls_by_name.get(name, ()):
+        module, name = frontier.pop()
+        path = by_module.get(module)
+        if path is None:
+            continue
+        for callee in summaries[path].sync_calls.get(name, ()):
             if callee not in reachable:
                 reachable.add(callee)
-                frontier.add(callee)
+                frontier.append(callee)
+    reached: dict[str, set[str]] = defaultdict(set)
+    for module, name in reachable:
+        if module in by_module:
+            reached[by_module[module]].add(name)
     first = {
         path
         for path, summary in summaries.items()
         if summary.always
         or summary.async_uses_vocabulary
         or summary.binds_vocabulary
-        or summary.sync_with_vocabulary & reachable
+        or summary.sync_vocabulary & reached.get(path, set())
     }
-    relays = {
-        path for path, summary in summaries.items() if reachable.intersection(summary.sync_calls)
-    }
+    relays = {path for path, names in reached.items() if names & set(summaries[path].sync_calls)}
     return Selection(frozenset(first), frozenset(relays))

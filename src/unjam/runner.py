@@ -101,9 +101,13 @@ def _state() -> _WorkerState:
 def summary_job(job: Job) -> Summary | SourceError:
     """Summarise one file with CPython's parser; never raises for bad input."""
     try:
-        return summarise(job.data, job.shown, _state().vocabulary)
+        return summarise(job.data, job.shown, _state().vocabulary, job.module, job.package)
     except SourceError as error:
-        return error
+        try:  # the project may target a newer Python than the one running unjam
+            parse_source(job.data, job.shown)
+        except SourceError:
+            return error
+        return Summary.unknown(job.module)
 
 
 def scan_job(job: Job) -> ModuleFacts | SourceError:
@@ -111,19 +115,26 @@ def scan_job(job: Job) -> ModuleFacts | SourceError:
     state = _state()
     try:
         module = parse_source(job.data, job.shown)
-        tree, text = python_ast(job.data, job.shown)
         return analyse_module(
             module,
             job.shown,
             ModuleName(job.module, job.package),
             state.catalog,
             state.roots,
-            AstPositions(tree, text),
+            _cpython_positions(job),
         )
     except SourceError as error:
         return error
     except RecursionError:
         return SourceError(job.shown, "too deeply nested to analyse")
+
+
+def _cpython_positions(job: Job) -> AstPositions | None:
+    """Positions from CPython's parse, or None where this Python cannot parse the file."""
+    try:
+        return AstPositions(*python_ast(job.data, job.shown))
+    except SourceError:
+        return None
 
 
 def transform_job(job: Job) -> FileResult:
@@ -140,6 +151,9 @@ def transform_job(job: Job) -> FileResult:
 
 def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
     current = parse_source(job.data, job.shown)
+    # Code written for a newer Python than this one cannot be compiled here; its
+    # rewrites are still re-parsed by libcst, which knows the newer syntax.
+    compiles = _cpython_positions(job) is not None
     view = project.view(job.shown)
     sites: list[Site] = []
     changed = False
@@ -161,7 +175,7 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
         if updated.code == current.code:
             continue
         try:
-            current = verify(updated.bytes, job.shown)
+            current = verify(updated.bytes, job.shown, compile_check=compiles)
         except VerificationError as problem:
             reason = (
                 f"{job.shown}: {codemod_class.NAME} produced invalid code ({problem}); "

@@ -35,6 +35,8 @@ BLOCKING_CATEGORIES = frozenset(
 )
 LOOP = "loop"
 CONTEXTVAR = "contextvar"
+#: A write to state other requests share: module globals, imported objects, ``self``.
+SHARED = "shared-state"
 
 
 @dataclass(frozen=True, slots=True)

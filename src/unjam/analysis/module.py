@@ -14,7 +14,7 @@ import libcst.matchers as m
 from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
 
 from unjam.analysis import fastapi as fa
-from unjam.analysis.catalog import Catalog
+from unjam.analysis.catalog import SHARED, Catalog
 from unjam.analysis.locator import AstLocator, Locator, ProviderLocator
 from unjam.analysis.model import (
     CallSite,
@@ -52,6 +52,7 @@ class _Frame:
     class_qualname: str | None = None
     nested_async_generators: list[int] = field(default_factory=list)
     returns_streaming: bool = False
+    globals_declared: set[str] = field(default_factory=set)
 
 
 class ModuleAnalyser(cst.CSTVisitor):
@@ -276,6 +277,46 @@ class ModuleAnalyser(cst.CSTVisitor):
         if frame is not None:
             frame.is_generator = True
 
+    # -- writes to shared state --------------------------------------------------------
+    def visit_Global(self, node: cst.Global) -> None:
+        frame = self.function_frame()
+        if frame is not None:
+            frame.globals_declared.update(item.name.value for item in node.names)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._shared_write(node.target)
+
+    def _shared_write(self, target: cst.BaseExpression) -> None:
+        """Record ``target = ...`` when ``target`` is state other requests share."""
+        frame = self.function_frame()
+        if frame is None:
+            return
+        shown = dotted_target(target)
+        if isinstance(target, cst.Name):
+            shared = target.value in frame.globals_declared
+        else:
+            root = _root_name(target)
+            shared = root is not None and self._is_shared_root(root, frame)
+        if shared and shown is not None:
+            frame.effects.append(Effect(shown, SHARED, self.locator.statement()))
+
+    def _is_shared_root(self, root: cst.Name, frame: _Frame) -> bool:
+        if root.value == frame.self_name or root.value in frame.globals_declared:
+            return True
+        names = self.qnames(root)
+        return bool(names) and all(
+            "<locals>" not in name and not name.startswith("builtins.") for name in names
+        )
+
+    def _mutating_call(self, node: cst.Call) -> None:
+        if not isinstance(node.func, cst.Attribute) or node.func.attr.value not in MUTATORS:
+            return
+        frame = self.function_frame()
+        root = _root_name(node.func.value)
+        if frame is not None and root is not None and self._is_shared_root(root, frame):
+            shown = dotted_target(node.func) or node.func.attr.value
+            frame.effects.append(Effect(f"{shown}()", SHARED, self.call_location(node)))
+
     # -- bindings ------------------------------------------------------------------------
     def _bind(self, name: str, ref: TypeRef) -> None:
         frame = self.frame
@@ -287,6 +328,7 @@ class ModuleAnalyser(cst.CSTVisitor):
     def visit_Assign(self, node: cst.Assign) -> None:
         ref = self.types.of(node.value)
         for target in node.targets:
+            self._shared_write(target.target)
             if not isinstance(target.target, cst.Name):
                 continue
             name = target.target.value
@@ -296,6 +338,8 @@ class ModuleAnalyser(cst.CSTVisitor):
         self._reference_values([node.value])
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._shared_write(node.target)
         if not isinstance(node.target, cst.Name):
             return
         name = node.target.value
@@ -361,6 +405,7 @@ class ModuleAnalyser(cst.CSTVisitor):
         if callee & fa.STREAMING_RESPONSES and frame is not None:
             frame.returns_streaming = True
         self._registrations_in_call(node, callee, location)
+        self._mutating_call(node)
         matched = False
         # Every binding the name may have must be the catalog's: a module that imports
         # ``sleep`` and later defines its own ``sleep`` calls its own.
@@ -545,6 +590,50 @@ class ModuleAnalyser(cst.CSTVisitor):
             suppressed_lines=tuple(sorted(self.suppressed.items())),
             candidate_registrations=tuple(self.candidates),
         )
+
+
+#: Methods that change the container they are called on.
+MUTATORS = frozenset(
+    {
+        "append",
+        "extend",
+        "insert",
+        "pop",
+        "remove",
+        "clear",
+        "update",
+        "setdefault",
+        "add",
+        "discard",
+        "popitem",
+        "sort",
+        "reverse",
+        "appendleft",
+        "extendleft",
+        "popleft",
+        "rotate",
+    }
+)
+
+
+def _root_name(node: cst.BaseExpression) -> cst.Name | None:
+    """``a`` for ``a.b[c].d``."""
+    while isinstance(node, (cst.Attribute, cst.Subscript)):
+        node = node.value
+    return node if isinstance(node, cst.Name) else None
+
+
+def dotted_target(node: cst.BaseExpression) -> str | None:
+    """A short spelling of an assignment target: ``app._token``, ``CACHE[...]``."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        head = dotted_target(node.value)
+        return f"{head}.{node.attr.value}" if head else None
+    if isinstance(node, cst.Subscript):
+        head = dotted_target(node.value)
+        return f"{head}[...]" if head else None
+    return None
 
 
 def _is_staticmethod(node: cst.FunctionDef) -> bool:

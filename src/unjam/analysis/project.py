@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from unjam.analysis.catalog import CONTEXTVAR, LOOP, Catalog, is_blocking
+from unjam.analysis.catalog import CONTEXTVAR, LOOP, SHARED, Catalog, is_blocking
 from unjam.analysis.model import (
     CallSite,
     Effect,
@@ -56,6 +56,7 @@ class FunctionPlan:
     used_by: tuple[Reference, ...]  # uses other than FastAPI's own registration
     unawaited_coroutines: tuple[CallSite, ...] = ()
     foreign_decorators: tuple[str, ...] = ()
+    shared_writes: tuple[Effect, ...] = ()  # through sync helpers too
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,7 @@ class Project:
     _blocking: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
     _loop: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
     _context: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
+    _shared: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
     _kinds: dict[str, set[Kind]] | None = None
 
     @classmethod
@@ -223,6 +225,11 @@ class Project:
         """``ContextVar`` writes, its own or in sync helpers it calls."""
         return self._through_helpers(qualname, lambda c: c == CONTEXTVAR, self._context, ())
 
+    def shared_writes(self, qualname: str) -> tuple[Effect, ...]:
+        """Writes to module globals, imported objects or ``self``, its own or in sync
+        helpers it calls: on the loop no request runs in between, in threads one can."""
+        return self._through_helpers(qualname, lambda c: c == SHARED, self._shared, ())
+
     def _through_helpers(
         self,
         qualname: str,
@@ -298,6 +305,7 @@ class Project:
             used_by=tuple(self.references.get(function.qualname, ())),
             unawaited_coroutines=self.unawaited_coroutines(function),
             foreign_decorators=self.foreign_decorators(function),
+            shared_writes=self.shared_writes(function.qualname),
         )
 
     def view(self, path: str) -> ModuleView:
