@@ -111,6 +111,7 @@ def _session(
     exclude: list[str] | None,
     config_path: Path | None,
     no_prefilter: bool = False,
+    every_route: bool = False,
 ) -> Session:
     targets = paths or [Path(".")]
     try:
@@ -135,6 +136,7 @@ def _session(
         jobs=jobs,
         extra_blocking=config.extra_blocking,
         use_prefilter=not no_prefilter,
+        every_route=every_route,
         progress=_progress if err.is_terminal else None,
     )
     return Session(targets, config, passes, runner)
@@ -297,7 +299,9 @@ def routes(
     def command() -> int:
         if output_format not in ("table", "json"):
             raise Usage(f"--format must be table or json, not {output_format!r}")
-        session = _session(paths, select, ignore, unsafe_fixes, jobs, exclude, config)
+        session = _session(
+            paths, select, ignore, unsafe_fixes, jobs, exclude, config, every_route=True
+        )
         analysis = _analyse(session)
         rows = route_rows(analysis.project, session.passes, session.runner.options)
         if output_format == "json":

@@ -276,7 +276,9 @@ class Selection:
     relays: frozenset[str]
 
 
-def select(summaries: Mapping[str, Summary]) -> Selection:
+def select(summaries: Mapping[str, Summary], every_route: bool = True) -> Selection:
+    """``every_route``: also every file that mentions FastAPI (``unjam routes`` lists
+    them all); otherwise such files are read only when a finding needs their facts."""
     by_module = {summary.module: path for path, summary in summaries.items()}
     reachable: set[Call] = set()
     for summary in summaries.values():
@@ -298,7 +300,7 @@ def select(summaries: Mapping[str, Summary]) -> Selection:
     first = {
         path
         for path, summary in summaries.items()
-        if summary.always
+        if (summary.always and every_route)
         or summary.async_uses_vocabulary
         or summary.binds_vocabulary
         or summary.sync_vocabulary & reached.get(path, set())

@@ -217,6 +217,7 @@ class Runner:
         jobs: int | None = None,
         extra_blocking: dict[str, str] | None = None,
         use_prefilter: bool = True,
+        every_route: bool = False,
         base: Path | None = None,
         progress: Callable[[str, int], Callable[[], None]] | None = None,
     ) -> None:
@@ -225,6 +226,7 @@ class Runner:
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.catalog = default_catalog().with_extra(extra_blocking or {})
         self.use_prefilter = use_prefilter
+        self.every_route = every_route
         self.base = (base or Path.cwd()).resolve()
         self.progress = progress
 
@@ -261,7 +263,7 @@ class Runner:
                 del jobs[job.shown]
             else:
                 summaries[job.shown] = summary
-        selection = select(summaries)
+        selection = select(summaries, self.every_route)
         chosen = selection.first if self.use_prefilter else set(jobs)
         pending = [job for shown, job in jobs.items() if shown in chosen]
         facts: list[ModuleFacts] = []
@@ -295,24 +297,28 @@ class Runner:
         analysed: set[str],
         searched: set[str],
     ) -> list[Job]:
-        """Files not analysed yet that mention a name the last round found to matter."""
+        """Files not analysed yet that mention a name the last round found to matter,
+        and modules that may define a router a finding is registered on."""
+        owners = project.missing_owner_modules()
         everywhere, in_async = project.interesting_names()
         everywhere -= searched
         in_async -= searched | everywhere
         searched |= everywhere | in_async
         anywhere = matcher(everywhere)
         async_only = matcher(in_async)
-        chosen = []
-        for shown, job in jobs.items():
-            if shown in analysed:
-                continue
-            if (anywhere is not None and anywhere.search(job.data)) or (
+
+        def wanted(shown: str, job: Job) -> bool:
+            if job.module in owners:
+                return True
+            if anywhere is not None and anywhere.search(job.data):
+                return True
+            return (
                 async_only is not None
                 and (summaries[shown].has_async or shown in relays)
-                and async_only.search(job.data)
-            ):
-                chosen.append(job)
-        return chosen
+                and async_only.search(job.data) is not None
+            )
+
+        return [job for shown, job in jobs.items() if shown not in analysed and wanted(shown, job)]
 
     # -- passes --------------------------------------------------------------------------
     def transform(self, analysis: Analysis) -> list[FileResult]:

@@ -353,6 +353,27 @@ class Project:
             owner = parent
         return prefix + registration.route
 
+    def missing_owner_modules(self) -> set[str]:
+        """Modules that may define the app or router a blocking async function is
+        registered on (``@reports.get`` with ``reports`` imported): without their facts
+        the registration cannot be confirmed."""
+        wanted: set[str] = set()
+        for facts in self.modules.values():
+            for candidate in facts.candidate_registrations:
+                owner = candidate.owner
+                if owner is None or owner in self.routers:
+                    continue
+                function = self.functions.get(candidate.target)
+                if (
+                    function is None
+                    or not function.is_async
+                    or not self.blocking(function.qualname)
+                ):
+                    continue
+                parts = owner.split(".")
+                wanted.update(".".join(parts[:end]) for end in range(1, len(parts)))
+        return wanted
+
     def interesting_names(self) -> tuple[set[str], set[str]]:
         """Short names whose mention makes a file worth analysing.
 
