@@ -87,6 +87,17 @@ class Codemod(VisitorBasedCodemodCommand):
         return None
 
     @classmethod
+    def sites_from_view(cls, view: ModuleView, options: Options) -> list[Site] | None:
+        """What the pass would report for the module, from the view alone, or None when
+        only running it tells (``check`` then runs the rewrite without writing)."""
+        return None
+
+    @classmethod
+    def is_suppressed(cls, view: ModuleView, plan: FunctionPlan) -> bool:
+        """``# unjam: ignore[...]`` on the function's ``def`` or decorator lines."""
+        return is_suppressed(plan.facts.suppressed, cls.NAME)
+
+    @classmethod
     def documentation(cls) -> str:
         return inspect.cleandoc(cls.__doc__ or "")
 

@@ -7,12 +7,11 @@ from typing import ClassVar
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-from libcst.metadata import QualifiedNameProvider
-from unjam.codemods._base import Codemod, Decision, Example, Options, Safety
+from unjam.codemods._base import Codemod, Decision, Example, Options, Safety, Site
 
 from unjam.analysis.model import Kind
 from unjam.analysis.names import function_qualnames
-from unjam.analysis.project import FunctionPlan
+from unjam.analysis.project import FunctionPlan, ModuleView
 
 #: FastAPI runs these in its threadpool when they are plain functions.
 THREADED = frozenset({Kind.ENDPOINT, Kind.DEPENDENCY, Kind.EXCEPTION_HANDLER, Kind.BACKGROUND_TASK})
@@ -177,7 +176,6 @@ class DemoteSync(Codemod):
     NAME = "demote-sync"
     DESCRIPTION = "Make async FastAPI callables that never await but block plain def functions."
     SAFETY = Safety.SAFE
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
     EXAMPLES: ClassVar[tuple[Example, ...]] = (
         Example(
             before=(
@@ -212,6 +210,21 @@ class DemoteSync(Codemod):
             return Decision("make def (FastAPI threads it)", True)
         return Decision("stays async: " + found.message.split(": ", 1)[1], False)
 
+    @classmethod
+    def sites_from_view(cls, view: ModuleView, options: Options) -> list[Site] | None:
+        """Every decision is about a whole function and comes from the project view, so
+        ``check`` needs no rewrite; a test holds this equal to what the rewrite reports."""
+        found = []
+        for qualname, plan in view.functions.items():
+            if cls.is_suppressed(view, plan):
+                continue
+            decided = verdict(plan)
+            if decided is not None:
+                found.append(
+                    Site(cls.NAME, plan.facts.location, decided.message, decided.demote, qualname)
+                )
+        return found
+
     def visit_Module(self, node: cst.Module) -> None:
         self.qualnames = function_qualnames(node, self.view.module)
 
@@ -220,7 +233,7 @@ class DemoteSync(Codemod):
     ) -> cst.FunctionDef:
         qualname = self.qualnames.get(id(original_node))
         plan = self.view.functions.get(qualname) if qualname else None
-        if plan is None or self.suppressed(plan.facts.location.line, plan):
+        if plan is None or self.is_suppressed(self.view, plan):
             return updated_node
         found = verdict(plan)
         if found is None:
@@ -229,37 +242,35 @@ class DemoteSync(Codemod):
         if not found.demote:
             return updated_node
         returns = updated_node.returns
-        if plan.facts.is_generator and original_node.returns is not None:
-            returns = self._sync_iterator(original_node.returns)
+        if plan.facts.is_generator and returns is not None and plan.facts.returns_head:
+            returns = self._sync_iterator(returns, plan.facts.returns_head)
         return updated_node.with_changes(asynchronous=None, returns=returns)
 
-    def _sync_iterator(self, returns: cst.Annotation) -> cst.Annotation:
+    def _sync_iterator(self, returns: cst.Annotation, head_name: str) -> cst.Annotation:
         """``AsyncIterator[T]`` -> ``Iterator[T]``; ``AsyncGenerator[T, S]`` ->
         ``Generator[T, S, None]``; anything else is left as written."""
         annotation = returns.annotation
-        if not isinstance(annotation, cst.Subscript):
+        module, _, name = head_name.rpartition(".")
+        if not isinstance(annotation, cst.Subscript) or module not in TWIN_MODULES:
             return returns
+        twin = SYNC_TWINS.get(name)
         head = annotation.value
-        for qualified in self.get_metadata(QualifiedNameProvider, head, set()):
-            module, _, name = qualified.name.rpartition(".")
-            if module not in TWIN_MODULES or name not in SYNC_TWINS:
-                continue
-            twin = SYNC_TWINS[name]
-            if isinstance(head, cst.Name):
-                AddImportsVisitor.add_needed_import(self.context, module, twin)
-                RemoveImportsVisitor.remove_unused_import(self.context, module, name)
-                new_head: cst.BaseExpression = cst.Name(twin)
-            elif isinstance(head, cst.Attribute):
-                new_head = head.with_changes(attr=cst.Name(twin))
-            else:
-                return returns
-            elements = list(annotation.slice)
-            if name == "AsyncGenerator":
-                elements = self._generator_slice(elements)
-            return returns.with_changes(
-                annotation=annotation.with_changes(value=new_head, slice=elements)
-            )
-        return returns
+        if twin is None:
+            return returns
+        if isinstance(head, cst.Name):
+            AddImportsVisitor.add_needed_import(self.context, module, twin)
+            RemoveImportsVisitor.remove_unused_import(self.context, module, head.value)
+            new_head: cst.BaseExpression = cst.Name(twin)
+        elif isinstance(head, cst.Attribute):
+            new_head = head.with_changes(attr=cst.Name(twin))
+        else:
+            return returns
+        elements = list(annotation.slice)
+        if name == "AsyncGenerator":
+            elements = self._generator_slice(elements)
+        return returns.with_changes(
+            annotation=annotation.with_changes(value=new_head, slice=elements)
+        )
 
     @staticmethod
     def _generator_slice(elements: list[cst.SubscriptElement]) -> list[cst.SubscriptElement]:

@@ -17,7 +17,7 @@ from unjam.codemods import PASSES, Codemod, by_name
 
 from tests.helpers import FIXTURES
 from unjam.discovery import discover
-from unjam.runner import Runner
+from unjam.runner import FileResult, Runner
 
 INPUT, EXPECTED = ".input.py", ".expected.py"
 
@@ -65,8 +65,26 @@ def _run(
     assert analysis.errors == []
     results = runner.transform(analysis)
     assert [r.error for r in results if r.error] == []
+    assert _sites(runner.check(analysis)) == _sites(results), "check must match the rewrite"
     messages = {r.shown: [site.message for site in r.sites] for r in results}
     return {r.shown: r.after for r in results}, messages
+
+
+def _sites(results: list[FileResult]) -> set[tuple[object, ...]]:
+    return {
+        (r.shown, s.codemod, s.location, s.message, s.fixed, s.function)
+        for r in results
+        for s in r.sites
+    }
+
+
+def test_check_reports_what_the_rewrite_does_on_the_demo() -> None:
+    demo = FIXTURES / "apps" / "demo"
+    runner = Runner(PASSES, jobs=1, base=demo)
+    analysis = runner.analyse(discover([demo], base=demo).files)
+    rewritten = runner.transform(analysis)
+    assert _sites(runner.check(analysis)) == _sites(rewritten)
+    assert len(_sites(rewritten)) >= 6
 
 
 def _expectations(source: Path) -> list[str]:

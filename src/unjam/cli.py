@@ -188,10 +188,15 @@ def _report_errors(errors: list[str]) -> None:
         _say(line)
 
 
-def _run(session: Session) -> tuple[Analysis, list[FileResult], list[str]]:
+def _run(
+    session: Session, check_only: bool = False
+) -> tuple[Analysis, list[FileResult], list[str]]:
     analysis = _analyse(session)
     with _progress_bar():
-        results = session.runner.transform(analysis)
+        if check_only:
+            results = session.runner.check(analysis)
+        else:
+            results = session.runner.transform(analysis)
     errors = [*analysis.errors, *(r.error for r in results if r.error)]
     return analysis, results, errors
 
@@ -222,7 +227,7 @@ def check(
 
     def command() -> int:
         session = _session(paths, select, ignore, unsafe_fixes, jobs, exclude, config, no_prefilter)
-        analysis, results, errors = _run(session)
+        analysis, results, errors = _run(session, check_only=True)
         findings = findings_from((r.shown, r.sites) for r in results)
         reported = {site.function for r in results for site in r.sites if site.function}
         findings = sorted(findings + unhandled_blocking(analysis.project, findings, reported))

@@ -156,8 +156,21 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
     compiles = _cpython_positions(job) is not None
     view = project.view(job.shown)
     sites: list[Site] = []
-    changed = False
+    changed = stale = False
     for codemod_class in state.passes:
+        if stale:  # the next pass sees the analysis of the rewritten code
+            rewritten = Job(job.path, job.shown, job.module, job.package, current.bytes)
+            facts = analyse_module(
+                current,
+                job.shown,
+                ModuleName(job.module, job.package),
+                state.catalog,
+                state.roots,
+                _cpython_positions(rewritten) if compiles else None,
+            )
+            project = project.relinked(facts)
+            view = project.view(job.shown)
+            stale = False
         if not codemod_class.applies_to(view):
             continue
         context = CodemodContext(
@@ -182,13 +195,7 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
                 "file left unchanged"
             )
             return FileResult(job.shown, job.path, job.data, sites=tuple(sites), error=reason)
-        changed = True
-        # The next pass sees the analysis of the rewritten code, not of the original.
-        facts = analyse_module(
-            current, job.shown, ModuleName(job.module, job.package), state.catalog, state.roots
-        )
-        project = project.relinked(facts)
-        view = project.view(job.shown)
+        changed = stale = True
     after = current.bytes if changed else None
     return FileResult(job.shown, job.path, job.data, after, tuple(sites))
 
@@ -321,12 +328,35 @@ class Runner:
         return [job for shown, job in jobs.items() if shown not in analysed and wanted(shown, job)]
 
     # -- passes --------------------------------------------------------------------------
-    def transform(self, analysis: Analysis) -> list[FileResult]:
+    def check(self, analysis: Analysis) -> list[FileResult]:
+        """What the passes would report. Where every applicable pass can tell from the
+        project's view alone (``Codemod.sites_from_view``) nothing is parsed again; other
+        files are rewritten in memory. Nothing is written."""
+        project = analysis.project
+        static: list[FileResult] = []
+        rewrite: set[str] = set()
+        for path in sorted(project.modules):
+            if path not in analysis.jobs:
+                continue
+            view = project.view(path)
+            applicable = [p for p in self.passes if p.applies_to(view)]
+            reported = [p.sites_from_view(view, self.options) for p in applicable]
+            if any(sites is None for sites in reported):
+                rewrite.add(path)
+            elif applicable:
+                job = analysis.jobs[path]
+                found = tuple(site for sites in reported for site in sites or ())
+                static.append(FileResult(job.shown, job.path, job.data, None, found))
+        return static + self.transform(analysis, only=rewrite)
+
+    def transform(self, analysis: Analysis, only: set[str] | None = None) -> list[FileResult]:
         project = analysis.project
         todo = [
             analysis.jobs[path]
             for path in sorted(project.modules)
-            if path in analysis.jobs and any(p.applies_to(project.view(path)) for p in self.passes)
+            if path in analysis.jobs
+            and (only is None or path in only)
+            and any(p.applies_to(project.view(path)) for p in self.passes)
         ]
         roots = frozenset(j.module.split(".", 1)[0] for j in analysis.jobs.values() if j.module)
         state = _WorkerState(

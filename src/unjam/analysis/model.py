@@ -116,6 +116,7 @@ class FunctionFacts:
     nested_async_generators: tuple[int, ...] = ()  # lines of nested async generator defs
     returns_streaming: bool = False
     decorators: tuple[str, ...] = ()  # qualified names of decorator callables
+    returns_head: str | None = None  # ``typing.AsyncIterator`` for ``-> AsyncIterator[T]``
 
 
 @dataclass(frozen=True, slots=True)

@@ -228,6 +228,7 @@ class ModuleAnalyser(cst.CSTVisitor):
             nested_async_generators=tuple(frame.nested_async_generators),
             returns_streaming=frame.returns_streaming,
             decorators=self.decorators.pop(id(node), ()),
+            returns_head=self._returns_head(node),
         )
         self.functions.append(facts)
         outer = self.function_frame()
@@ -503,6 +504,11 @@ class ModuleAnalyser(cst.CSTVisitor):
                                 self.enclosing_function_name(),
                             )
                         )
+
+    def _returns_head(self, node: cst.FunctionDef) -> str | None:
+        if node.returns is None or not isinstance(node.returns.annotation, cst.Subscript):
+            return None
+        return min(self.qnames(node.returns.annotation.value), default=None)
 
     def _decorator_name(self, decorator: cst.Decorator) -> str:
         expr = decorator.decorator
