@@ -83,6 +83,12 @@ def _refusal(plan: FunctionPlan) -> str | None:
             f"it sets a ContextVar at line {effect.location.line}; in the threadpool the "
             "value would not reach the request's own context"
         )
+    if plan.thread_affine:
+        effect = plan.thread_affine[0]
+        return (
+            f"it uses {effect.name} at line {effect.location.line}, made at module level; "
+            "sqlite3 objects only work in the thread that made them"
+        )
     if plan.shared_writes:
         effect = plan.shared_writes[0]
         via = f" via {_short(effect.via[0])}" if effect.via else ""
@@ -160,6 +166,12 @@ class DemoteSync(Codemod):
       coroutine of your project without awaiting it;
     - it sets a `ContextVar` (threadpool code runs in a copy of the context, so the
       value would not be seen by the request's own task);
+    - it, or a sync helper it calls, writes shared state: a `global`, an attribute or item
+      of a module-level or imported object, a container method such as `append` or
+      `update` on one, or `self` in a class-based dependency. On the event loop no other
+      request runs between two awaits; in the threadpool one can, and the write races;
+    - it uses a module-level object that works only in the thread that made it (a
+      `sqlite3` connection or cursor);
     - it streams an async generator defined inside it;
     - it has a decorator other than FastAPI's own, which might await it;
     - it is marked `# unjam: ignore` or `# unjam: ignore[demote-sync]`.

@@ -24,10 +24,11 @@ from __future__ import annotations
 import ast
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from unjam.analysis.catalog import BLOCKING_CATEGORIES, Catalog
+from unjam.analysis.positions import ordered_statements
 from unjam.source import python_ast
 
 ALWAYS = (b"fastapi", b"starlette")
@@ -111,20 +112,6 @@ _CALL = re.compile(r"(\bawait\s+)?(?<![\w.])([A-Za-z_][\w.]*)\s*\(")
 _SELF = frozenset({"self", "cls"})
 
 
-def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Every statement, nested ones included, without visiting expressions."""
-    for statement in body:
-        yield statement
-        for name in ("body", "orelse", "finalbody"):
-            inner = getattr(statement, name, None)
-            if isinstance(inner, list):
-                yield from _statements(inner)
-        for handler in getattr(statement, "handlers", ()):
-            yield from _statements(handler.body)
-        for case in getattr(statement, "cases", ()):
-            yield from _statements(case.body)
-
-
 def _segment(lines: list[str], node: ast.stmt) -> str:
     """The statement's source lines (signature and body; decorators are not included)."""
     return "".join(lines[node.lineno - 1 : node.end_lineno or node.lineno])
@@ -204,7 +191,7 @@ def summarise(
     """
     tree, text = python_ast(data, shown)
     lines = text.splitlines(keepends=True)
-    statements = list(_statements(tree.body))
+    statements = list(ordered_statements(tree.body))
     vocab: set[str] = set()
     imports = _Imports(module, package)
     for node in statements:

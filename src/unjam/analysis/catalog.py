@@ -37,6 +37,8 @@ LOOP = "loop"
 CONTEXTVAR = "contextvar"
 #: A write to state other requests share: module globals, imported objects, ``self``.
 SHARED = "shared-state"
+#: Use of a module-level object that works only in the thread that made it.
+THREAD_AFFINE = "thread-affine"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,7 @@ class TypeRule:
     attributes: Mapping[str, str] = field(default_factory=dict)
     attribute: str | None = None
     called: str | None = None
+    thread_affine: bool = False
 
     def method_blocks(self, method: str) -> bool:
         if method in self.blocking:
@@ -124,6 +127,7 @@ def parse_catalog(document: Mapping[str, object]) -> Catalog:
             attributes=dict(entry.get("attributes", {})),
             attribute=entry.get("attribute"),
             called=entry.get("called"),
+            thread_affine=bool(entry.get("thread-affine", False)),
         )
         for name in names:
             types[name] = type_rule

@@ -72,6 +72,7 @@ class PendingEffect:
     location: Location
     awaited: bool = False
     deferred: bool = False
+    shared_receiver: str | None = None  # spelling of a module-level/imported receiver
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import libcst.matchers as m
 from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
 
 from unjam.analysis import fastapi as fa
-from unjam.analysis.catalog import SHARED, Catalog
+from unjam.analysis.catalog import SHARED, THREAD_AFFINE, Catalog
 from unjam.analysis.locator import AstLocator, Locator, ProviderLocator
 from unjam.analysis.model import (
     CallSite,
@@ -438,9 +438,12 @@ class ModuleAnalyser(cst.CSTVisitor):
         receiver = self.types.of(node.func.value)
         if receiver is None:
             return False
+        shared = self._shared_receiver(node.func.value, frame)
         if receiver.pending:
             if frame is not None and not awaited:
-                frame.pending.append(PendingEffect(receiver, method, location, awaited, deferred))
+                frame.pending.append(
+                    PendingEffect(receiver, method, location, awaited, deferred, shared)
+                )
             return False
         rule = self.catalog.type(receiver.base)
         if rule is None or rule.category is None or not rule.method_blocks(method):
@@ -449,7 +452,16 @@ class ModuleAnalyser(cst.CSTVisitor):
             frame.effects.append(
                 Effect(f"{rule.name}.{method}", rule.category, location, None, awaited, deferred)
             )
+            if rule.thread_affine and shared is not None:
+                frame.effects.append(Effect(f"{rule.name} {shared}", THREAD_AFFINE, location))
         return True
+
+    def _shared_receiver(self, value: cst.BaseExpression, frame: _Frame | None) -> str | None:
+        """The receiver's spelling if it is a module-level or imported object."""
+        root = _root_name(value)
+        if frame is None or root is None or root.value == frame.self_name:
+            return None
+        return dotted_target(value) if self._is_shared_root(root, frame) else None
 
     def _project_call(
         self,

@@ -23,18 +23,18 @@ class PositionMismatch(Exception):
     """The two parsers disagree on this file: use libcst's own positions."""
 
 
-def _ordered_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+def ordered_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     """Statements in source order, nested ones right after their parent's header."""
     for statement in body:
         yield statement
-        yield from _ordered_statements(getattr(statement, "body", None) or [])
+        yield from ordered_statements(getattr(statement, "body", None) or [])
         if isinstance(statement, ast.Match):
             for case in statement.cases:
-                yield from _ordered_statements(case.body)
+                yield from ordered_statements(case.body)
         for handler in getattr(statement, "handlers", None) or []:
-            yield from _ordered_statements(handler.body)
-        yield from _ordered_statements(getattr(statement, "orelse", None) or [])
-        yield from _ordered_statements(getattr(statement, "finalbody", None) or [])
+            yield from ordered_statements(handler.body)
+        yield from ordered_statements(getattr(statement, "orelse", None) or [])
+        yield from ordered_statements(getattr(statement, "finalbody", None) or [])
 
 
 def callee_name(func: ast.expr) -> str | None:
@@ -55,7 +55,7 @@ class AstPositions:
             key=lambda c: (c.lineno, c.col_offset, -(c.end_lineno or 0), -(c.end_col_offset or 0))
         )
         self.calls = calls
-        self.statements = list(_ordered_statements(tree.body))
+        self.statements = list(ordered_statements(tree.body))
         self.comments = _suppression_comment_lines(text) if "unjam" in text else {}
 
     def column(self, line: int, byte_offset: int) -> int:

@@ -11,7 +11,14 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from unjam.analysis.catalog import CONTEXTVAR, LOOP, SHARED, Catalog, is_blocking
+from unjam.analysis.catalog import (
+    CONTEXTVAR,
+    LOOP,
+    SHARED,
+    THREAD_AFFINE,
+    Catalog,
+    is_blocking,
+)
 from unjam.analysis.model import (
     CallSite,
     Effect,
@@ -57,6 +64,7 @@ class FunctionPlan:
     unawaited_coroutines: tuple[CallSite, ...] = ()
     foreign_decorators: tuple[str, ...] = ()
     shared_writes: tuple[Effect, ...] = ()  # through sync helpers too
+    thread_affine: tuple[Effect, ...] = ()  # through sync helpers too
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +94,7 @@ class Project:
     _loop: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
     _context: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
     _shared: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
+    _affine: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
     _kinds: dict[str, set[Kind]] | None = None
 
     @classmethod
@@ -210,6 +219,12 @@ class Project:
                     pending.deferred,
                 )
             )
+            if rule.thread_affine and pending.shared_receiver is not None:
+                found.append(
+                    Effect(
+                        f"{rule.name} {pending.shared_receiver}", THREAD_AFFINE, pending.location
+                    )
+                )
         return tuple(sorted(found, key=lambda e: (e.location.line, e.location.column)))
 
     def blocking(self, qualname: str) -> tuple[Effect, ...]:
@@ -229,6 +244,10 @@ class Project:
         """Writes to module globals, imported objects or ``self``, its own or in sync
         helpers it calls: on the loop no request runs in between, in threads one can."""
         return self._through_helpers(qualname, lambda c: c == SHARED, self._shared, ())
+
+    def thread_affine(self, qualname: str) -> tuple[Effect, ...]:
+        """Module-level objects used that only work in the thread that made them."""
+        return self._through_helpers(qualname, lambda c: c == THREAD_AFFINE, self._affine, ())
 
     def _through_helpers(
         self,
@@ -306,6 +325,7 @@ class Project:
             unawaited_coroutines=self.unawaited_coroutines(function),
             foreign_decorators=self.foreign_decorators(function),
             shared_writes=self.shared_writes(function.qualname),
+            thread_affine=self.thread_affine(function.qualname),
         )
 
     def view(self, path: str) -> ModuleView:
