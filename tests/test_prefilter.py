@@ -153,6 +153,15 @@ def _chosen(files: dict[str, str]) -> set[str]:
         ("from sqlmodel import Session\nasync def f(db: Session):\n    db.exec(1)\n", True),
         ("import os\nasync def f():\n    os.path.join('a')\n", False),
         ("from sqlalchemy import create_engine\nengine = create_engine('x')\n", True),
+        # ``import httpx`` reaches httpx.get only as ``httpx.get``: a client's .get is not it.
+        ("import httpx\nasync def f(client):\n    await client.get('u')\n", False),
+        ("import httpx\nasync def f():\n    httpx.get('u')\n", True),
+        ("import httpx as h\nasync def f():\n    h.get('u')\n", True),
+        ("from httpx import get\nasync def f():\n    get('u')\n", True),
+        ("import os.path\nasync def f():\n    os.path.exists('p')\n", True),
+        ("from os import path\nasync def f():\n    path.exists('p')\n", True),
+        # A sentence ending a comment line must not swallow the next line's call.
+        ("import time\nasync def f():\n    # done.\n    time.sleep(1)\n", True),
         ("def helper():\n    return open('x').read()\n", False),
     ],
 )

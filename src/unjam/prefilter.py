@@ -47,6 +47,36 @@ def matcher(names: Iterable[str]) -> re.Pattern[bytes] | None:
     return _alternation(names)
 
 
+class Mentions:
+    """Does a file mention one of these project names together with its module?
+
+    Code in another module can reach ``pkg.tasks.run`` only by importing it, and every
+    import spells the module's last segment (``from pkg.tasks import run``, ``from pkg
+    import tasks``, ``from .tasks import run``). Requiring both words keeps a generic
+    name such as ``run`` from pulling in every file that says "run".
+    """
+
+    def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
+        self.segments_of: dict[bytes, set[bytes]] = defaultdict(set)
+        for module, name in pairs:
+            self.segments_of[name.encode()].add(module.rpartition(".")[2].encode())
+        self.names = _alternation(n.decode() for n in self.segments_of)
+        segments = {s.decode() for found in self.segments_of.values() for s in found}
+        self.segments = _alternation(segments)
+
+    def __bool__(self) -> bool:
+        return self.names is not None
+
+    def found_in(self, data: bytes) -> bool:
+        if self.names is None or self.segments is None:
+            return False
+        present = set(self.names.findall(data))
+        if not present:
+            return False
+        segments = set(self.segments.findall(data))
+        return any(self.segments_of[name] & segments for name in present)
+
+
 def vocabulary(catalog: Catalog) -> dict[str, frozenset[str]]:
     """Catalog root module -> last segments of its names that can start a detection.
 
@@ -106,6 +136,9 @@ class Summary:
 
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# ``alias.name.leaf``, as code writes it (no spaces around the dots: that would join a
+# sentence's last word to the next line's name in a comment).
+_DOTTED = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 # A called dotted name (``f(``, ``svc.get(``) and whether ``await`` stands right before it.
 _CALL = re.compile(r"(\bawait\s+)?(?<![\w.])([A-Za-z_][\w.]*)\s*\(")
 #: Receivers through which the analysis can reach a method of the project's own.
@@ -192,7 +225,8 @@ def summarise(
     tree, text = python_ast(data, shown)
     lines = text.splitlines(keepends=True)
     statements = list(ordered_statements(tree.body))
-    vocab: set[str] = set()
+    vocab: set[str] = set()  # bare names that stand for catalog things
+    aliases: dict[str, str] = {}  # local module alias -> catalog root (``import os.path``)
     imports = _Imports(module, package)
     for node in statements:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -201,18 +235,32 @@ def summarise(
             for alias in node.names:
                 root = alias.name.split(".", 1)[0]
                 if root in roots:
-                    vocab |= roots[root]
+                    aliases[(alias.asname or alias.name).split(".", 1)[0]] = root
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             root = node.module.split(".", 1)[0]
             if root in roots:
-                vocab |= roots[root]
-                # ``from time import sleep as nap``: the alias is what the code says.
-                vocab.update(a.asname for a in node.names if a.asname and a.name in roots[root])
+                for alias in node.names:
+                    local = alias.asname or alias.name
+                    if alias.name in roots[root]:
+                        vocab.add(local)
+                    aliases[local] = root  # ``from os import path``: a module, maybe
+
+    def uses_vocabulary(segment: str) -> bool:
+        """A catalog name as the analysis could resolve it: a name imported from a
+        catalog module, or ``alias.….leaf`` through a module imported as ``alias``."""
+        if vocab.intersection(_WORD.findall(segment)):
+            return True
+        for spelled in _DOTTED.findall(segment):
+            head, _, tail = spelled.partition(".")
+            root = aliases.get(head)
+            if root is not None and tail.rsplit(".", 1)[-1] in roots[root]:
+                return True
+        return False
 
     binds = False
     for statement in tree.body:
         if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
-            if vocab.intersection(_WORD.findall(_segment(lines, statement))):
+            if uses_vocabulary(_segment(lines, statement)):
                 binds = True
                 targets = (
                     statement.targets if isinstance(statement, ast.Assign) else [statement.target]
@@ -232,7 +280,7 @@ def summarise(
         builtin_call = any(
             name in BUILTIN_CALLS and not awaited for awaited, name in _CALL.findall(segment)
         )
-        uses_vocab = builtin_call or bool(vocab.intersection(_WORD.findall(segment)))
+        uses_vocab = builtin_call or uses_vocabulary(segment)
         if isinstance(node, ast.AsyncFunctionDef):
             has_async = True
             async_vocab = async_vocab or uses_vocab

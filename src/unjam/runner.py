@@ -29,7 +29,7 @@ from unjam.analysis.positions import AstPositions
 from unjam.analysis.project import Project
 from unjam.codemods import Codemod, Options, Site
 from unjam.discovery import SourceFile
-from unjam.prefilter import Summary, matcher, select, summarise, vocabulary
+from unjam.prefilter import Mentions, Summary, select, summarise, vocabulary
 from unjam.source import SourceError, parse_source, python_ast, read_source
 from unjam.verify import VerificationError, verify
 
@@ -275,7 +275,7 @@ class Runner:
         pending = [job for shown, job in jobs.items() if shown in chosen]
         facts: list[ModuleFacts] = []
         analysed: set[str] = set()
-        searched: set[str] = set()
+        searched: set[tuple[str, str]] = set()
         project = Project.link(self.catalog, [])
         for _ in range(MAX_ROUNDS):
             if not pending:
@@ -302,7 +302,7 @@ class Runner:
         summaries: dict[str, Summary],
         relays: frozenset[str],
         analysed: set[str],
-        searched: set[str],
+        searched: set[tuple[str, str]],
     ) -> list[Job]:
         """Files not analysed yet that mention a name the last round found to matter,
         and modules that may define a router a finding is registered on."""
@@ -311,18 +311,16 @@ class Runner:
         everywhere -= searched
         in_async -= searched | everywhere
         searched |= everywhere | in_async
-        anywhere = matcher(everywhere)
-        async_only = matcher(in_async)
+        anywhere = Mentions(everywhere)
+        async_only = Mentions(in_async)
 
         def wanted(shown: str, job: Job) -> bool:
-            if job.module in owners:
-                return True
-            if anywhere is not None and anywhere.search(job.data):
+            if job.module in owners or anywhere.found_in(job.data):
                 return True
             return (
-                async_only is not None
+                bool(async_only)
                 and (summaries[shown].has_async or shown in relays)
-                and async_only.search(job.data) is not None
+                and async_only.found_in(job.data)
             )
 
         return [job for shown, job in jobs.items() if shown not in analysed and wanted(shown, job)]

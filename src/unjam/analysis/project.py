@@ -394,23 +394,33 @@ class Project:
                 wanted.update(".".join(parts[:end]) for end in range(1, len(parts)))
         return wanted
 
-    def interesting_names(self) -> tuple[set[str], set[str]]:
-        """Short names whose mention makes a file worth analysing.
+    def interesting_names(self) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+        """(module, name) pairs whose mention makes a file worth analysing.
 
         First: async functions that block, wherever they are mentioned (a reference to
         one, even from sync code, decides whether it may be demoted). Second: sync
         helpers that block and values whose type the catalog knows, which matter only
         where async code may use them.
         """
-        everywhere: set[str] = set()
-        in_async: set[str] = set()
+        everywhere: set[tuple[str, str]] = set()
+        in_async: set[tuple[str, str]] = set()
         for qualname, function in self.functions.items():
+            pair = (self.modules[function.path].module, function.name)
             if self.blocking(qualname):
-                (everywhere if function.is_async else in_async).add(function.name)
-            elif function.returns is not None and self.resolve(function.returns) is not None:
-                in_async.add(function.name)
+                (everywhere if function.is_async else in_async).add(pair)
+            elif function.returns is not None and self._leads_to_blocking(function.returns):
+                in_async.add(pair)
         for table in (self.value_types, self.aliases):
             for qualname, ref in table.items():
-                if self.resolve(ref) is not None:
-                    in_async.add(qualname.rsplit(".", 1)[-1])
+                if self._leads_to_blocking(ref):
+                    module, _, name = qualname.rpartition(".")
+                    in_async.add((module, name))
         return everywhere, in_async
+
+    def _leads_to_blocking(self, ref: TypeRef) -> bool:
+        """Is this a catalog type whose methods (or what they return) can block?"""
+        resolved = self.resolve(ref)
+        rule = self.catalog.type(resolved.base) if resolved is not None else None
+        if rule is None:
+            return False
+        return is_blocking(rule.category) or bool(rule.returns or rule.attribute or rule.called)
