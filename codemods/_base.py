@@ -102,12 +102,6 @@ class Codemod(VisitorBasedCodemodCommand):
         return inspect.cleandoc(cls.__doc__ or "")
 
     # -- helpers for passes -------------------------------------------------------------
-    def suppressed(self, line: int, plan: FunctionPlan | None = None) -> bool:
-        if plan is not None and is_suppressed(plan.facts.suppressed, self.NAME):
-            return True
-        codes = self.view.suppressed_lines.get(line)
-        return codes is not None and is_suppressed(codes, self.NAME)
-
     def report(
         self, location: Location, message: str, fixed: bool, function: str | None = None
     ) -> None:

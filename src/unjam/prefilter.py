@@ -43,10 +43,6 @@ def _alternation(words: Iterable[str]) -> re.Pattern[bytes] | None:
     return re.compile(rb"\b(?:" + body + rb")\b")
 
 
-def matcher(names: Iterable[str]) -> re.Pattern[bytes] | None:
-    return _alternation(names)
-
-
 class Mentions:
     """Does a file mention one of these project names together with its module?
 
