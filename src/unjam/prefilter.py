@@ -6,17 +6,20 @@ summarised with CPython's own parser (many times cheaper; it also reports syntax
 and only files that could change a conclusion are analysed.
 
 The filter is sound with respect to the analysis, which recognises a blocking call only
-through a catalog name imported in the file (so the name's last segment, or the alias it
-was imported as, appears in the function), through a value whose type came from such a
-name (a parameter annotation, a local or module-level binding), or through a project
-name (a helper, a value defined in another module). A file is analysed when:
+through a catalog name as the file imports it (``alias.leaf`` through ``import alias``, or
+a name from ``from root import name``), through a value whose type came from such a name
+(a parameter annotation, a local or module-level binding), or through a project name (a
+helper, a value defined in another module), and follows calls into project code only
+through names the file defines or imports. A file is analysed when:
 
-- it mentions FastAPI or Starlette (apps, routers, registrations);
 - an ``async def`` in it uses catalog vocabulary;
 - it binds a module-level name to catalog vocabulary (``engine = create_engine()``);
-- a sync function in it uses catalog vocabulary and its name is called, directly or
-  through other sync functions, from some ``async def`` in the project;
-- (later rounds) it mentions a name the linker found to matter, see ``Runner.analyse``.
+- a sync function in it uses catalog vocabulary and is called, directly or through other
+  sync functions, from some ``async def`` in the project (calls resolved to modules);
+- it mentions FastAPI or Starlette, for ``unjam routes`` only;
+- (later rounds) it mentions a project name the linker found to matter together with
+  that name's module, or it is the module of a router a finding is registered on; see
+  ``Runner.analyse``. A test compares findings with and without the filter.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """The pipeline: discover → read → pre-filter → analyse (parallel) → link → passes → verify.
 
-Analysis runs in rounds. The first round analyses every file whose text can hold a fact
-(see ``prefilter``); the linker then knows which project helpers block and which async
-functions are candidates, and the next round analyses the files that mention those
-names, until nothing new turns up. Each file is parsed at most once for analysis.
+Analysis runs in rounds. Every file is summarised with CPython's parser and the first
+round analyses those that can hold a fact (see ``prefilter``); the linker then knows
+which project helpers block, which async functions are candidates and which routers they
+hang on, and the next round analyses the files that mention those names (or define those
+routers), until nothing new turns up. Each file is parsed by libcst at most once for
+analysis.
 """
 
 from __future__ import annotations
