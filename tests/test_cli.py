@@ -173,3 +173,35 @@ def test_suppression_comments_silence_findings(tmp_path: Path) -> None:
     code, out, _ = invoke("check", str(tmp_path), "--format", "json")
     assert code == 1
     assert [f["line"] for f in json.loads(out)] == [7]
+
+
+def _stderr_of(tmp_path: Path, tty: bool) -> bytes:
+    import os
+    import pty
+
+    for index in range(60):  # above the few dozen files that earn a progress bar
+        (tmp_path / f"m{index}.py").write_text("import time\nasync def f():\n    time.sleep(1)\n")
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120"}
+    command = [sys.executable, "-m", "unjam", "check", str(tmp_path), "--jobs", "1"]
+    if not tty:
+        return subprocess.run(command, capture_output=True, env=env, timeout=120).stderr
+    main, secondary = pty.openpty()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=secondary, env=env)
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # the other end closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=120)
+    os.close(main)
+    return b"".join(chunks)
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
+    assert b"reading" in _stderr_of(tmp_path, tty=True)
+    assert b"reading" not in _stderr_of(tmp_path, tty=False)

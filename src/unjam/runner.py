@@ -266,12 +266,15 @@ class Runner:
     ) -> Analysis:
         summaries: dict[str, Summary] = {}
         every = list(jobs.values())
+        tick = self.progress("reading", len(every)) if self.progress else None
         for job, summary in zip(every, _map(executor, summary_job, every), strict=True):
             if isinstance(summary, SourceError):
                 errors.append(str(summary))
                 del jobs[job.shown]
             else:
                 summaries[job.shown] = summary
+            if tick:
+                tick()
         selection = select(summaries, self.every_route)
         chosen = selection.first if self.use_prefilter else set(jobs)
         pending = [job for shown, job in jobs.items() if shown in chosen]
