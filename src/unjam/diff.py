@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import io
 import re
-import tokenize
 
 _LINES = re.compile(rb"[^\r\n]*(?:\r\n|\n|\r)|[^\r\n]+$")
 NO_NEWLINE = b"\\ No newline at end of file\n"
@@ -13,14 +12,6 @@ NO_NEWLINE = b"\\ No newline at end of file\n"
 
 def _lines(data: bytes) -> list[bytes]:
     return [line for line in _LINES.findall(data) if line]
-
-
-def encoding_of(data: bytes) -> str:
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError:
-        return "utf-8"
-    return encoding
 
 
 def unified_diff(path: str, before: bytes, after: bytes, context: int = 3) -> bytes:

@@ -82,11 +82,6 @@ class Catalog:
     def type(self, qualified_name: str) -> TypeRule | None:
         return self.types.get(qualified_name)
 
-    def root_modules(self) -> frozenset[str]:
-        """First segment of every name: a file that mentions none of them cannot match."""
-        names = [*self.calls, *self.types]
-        return frozenset(name.split(".", 1)[0] for name in names)
-
     def with_extra(self, extra: Mapping[str, str]) -> Catalog:
         """A catalog that also treats ``extra`` (qualified name -> category) as blocking."""
         if not extra:

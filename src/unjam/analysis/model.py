@@ -52,13 +52,13 @@ class TypeRef:
 
 @dataclass(frozen=True, slots=True)
 class Effect:
-    """A call with a catalog category: blocking work, a loop-bound API or a ContextVar write."""
+    """A call with a catalog category: blocking work, a loop-bound API, a ContextVar or
+    shared-state write. Only calls that are not awaited on the spot are effects."""
 
     name: str  # the callable as the catalog names it: "time.sleep", "sqlalchemy.orm.Query.all"
     category: str
     location: Location
     twin: str | None = None
-    awaited: bool = False
     deferred: bool = False  # inside a generator expression: runs when consumed
     via: tuple[str, ...] = ()  # project helpers between the function and the call
 
@@ -70,7 +70,6 @@ class PendingEffect:
     receiver: TypeRef
     method: str
     location: Location
-    awaited: bool = False
     deferred: bool = False
     shared_receiver: str | None = None  # spelling of a module-level/imported receiver
 
@@ -96,7 +95,6 @@ class Reference:
     how: str
     path: str
     location: Location
-    in_function: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +109,6 @@ class FunctionFacts:
     effects: tuple[Effect, ...] = ()
     pending: tuple[PendingEffect, ...] = ()
     calls: tuple[CallSite, ...] = ()
-    class_name: str | None = None
     returns: TypeRef | None = None
     suppressed: frozenset[str] = frozenset()  # codemod names, or "*" for all
     nested_async_generators: tuple[int, ...] = ()  # lines of nested async generator defs
@@ -136,7 +133,6 @@ class Registration:
 @dataclass(frozen=True, slots=True)
 class RouterDef:
     qualname: str
-    is_app: bool
     prefix: str
     path: str
     location: Location

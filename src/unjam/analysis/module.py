@@ -38,9 +38,8 @@ from unjam.analysis.types import TypeResolver
 
 @dataclass(slots=True)
 class _Frame:
-    kind: str  # "function", "class", "lambda"
+    kind: str  # "module", "function", "class", "lambda"
     qualname: str
-    node: cst.CSTNode | None = None
     is_async: bool = False
     awaits: int = 0
     is_generator: bool = False
@@ -133,12 +132,6 @@ class ModuleAnalyser(cst.CSTVisitor):
                 return None
         return None
 
-    def enclosing_function_name(self) -> str | None:
-        for frame in reversed(self.frames):
-            if frame.kind == "function":
-                return frame.qualname
-        return None
-
     def local_qualname(self, name: str) -> str:
         frame = self.frame
         if frame.kind == "module":
@@ -169,7 +162,7 @@ class ModuleAnalyser(cst.CSTVisitor):
                         self.path,
                     )
                 )
-        self.frames.append(_Frame("class", qualname, node=node))
+        self.frames.append(_Frame("class", qualname))
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self.frames.pop()
@@ -177,7 +170,7 @@ class ModuleAnalyser(cst.CSTVisitor):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         parent = self.frame
         qualname = self.local_qualname(node.name.value)
-        frame = _Frame("function", qualname, node=node, is_async=node.asynchronous is not None)
+        frame = _Frame("function", qualname, is_async=node.asynchronous is not None)
         if parent.kind == "class":
             frame.class_qualname = parent.qualname
             params = node.params.params or node.params.posonly_params
@@ -222,7 +215,6 @@ class ModuleAnalyser(cst.CSTVisitor):
             effects=tuple(frame.effects),
             pending=tuple(frame.pending),
             calls=tuple(frame.calls),
-            class_name=frame.class_qualname,
             returns=returns,
             suppressed=suppressed,
             nested_async_generators=tuple(frame.nested_async_generators),
@@ -236,7 +228,7 @@ class ModuleAnalyser(cst.CSTVisitor):
             outer.nested_async_generators.append(facts.location.line)
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
-        self.frames.append(_Frame("lambda", f"{self.frame.qualname}.<lambda>", node=node))
+        self.frames.append(_Frame("lambda", f"{self.frame.qualname}.<lambda>"))
 
     def leave_Lambda(self, original_node: cst.Lambda) -> None:
         self.frames.pop()
@@ -372,7 +364,6 @@ class ModuleAnalyser(cst.CSTVisitor):
                 self.routers.append(
                     RouterDef(
                         qualname=qualname,
-                        is_app=bool(callee & fa.APP_FACTORIES),
                         prefix=fa.string_arg(value, "prefix", None) or "",
                         path=self.path,
                         location=self.locator.statement(),
@@ -417,13 +408,13 @@ class ModuleAnalyser(cst.CSTVisitor):
             matched = True
             if frame is not None and not awaited:
                 frame.effects.append(
-                    Effect(name, rule.category, location, rule.twin, awaited, deferred)
+                    Effect(name, rule.category, location, twin=rule.twin, deferred=deferred)
                 )
         if not matched and isinstance(node.func, cst.Attribute):
             matched = self._method_effect(node, frame, location, awaited, deferred)
         if not matched:
             self._project_call(node, callee, frame, location, awaited)
-        self._reference_arguments(node, callee)
+        self._reference_arguments(node)
 
     def _method_effect(
         self,
@@ -441,16 +432,14 @@ class ModuleAnalyser(cst.CSTVisitor):
         shared = self._shared_receiver(node.func.value, frame)
         if receiver.pending:
             if frame is not None and not awaited:
-                frame.pending.append(
-                    PendingEffect(receiver, method, location, awaited, deferred, shared)
-                )
+                frame.pending.append(PendingEffect(receiver, method, location, deferred, shared))
             return False
         rule = self.catalog.type(receiver.base)
         if rule is None or rule.category is None or not rule.method_blocks(method):
             return False
         if frame is not None and not awaited:
             frame.effects.append(
-                Effect(f"{rule.name}.{method}", rule.category, location, None, awaited, deferred)
+                Effect(f"{rule.name}.{method}", rule.category, location, deferred=deferred)
             )
             if rule.thread_affine and shared is not None:
                 frame.effects.append(Effect(f"{rule.name} {shared}", THREAD_AFFINE, location))
@@ -485,12 +474,11 @@ class ModuleAnalyser(cst.CSTVisitor):
                     "await" if awaited else "call",
                     self.path,
                     location,
-                    self.enclosing_function_name(),
                 )
             )
 
     # -- references ----------------------------------------------------------------------
-    def _reference_arguments(self, node: cst.Call, callee: set[str]) -> None:
+    def _reference_arguments(self, node: cst.Call) -> None:
         if id(node) in self.registered_args:
             return
         self._reference_values([arg.value for arg in node.args], self.call_location(node))
@@ -513,7 +501,6 @@ class ModuleAnalyser(cst.CSTVisitor):
                                 "value",
                                 self.path,
                                 location or self.locator.statement(),
-                                self.enclosing_function_name(),
                             )
                         )
 

@@ -214,9 +214,7 @@ class Project:
                     f"{rule.name}.{pending.method}",
                     rule.category,
                     pending.location,
-                    None,
-                    pending.awaited,
-                    pending.deferred,
+                    deferred=pending.deferred,
                 )
             )
             if rule.thread_affine and pending.shared_receiver is not None:
@@ -270,15 +268,7 @@ class Project:
             if inner:
                 first = inner[0]
                 found.append(
-                    Effect(
-                        first.name,
-                        first.category,
-                        call.location,
-                        None,
-                        False,
-                        False,
-                        (call.target, *first.via),
-                    )
+                    Effect(first.name, first.category, call.location, via=(call.target, *first.via))
                 )
         result = tuple(found)
         memo[qualname] = result

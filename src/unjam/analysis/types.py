@@ -59,7 +59,7 @@ class TypeResolver:
                 return local
             return self._named(analyser.qnames(expr))
         if isinstance(expr, cst.Attribute):
-            named = self._named(analyser.qnames(expr), only_project=True)
+            named = self._named(analyser.qnames(expr))
             if named is not None:
                 return named
             base = self.of(expr.value)
@@ -68,7 +68,7 @@ class TypeResolver:
             return self._call(expr)
         return None
 
-    def _named(self, qualified: set[str], only_project: bool = False) -> TypeRef | None:
+    def _named(self, qualified: set[str]) -> TypeRef | None:
         analyser = self.analyser
         for name in sorted(qualified):
             if name in analyser.value_types:
