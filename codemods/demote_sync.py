@@ -10,7 +10,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from unjam.codemods._base import Codemod, Decision, Example, Options, Safety, Site
 
 from unjam.analysis.model import Kind
-from unjam.analysis.names import function_qualnames
+from unjam.analysis.names import function_qualnames, short_name
 from unjam.analysis.project import FunctionPlan, ModuleView
 
 #: FastAPI runs these in its threadpool when they are plain functions.
@@ -44,7 +44,7 @@ def verdict(plan: FunctionPlan) -> Verdict | None:
     if not facts.is_async or not plan.kinds or not plan.blocking or facts.awaits:
         return None
     first = plan.blocking[0]
-    blocks = f"{_short(first.name)} (line {first.location.line})"
+    blocks = f"{short_name(first.name)} (line {first.location.line})"
     refused = _refusal(plan)
     if refused is not None:
         return Verdict(
@@ -73,10 +73,14 @@ def _refusal(plan: FunctionPlan) -> str | None:
         return f"{_callers(plan)} (a def would hand them a result, not a coroutine)"
     if plan.loop_bound:
         effect = plan.loop_bound[0]
-        return f"{_short(effect.name)} at line {effect.location.line} needs the running event loop"
+        return (
+            f"{short_name(effect.name)} at line {effect.location.line} needs the running event loop"
+        )
     if plan.unawaited_coroutines:
         call = plan.unawaited_coroutines[0]
-        return f"it creates a coroutine with {_short(call.target)}() at line {call.location.line}"
+        return (
+            f"it creates a coroutine with {short_name(call.target)}() at line {call.location.line}"
+        )
     if plan.context_writes:
         effect = plan.context_writes[0]
         return (
@@ -91,7 +95,7 @@ def _refusal(plan: FunctionPlan) -> str | None:
         )
     if plan.shared_writes:
         effect = plan.shared_writes[0]
-        via = f" via {_short(effect.via[0])}" if effect.via else ""
+        via = f" via {short_name(effect.via[0])}" if effect.via else ""
         return (
             f"it writes shared state ({effect.name} at line {effect.location.line}{via}); "
             "on the event loop no other request runs in between, in the threadpool one can"
@@ -114,10 +118,6 @@ def _callers(plan: FunctionPlan) -> str:
     more = len(places) - SHOWN_CALLERS
     shown = ", ".join(places[:SHOWN_CALLERS]) + (f" and {more} more" if more > 0 else "")
     return f"other code uses it as a coroutine: {shown}"
-
-
-def _short(name: str) -> str:
-    return ".".join(name.rsplit(".", 2)[-2:])
 
 
 class DemoteSync(Codemod):

@@ -23,12 +23,13 @@ from rich.table import Table
 from unjam import __version__
 from unjam.analysis.catalog import is_blocking
 from unjam.analysis.model import Effect
+from unjam.analysis.names import short_name
 from unjam.analysis.project import FunctionPlan, Project
 from unjam.codemods import PASSES, Codemod, Options, by_name
 from unjam.config import Config, ConfigError, find_pyproject, load_config
 from unjam.diff import unified_diff
 from unjam.discovery import discover
-from unjam.report import Finding, Format, findings_from, render, unhandled_blocking
+from unjam.report import Format, findings_from, render, unhandled_blocking
 from unjam.runner import Analysis, FileResult, Runner
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -348,7 +349,7 @@ def route_rows(
 
 def _describe(effect: Effect) -> str:
     """``time.sleep:12``, or ``time.sleep:12 via load_config → read_file`` for helpers."""
-    short = ".".join(effect.name.rsplit(".", 2)[-2:])
+    short = short_name(effect.name)
     chain = " → ".join(name.rsplit(".", 1)[-1] for name in effect.via)
     return f"{short}:{effect.location.line}" + (f" via {chain}" if chain else "")
 
@@ -469,4 +470,4 @@ def main() -> None:
     app()
 
 
-__all__ = ["Finding", "app", "main"]
+__all__ = ["app", "main"]

@@ -41,14 +41,10 @@ class ModuleName:
         return f"{base}.{stripped}" if base else stripped
 
 
-def dotted(node: cst.BaseExpression) -> str | None:
-    """The source spelling of a plain ``a.b.c`` expression, else None."""
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        head = dotted(node.value)
-        return f"{head}.{node.attr.value}" if head is not None else None
-    return None
+def short_name(qualified: str) -> str:
+    """The last two segments, as reports show a name: ``sqlalchemy.orm.Query.all`` ->
+    ``Query.all``, ``time.sleep`` -> ``time.sleep``."""
+    return ".".join(qualified.rsplit(".", 2)[-2:])
 
 
 def qualified_names(scope: Scope | None, node: cst.CSTNode, module: ModuleName) -> set[str]:
