@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from unjam.codemods._base import Codemod, Decision, Example, Options, Safety, Site
 from unjam.codemods.demote_sync import DemoteSync
+from unjam.codemods.offload_blocking import OffloadBlocking
 
 #: The contract's order; passes not written yet are simply absent.
 CONTRACT_ORDER = ("requests-to-httpx", "demote-sync", "offload-blocking", "gather-awaits")
-PASSES: tuple[type[Codemod], ...] = (DemoteSync,)
+PASSES: tuple[type[Codemod], ...] = (DemoteSync, OffloadBlocking)
 
 __all__ = [
     "CONTRACT_ORDER",

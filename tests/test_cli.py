@@ -129,7 +129,7 @@ def _check_json(*args: str) -> set[tuple[str, int, str, str]]:
 
 
 def test_check_json_lists_every_blocking_call_of_the_demo() -> None:
-    found = _check_json("--ignore", "demote-sync")
+    found = _check_json("--ignore", "demote-sync,offload-blocking")
     assert found == {
         ("db.py", 40, "blocking-call", "sqlalchemy.orm.Session.close"),
         ("main.py", 22, "blocking-call", "sqlalchemy.orm.Session.get"),
@@ -154,8 +154,17 @@ def test_check_json_with_demote_sync() -> None:
         ("items.py", 49),
         ("main.py", 20),  # the startup handler: reported, not demoted
     }
+    offloaded = {(name, line) for name, line, codemod, _ in found if codemod == "offload-blocking"}
+    # item_report awaits, and the startup handler must stay async: both are offloaded.
+    assert offloaded == {("items.py", 35), ("items.py", 36), ("items.py", 37), ("main.py", 22)}
+    assert {codemod for _, _, codemod, _ in found} == {"demote-sync", "offload-blocking"}
+
+
+def test_check_json_without_offload_blocking_leaves_findings() -> None:
+    found = _check_json("--ignore", "offload-blocking")
     left = {(name, line) for name, line, codemod, _ in found if codemod == "blocking-call"}
-    assert left == {("items.py", 35), ("items.py", 36), ("items.py", 37)}  # it awaits
+    # the startup handler's call is explained by demote-sync ("offload the blocking calls")
+    assert left == {("items.py", 35), ("items.py", 36), ("items.py", 37)}
 
 
 def test_suppression_comments_silence_findings(tmp_path: Path) -> None:
@@ -172,7 +181,14 @@ def test_suppression_comments_silence_findings(tmp_path: Path) -> None:
     )
     code, out, _ = invoke("check", str(tmp_path), "--format", "json")
     assert code == 1
-    assert [f["line"] for f in json.loads(out)] == [7]
+    assert [(f["line"], f["codemod"]) for f in json.loads(out)] == [
+        (5, "offload-blocking"),  # ignoring blocking-call does not ignore the codemod
+        (7, "offload-blocking"),
+    ]
+    code, out, _ = invoke(
+        "check", str(tmp_path), "--format", "json", "--ignore", "offload-blocking"
+    )
+    assert [(f["line"], f["codemod"]) for f in json.loads(out)] == [(7, "blocking-call")]
 
 
 def _stderr_of(tmp_path: Path, tty: bool) -> bytes:

@@ -61,6 +61,7 @@ class Effect:
     twin: str | None = None
     deferred: bool = False  # inside a generator expression: runs when consumed
     via: tuple[str, ...] = ()  # project helpers between the function and the call
+    call: int = -1  # the call's index among the module's calls, in libcst visiting order
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,7 @@ class PendingEffect:
     location: Location
     deferred: bool = False
     shared_receiver: str | None = None  # spelling of a module-level/imported receiver
+    call: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,7 @@ class CallSite:
     target: str
     location: Location
     awaited: bool = False
+    call: int = -1
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,13 @@ from unjam.analysis.suppression import parse_suppression
 from unjam.analysis.types import TypeResolver
 
 
+def is_dotted(node: cst.BaseExpression) -> bool:
+    """``name`` or ``a.b.c``: callees whose qualified name means the callable itself."""
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return isinstance(node, cst.Name)
+
+
 @dataclass(slots=True)
 class _Frame:
     kind: str  # "module", "function", "class", "lambda"
@@ -93,6 +100,9 @@ class ModuleAnalyser(cst.CSTVisitor):
             if codes is not None:
                 self.suppressed[line] = codes
         self.call_locations: dict[int, Location] = {}
+        # Passes find a call again by its index: calls at one position (a chain such as
+        # ``open(p).read()``) share a location but never an index.
+        self.call_indexes: dict[int, int] = {}
         self.qualified: dict[int, set[str]] = {}
         self.awaited_calls: set[int] = set()
         self.registered_args: set[int] = set()
@@ -308,7 +318,11 @@ class ModuleAnalyser(cst.CSTVisitor):
         root = _root_name(node.func.value)
         if frame is not None and root is not None and self._is_shared_root(root, frame):
             shown = dotted_target(node.func) or node.func.attr.value
-            frame.effects.append(Effect(f"{shown}()", SHARED, self.call_location(node)))
+            frame.effects.append(
+                Effect(
+                    f"{shown}()", SHARED, self.call_location(node), call=self.call_indexes[id(node)]
+                )
+            )
 
     # -- bindings ------------------------------------------------------------------------
     def _bind(self, name: str, ref: TypeRef) -> None:
@@ -390,6 +404,7 @@ class ModuleAnalyser(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> None:
         location = self.call_locations[id(node)] = self.locator.call(node)
+        index = self.call_indexes[id(node)] = len(self.call_indexes)
         awaited = id(node) in self.awaited_calls
         callee = self.qnames(node.func)
         frame = self.function_frame()
@@ -401,19 +416,28 @@ class ModuleAnalyser(cst.CSTVisitor):
         matched = False
         # Every binding the name may have must be the catalog's: a module that imports
         # ``sleep`` and later defines its own ``sleep`` calls its own.
-        rules = [(name, self.catalog.call(name)) for name in sorted(callee)]
+        # libcst names ``open(p).read`` "builtins.open": only a dotted name names a callable.
+        named = callee if is_dotted(node.func) else set()
+        rules = [(name, self.catalog.call(name)) for name in sorted(named)]
         if rules and all(rule is not None and rule.category for _, rule in rules):
             name, rule = rules[0]
             assert rule is not None and rule.category is not None
             matched = True
             if frame is not None and not awaited:
                 frame.effects.append(
-                    Effect(name, rule.category, location, twin=rule.twin, deferred=deferred)
+                    Effect(
+                        name,
+                        rule.category,
+                        location,
+                        twin=rule.twin,
+                        deferred=deferred,
+                        call=index,
+                    )
                 )
         if not matched and isinstance(node.func, cst.Attribute):
             matched = self._method_effect(node, frame, location, awaited, deferred)
         if not matched:
-            self._project_call(node, callee, frame, location, awaited)
+            self._project_call(node, named, frame, location, awaited)
         self._reference_arguments(node)
 
     def _method_effect(
@@ -426,23 +450,30 @@ class ModuleAnalyser(cst.CSTVisitor):
     ) -> bool:
         assert isinstance(node.func, cst.Attribute)
         method = node.func.attr.value
+        index = self.call_indexes[id(node)]
         receiver = self.types.of(node.func.value)
         if receiver is None:
             return False
         shared = self._shared_receiver(node.func.value, frame)
         if receiver.pending:
             if frame is not None and not awaited:
-                frame.pending.append(PendingEffect(receiver, method, location, deferred, shared))
+                frame.pending.append(
+                    PendingEffect(receiver, method, location, deferred, shared, index)
+                )
             return False
         rule = self.catalog.type(receiver.base)
         if rule is None or rule.category is None or not rule.method_blocks(method):
             return False
         if frame is not None and not awaited:
             frame.effects.append(
-                Effect(f"{rule.name}.{method}", rule.category, location, deferred=deferred)
+                Effect(
+                    f"{rule.name}.{method}", rule.category, location, deferred=deferred, call=index
+                )
             )
             if rule.thread_affine and shared is not None:
-                frame.effects.append(Effect(f"{rule.name} {shared}", THREAD_AFFINE, location))
+                frame.effects.append(
+                    Effect(f"{rule.name} {shared}", THREAD_AFFINE, location, call=index)
+                )
         return True
 
     def _shared_receiver(self, value: cst.BaseExpression, frame: _Frame | None) -> str | None:
@@ -467,7 +498,7 @@ class ModuleAnalyser(cst.CSTVisitor):
                 targets = {f"{frame.class_qualname}.{node.func.attr.value}"}
         for target in sorted(targets):
             if frame is not None:
-                frame.calls.append(CallSite(target, location, awaited))
+                frame.calls.append(CallSite(target, location, awaited, self.call_indexes[id(node)]))
             self.references.append(
                 Reference(
                     target,

@@ -215,12 +215,16 @@ class Project:
                     rule.category,
                     pending.location,
                     deferred=pending.deferred,
+                    call=pending.call,
                 )
             )
             if rule.thread_affine and pending.shared_receiver is not None:
                 found.append(
                     Effect(
-                        f"{rule.name} {pending.shared_receiver}", THREAD_AFFINE, pending.location
+                        f"{rule.name} {pending.shared_receiver}",
+                        THREAD_AFFINE,
+                        pending.location,
+                        call=pending.call,
                     )
                 )
         return tuple(sorted(found, key=lambda e: (e.location.line, e.location.column)))
@@ -268,7 +272,14 @@ class Project:
             if inner:
                 first = inner[0]
                 found.append(
-                    Effect(first.name, first.category, call.location, via=(call.target, *first.via))
+                    Effect(
+                        first.name,
+                        first.category,
+                        call.location,
+                        twin=None,
+                        via=(call.target, *first.via),
+                        call=call.call,
+                    )
                 )
         result = tuple(found)
         memo[qualname] = result

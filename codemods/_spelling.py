@@ -1,0 +1,110 @@
+"""How a module already names anyio, functools and asyncio, so rewrites follow its style.
+
+A module that says ``from anyio import to_thread`` gets ``to_thread.run_sync(...)``; one
+that says ``import functools`` gets ``functools.partial``; a module with none of them
+gets ``import anyio`` / ``import functools`` added once, by libcst's ``AddImportsVisitor``.
+Only module-level imports count: an import inside a function binds nothing elsewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.helpers import get_full_name_for_node
+
+
+@dataclass(frozen=True, slots=True)
+class Spelled:
+    """A dotted name to write, and the import it needs (None: already bound)."""
+
+    dotted: str
+    needs: tuple[str, str | None] | None = None  # (module, object) for AddImportsVisitor
+
+    @property
+    def root(self) -> str:
+        return self.dotted.split(".", 1)[0]
+
+    def expression(self) -> cst.BaseExpression:
+        return cst.parse_expression(self.dotted)
+
+
+@dataclass
+class Spelling:
+    modules: dict[str, str] = field(default_factory=dict)  # module -> local name
+    objects: dict[tuple[str, str], str] = field(default_factory=dict)  # (module, obj) -> name
+
+    @classmethod
+    def of(cls, module: cst.Module) -> Spelling:
+        found = cls()
+        for statement in module.body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if isinstance(small, cst.Import):
+                    found._add_import(small)
+                elif isinstance(small, cst.ImportFrom):
+                    found._add_import_from(small)
+        return found
+
+    def _add_import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            dotted = get_full_name_for_node(alias.name)
+            if dotted is None:
+                continue
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.modules[dotted] = alias.asname.name.value
+            else:  # ``import anyio.to_thread`` binds ``anyio``, with the submodule loaded
+                root = dotted.split(".", 1)[0]
+                self.modules.setdefault(root, root)
+                self.modules.setdefault(dotted, dotted)
+
+    def _add_import_from(self, node: cst.ImportFrom) -> None:
+        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+            return
+        module = get_full_name_for_node(node.module)
+        if module is None:
+            return
+        for alias in node.names:
+            name = get_full_name_for_node(alias.name)
+            if name is None:
+                continue
+            local = name
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            self.objects[(module, name)] = local
+            self.modules.setdefault(f"{module}.{name}", local)  # ``from anyio import to_thread``
+
+    def run_sync(self) -> Spelled:
+        if ("anyio.to_thread", "run_sync") in self.objects:
+            return Spelled(self.objects[("anyio.to_thread", "run_sync")])
+        if "anyio.to_thread" in self.modules:
+            return Spelled(f"{self.modules['anyio.to_thread']}.run_sync")
+        if "anyio" in self.modules:
+            return Spelled(f"{self.modules['anyio']}.to_thread.run_sync")
+        return Spelled("anyio.to_thread.run_sync", ("anyio", None))
+
+    def partial(self) -> Spelled:
+        if ("functools", "partial") in self.objects:
+            return Spelled(self.objects[("functools", "partial")])
+        if "functools" in self.modules:
+            return Spelled(f"{self.modules['functools']}.partial")
+        return Spelled("functools.partial", ("functools", None))
+
+    def twin(self, qualified: str) -> Spelled:
+        """``anyio.sleep`` as this module would write it. The rule: a module that uses
+        asyncio and not anyio keeps to asyncio (``asyncio.sleep``, same signature);
+        every other module gets anyio, which FastAPI already depends on."""
+        module, _, name = qualified.rpartition(".")
+        if module == "anyio" and "anyio" not in self.modules and "asyncio" in self.modules:
+            if name in ASYNCIO_SAME_SIGNATURE:
+                return Spelled(f"{self.modules['asyncio']}.{name}")
+        if (module, name) in self.objects:
+            return Spelled(self.objects[(module, name)])
+        if module in self.modules:
+            return Spelled(f"{self.modules[module]}.{name}")
+        return Spelled(qualified, (module, None))
+
+
+#: anyio functions whose asyncio namesake takes the same arguments.
+ASYNCIO_SAME_SIGNATURE = frozenset({"sleep"})

@@ -1,0 +1,189 @@
+"""Move a blocking ``with`` block into a local helper that runs in one thread hop.
+
+``with open(p) as fh: data = fh.read()`` blocks on entering, on every call inside and on
+leaving; offloading it line by line would cost a thread hop per line and still run the
+exit on the loop. The whole statement moves into a small local ``def`` instead::
+
+    def _with_open(p):
+        with open(p) as fh:
+            data = fh.read()
+        return data
+
+    data = await anyio.to_thread.run_sync(_with_open, p)
+
+The helper's parameters are the coroutine's locals the block reads (evaluated on the
+loop, passed as arguments, never captured); it returns the names the block assigns
+that the coroutine reads afterwards. libcst's ``ScopeProvider`` answers both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import libcst as cst
+import libcst.matchers as m
+from libcst.metadata import Assignment, Scope
+from unjam.codemods._spelling import Spelled
+from unjam.codemods._thread_hop import SPACE, Refused, comma_params
+
+#: Statements that would leave or change the coroutine itself if they moved.
+_LEAVES = m.Return() | m.Yield() | m.Await() | m.Global() | m.Nonlocal() | m.Del()
+_NESTED = m.FunctionDef() | m.ClassDef()
+
+
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    helper: cst.FunctionDef
+    call: cst.SimpleStatementLine
+
+
+def check_body(node: cst.With) -> None:
+    """Raise ``Refused`` when the block cannot run elsewhere as it is."""
+    if node.asynchronous is not None:
+        raise Refused("it is an async with")
+    if m.findall(node, _LEAVES):
+        raise Refused("the block returns, awaits, yields, deletes or declares global names")
+    if m.findall(node, _NESTED):
+        raise Refused("the block defines a function or class")
+    if m.findall(
+        node, m.For(asynchronous=m.Asynchronous()) | m.With(asynchronous=m.Asynchronous())
+    ):
+        raise Refused("the block uses async for or async with")
+    if _escapes(node.body):
+        raise Refused("break or continue in the block leaves it")
+
+
+def _escapes(block: cst.BaseSuite) -> bool:
+    """A ``break``/``continue`` not inside a loop of the block itself."""
+
+    class Finder(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.loops = 0
+            self.found = False
+
+        def visit_For(self, node: cst.For) -> None:
+            self.loops += 1
+
+        def leave_For(self, original_node: cst.For) -> None:
+            self.loops -= 1
+
+        def visit_While(self, node: cst.While) -> None:
+            self.loops += 1
+
+        def leave_While(self, original_node: cst.While) -> None:
+            self.loops -= 1
+
+        def visit_Break(self, node: cst.Break) -> None:
+            self.found |= self.loops == 0
+
+        def visit_Continue(self, node: cst.Continue) -> None:
+            self.found |= self.loops == 0
+
+    finder = Finder()
+    block.visit(finder)
+    return finder.found
+
+
+def _ids(node: cst.CSTNode) -> set[int]:
+    found: set[int] = set()
+
+    class Collect(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            found.add(id(node))
+            return True
+
+    node.visit(Collect())
+    return found
+
+
+def names_in_and_out(node: cst.With, scope: Scope) -> tuple[list[str], list[str]]:
+    """(locals the block reads that are bound outside it, names it binds that code
+    outside it reads), each in order of first appearance."""
+    inside = _ids(node)
+    order = {id(n): i for i, n in enumerate(_walk(node))}
+    reads: dict[str, int] = {}
+    writes: dict[str, int] = {}
+    for assignment in scope.assignments:
+        if not isinstance(assignment, Assignment):
+            continue  # builtins and other implicit bindings are never inside the block
+        bound_inside = id(assignment.node) in inside
+        for access in assignment.references:
+            if id(access.node) in inside and not bound_inside:
+                at = order.get(id(access.node), 0)
+                reads[assignment.name] = min(at, reads.get(assignment.name, at))
+            elif id(access.node) not in inside and bound_inside:
+                at = order.get(id(assignment.node), 0)
+                writes[assignment.name] = min(at, writes.get(assignment.name, at))
+    return sorted(reads, key=reads.__getitem__), sorted(writes, key=writes.__getitem__)
+
+
+def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    yield node
+    for child in node.children:
+        yield from _walk(child)
+
+
+def bound_for_sure(node: cst.With, name: str) -> bool:
+    """Whether ``name`` is bound on every path through the block: the ``as`` target,
+    or a target of a statement directly in its body (not under if/for/try)."""
+    for item in node.items:
+        if item.asname is not None and m.findall(item.asname, m.Name(name)):
+            return True
+    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+    for statement in body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            targets: list[cst.CSTNode] = []
+            if isinstance(small, cst.Assign):
+                targets = [target.target for target in small.targets]
+            elif isinstance(small, (cst.AnnAssign, cst.AugAssign)) and (
+                not isinstance(small, cst.AnnAssign) or small.value is not None
+            ):
+                targets = [small.target]
+            if any(m.findall(target, m.Name(name)) for target in targets):
+                return True
+    if isinstance(node.body, cst.SimpleStatementSuite):
+        for small in node.body.body:
+            if isinstance(small, cst.Assign) and any(
+                m.findall(t.target, m.Name(name)) for t in small.targets
+            ):
+                return True
+    return False
+
+
+def extract(
+    node: cst.With, helper_name: str, params: list[str], returns: list[str], run_sync: Spelled
+) -> Extracted:
+    statements: list[cst.BaseStatement] = [node.with_changes(leading_lines=())]
+    if returns:
+        value: cst.BaseExpression = (
+            cst.Name(returns[0])
+            if len(returns) == 1
+            else cst.Tuple([cst.Element(cst.Name(name)) for name in returns], lpar=[], rpar=[])
+        )
+        statements.append(cst.SimpleStatementLine([cst.Return(value)]))
+    helper = cst.FunctionDef(
+        name=cst.Name(helper_name),
+        params=cst.Parameters(params=comma_params([cst.Param(cst.Name(p)) for p in params])),
+        body=cst.IndentedBlock(statements),
+        leading_lines=node.leading_lines,
+    )
+    args = [cst.Arg(cst.Name(helper_name)), *(cst.Arg(cst.Name(p)) for p in params)]
+    args = [
+        arg.with_changes(comma=cst.Comma(whitespace_after=SPACE)) if i < len(args) - 1 else arg
+        for i, arg in enumerate(args)
+    ]
+    hop = cst.Await(cst.Call(run_sync.expression(), args=args))
+    small: cst.BaseSmallStatement
+    if not returns:
+        small = cst.Expr(hop)
+    else:
+        target: cst.BaseAssignTargetExpression = (
+            cst.Name(returns[0])
+            if len(returns) == 1
+            else cst.Tuple([cst.Element(cst.Name(name)) for name in returns], lpar=[], rpar=[])
+        )
+        small = cst.Assign([cst.AssignTarget(target)], hop)
+    return Extracted(helper, cst.SimpleStatementLine([small]))

@@ -1,0 +1,561 @@
+"""offload-blocking: blocking calls inside real coroutines move off the event loop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import libcst as cst
+import libcst.matchers as m
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.helpers import get_full_name_for_node
+from libcst.metadata import (
+    BuiltinScope,
+    GlobalScope,
+    ParentNodeProvider,
+    PositionProvider,
+    Scope,
+    ScopeProvider,
+)
+from unjam.codemods import _thread_hop as hop
+from unjam.codemods._base import Codemod, Decision, Example, Options, Safety
+from unjam.codemods._spelling import Spelled, Spelling
+from unjam.codemods._with_block import bound_for_sure, check_body, extract, names_in_and_out
+
+from unjam.analysis.model import Effect
+from unjam.analysis.names import function_qualnames, short_name
+from unjam.analysis.project import FunctionPlan
+from unjam.analysis.suppression import is_suppressed
+
+#: Calls whose arguments are already handed to a thread (or evaluated for one).
+BRIDGES = frozenset(
+    {"run_sync", "run_in_threadpool", "to_thread", "run_in_executor", "submit", "from_thread"}
+)
+#: Where an ``await`` cannot go, and why.
+BLOCKERS = {
+    "genexp": "it is inside a generator expression (an await there would make it an "
+    "async generator); offload the whole expression by hand",
+    "bridge": "it is an argument of a call that already runs code in a thread, so it "
+    "runs on the loop before the thread starts; move it into the threaded function",
+    "lambda": "it is inside a lambda",
+    "class": "it is inside a class body",
+}
+
+
+@dataclass
+class _Coroutine:
+    plan: FunctionPlan
+    effects: dict[int, Effect]  # call index -> blocking effect
+    hazards: dict[int, str]  # call index -> why it must stay on the loop
+    reported: set[int] = field(default_factory=set)
+    tries: int = 0
+    helpers: set[str] = field(default_factory=set)  # local helper names handed out
+
+
+@dataclass
+class _Hop:
+    coroutine: _Coroutine
+    effect: Effect
+    inner: set[int] = field(default_factory=set)  # ids of blocking calls it also covers
+
+
+@dataclass
+class _Block:
+    coroutine: _Coroutine
+    helper: str
+    params: list[str]
+    returns: list[str]
+    covered: list[Effect]
+
+
+def call_indexes(module: cst.Module) -> dict[int, int]:
+    """``id(Call)`` -> its index in visiting order, as the analysis counted them."""
+    found: dict[int, int] = {}
+
+    class Count(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            found[id(node)] = len(found)
+
+    module.visit(Count())
+    return found
+
+
+def _hazards(plan: FunctionPlan) -> dict[int, str]:
+    """Calls of project helpers whose work must not move to another thread."""
+    found: dict[int, str] = {}
+    reasons = (
+        (plan.loop_bound, "needs the running event loop ({name})"),
+        (plan.context_writes, "sets a ContextVar ({name}), which a thread would set in a copy"),
+        (plan.shared_writes, "writes shared state ({name}), which would race in a thread"),
+        (plan.thread_affine, "uses {name}, which only works in the thread that made it"),
+    )
+    for effects, reason in reasons:
+        for effect in effects:
+            if effect.call >= 0:
+                found.setdefault(effect.call, reason.format(name=short_name(effect.name)))
+    return found
+
+
+class OffloadBlocking(Codemod):
+    """## What it does
+    Rewrites each blocking call inside an `async def` so that the event loop keeps
+    running while it waits:
+
+    - a call with a native async twin uses it: `time.sleep(x)` becomes
+      `await anyio.sleep(x)` (`await asyncio.sleep(x)` in a module that imports asyncio
+      and not anyio);
+    - every other blocking call becomes `await anyio.to_thread.run_sync(fn, *args)`, or
+      `await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))` when it
+      has keyword arguments, in the same place in the expression:
+      `x = f(a).json()` becomes `x = (await anyio.to_thread.run_sync(f, a)).json()`;
+    - a chain whose inner calls block too (`open(p).read()`) costs one thread hop:
+      `await anyio.to_thread.run_sync(lambda p: open(p).read(), p)`;
+    - a `with` block whose context manager blocks (`with open(p) as fh: ...`) moves as a
+      whole into a small local function that runs in one hop and returns the names the
+      coroutine reads afterwards;
+    - a call of your own sync helper that blocks (directly or further down) is offloaded
+      where the coroutine calls it.
+
+    `import anyio` and `import functools` are added once, unless the module already
+    imports what is needed (`from anyio import to_thread` gives `to_thread.run_sync`).
+
+    ## Why is this bad?
+    A coroutine runs on the event loop. While a blocking call inside it waits, nothing
+    else on that worker runs: other requests, health checks, timeouts. Awaiting a thread
+    (or a native async function) gives the loop back until the result is ready.
+
+    ## Example
+    ```python
+    @app.get("/report")
+    async def report(user: User = Depends(current_user)):
+        await audit.log(user)
+        time.sleep(0.5)
+        with open(REPORT) as fh:
+            text = fh.read()
+        return {"text": text, "owner": requests.get(OWNER_URL, timeout=5).json()}
+    ```
+
+    Use instead:
+    ```python
+    @app.get("/report")
+    async def report(user: User = Depends(current_user)):
+        await audit.log(user)
+        await anyio.sleep(0.5)
+        def _with_open():
+            with open(REPORT) as fh:
+                text = fh.read()
+            return text
+        text = await anyio.to_thread.run_sync(_with_open)
+        return {
+            "text": text,
+            "owner": (
+                await anyio.to_thread.run_sync(
+                    functools.partial(requests.get, OWNER_URL, timeout=5)
+                )
+            ).json(),
+        }
+    ```
+    (shown wrapped; unjam keeps your layout and leaves wrapping to your formatter).
+
+    ## Fix safety
+    Safe. Every value the call needs (receiver, arguments) is still evaluated once, on
+    the loop, in the original order; only the call itself runs in the thread, and its
+    result or exception comes back where it was. No lambda or helper captures a variable
+    of the coroutine: values are passed as arguments.
+
+    It leaves the call as it is, and reports why in `unjam check`, when:
+    - it is inside a generator expression, a lambda, a nested `def` or a class body (an
+      `await` there is a syntax error or changes what the code means);
+    - it is already an argument of `run_sync`, `run_in_threadpool`, `run_in_executor` or
+      `asyncio.to_thread`;
+    - the helper it calls needs the running event loop, sets a `ContextVar`, writes
+      shared state, or uses a module-level `sqlite3` object (each works differently, or
+      races, in a thread);
+    - a later argument of a blocking chain calls code (moving it before the inner
+      blocking call could change what it sees);
+    - the line or function is marked `# unjam: ignore[offload-blocking]`.
+
+    A `with` block moves as a whole only if it does not await, return, yield, `break`
+    out, delete names, declare `global`/`nonlocal` or define functions, and (when the
+    coroutine reads names it assigns) is not inside a `try` that could observe a
+    half-run block; otherwise its calls are offloaded one by one.
+
+    An `async def` that never awaits is left to `demote-sync` when that pass can demote
+    it (it runs first); sync `def` routes are never touched: FastAPI already threads them.
+
+    ## run_sync is a bridge
+    `anyio.to_thread.run_sync` uses anyio's default thread limiter: 40 threads per
+    process, shared with FastAPI's own threadpool for `def` routes. A route that fans out
+    many offloaded calls, or a service where most routes offload, can queue on that
+    limit; raise it (`anyio.to_thread.current_default_thread_limiter().total_tokens`) or
+    prefer a truly async library where one exists: `httpx.AsyncClient` instead of
+    `requests` (see `requests-to-httpx`), SQLAlchemy's `AsyncSession`, `asyncpg`,
+    `aiofiles`/`anyio.Path`, `redis.asyncio`. A thread also keeps running when the
+    request is cancelled: `run_sync` waits for it before the cancellation is delivered.
+    """
+
+    NAME = "offload-blocking"
+    DESCRIPTION = (
+        "Move blocking calls inside coroutines off the event loop (async twin or worker thread)."
+    )
+    SAFETY = Safety.SAFE
+    METADATA_DEPENDENCIES = (ScopeProvider, ParentNodeProvider, PositionProvider)
+    EXAMPLES: ClassVar[tuple[Example, ...]] = (
+        Example(
+            before=(
+                "import asyncio\nimport time\n\nfrom fastapi import FastAPI\n\n"
+                "app = FastAPI()\n\n\n"
+                '@app.get("/nap")\nasync def nap() -> dict:\n'
+                "    await asyncio.sleep(0)\n    time.sleep(1)  # slow\n    return {}\n"
+            ),
+            after=(
+                "import asyncio\nimport time\n\nfrom fastapi import FastAPI\n\n"
+                "app = FastAPI()\n\n\n"
+                '@app.get("/nap")\nasync def nap() -> dict:\n'
+                "    await asyncio.sleep(0)\n    await asyncio.sleep(1)  # slow\n    return {}\n"
+            ),
+        ),
+        Example(
+            before=(
+                "import time\n\nfrom fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+                '@app.get("/sync")\ndef sync_route() -> dict:\n'
+                "    time.sleep(1)\n    return {}\n"
+            ),
+        ),
+    )
+
+    @classmethod
+    def decide(cls, plan: FunctionPlan, options: Options) -> Decision | None:
+        if not plan.facts.is_async or is_suppressed(plan.facts.suppressed, cls.NAME):
+            return None
+        count = sum(1 for effect in plan.blocking if not effect.deferred)
+        if not count:
+            return None
+        return Decision(f"offload {count} blocking call{'s' if count > 1 else ''}", True)
+
+    # -- the walk ----------------------------------------------------------------------
+    def visit_Module(self, node: cst.Module) -> None:
+        self.qualnames = function_qualnames(node, self.view.module)
+        self.indexes = call_indexes(node)
+        self.spelling = Spelling.of(node)
+        self.frames: list[str | _Coroutine] = []
+        self.hops: dict[int, _Hop] = {}
+        self.hop_stack: list[_Hop] = []
+        self.blocks: dict[int, _Block] = {}
+        self.with_notes: dict[int, str] = {}
+        self.bridges: set[int] = set()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        qualname = self.qualnames.get(id(node))
+        plan = self.view.functions.get(qualname) if qualname else None
+        if plan is None or not plan.facts.is_async or self.is_suppressed(self.view, plan):
+            self.frames.append("sync")
+            return
+        effects = {e.call: e for e in plan.blocking if e.call >= 0}
+        self.frames.append(_Coroutine(plan, effects, _hazards(plan)))
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        frame = self.frames.pop()
+        if isinstance(frame, _Coroutine):
+            for effect in frame.plan.blocking:
+                if effect.call not in frame.reported and not self._line_ignored(effect):
+                    self._refuse(
+                        frame,
+                        effect,
+                        "unjam could not place an await there (a decorator "
+                        "or default value of a nested function)",
+                    )
+        return updated_node
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self.frames.append("lambda")
+
+    def leave_Lambda(self, original_node: cst.Lambda, updated_node: cst.Lambda) -> cst.Lambda:
+        self.frames.pop()
+        return updated_node
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.frames.append("class")
+
+    def leave_ClassDef(
+        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+    ) -> cst.ClassDef:
+        self.frames.pop()
+        return updated_node
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
+        self.frames.append("genexp")
+
+    def leave_GeneratorExp(
+        self, original_node: cst.GeneratorExp, updated_node: cst.GeneratorExp
+    ) -> cst.GeneratorExp:
+        self.frames.pop()
+        return updated_node
+
+    def visit_Try(self, node: cst.Try) -> None:
+        if isinstance(coroutine := self._enclosing(), _Coroutine):
+            coroutine.tries += 1
+
+    def leave_Try(self, original_node: cst.Try, updated_node: cst.Try) -> cst.Try:
+        if isinstance(coroutine := self._enclosing(), _Coroutine):
+            coroutine.tries -= 1
+        return updated_node
+
+    def _enclosing(self) -> str | _Coroutine | None:
+        """The innermost frame that decides where an await can go."""
+        return self.frames[-1] if self.frames else None
+
+    def _coroutine(self) -> tuple[_Coroutine | None, str | None]:
+        """The coroutine this point belongs to, and what stands in the way of an await."""
+        blocker = None
+        for frame in reversed(self.frames):
+            if isinstance(frame, _Coroutine):
+                return frame, blocker
+            if frame == "sync":
+                return None, None
+            if blocker is None:
+                blocker = frame
+        return None, None
+
+    # -- calls -------------------------------------------------------------------------
+    def visit_Call(self, node: cst.Call) -> None:
+        index = self.indexes.get(id(node), -1)
+        coroutine, blocker = self._coroutine()
+        if coroutine is None:
+            return
+        effect = coroutine.effects.get(index)
+        if effect is None:
+            self._note_bridge(node)
+            return
+        if blocker in ("hop", "block"):
+            if blocker == "hop":
+                self._current_hop().inner.add(id(node))
+            return
+        if self._line_ignored(effect):
+            coroutine.reported.add(index)
+            return
+        if blocker is not None:
+            self._refuse(coroutine, effect, BLOCKERS[blocker])
+            return
+        if index in coroutine.hazards:
+            self._refuse(coroutine, effect, f"it {coroutine.hazards[index]}")
+            return
+        self.hops[id(node)] = planned = _Hop(coroutine, effect)
+        self.hop_stack.append(planned)
+        self.frames.append("hop")
+
+    def _note_bridge(self, node: cst.Call) -> None:
+        name = get_full_name_for_node(node.func)
+        if name is not None and name.rsplit(".", 1)[-1] in BRIDGES:
+            self.bridges.add(id(node))
+            self.frames.append("bridge")
+
+    def _current_hop(self) -> _Hop:
+        return self.hop_stack[-1]
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if id(original_node) in self.bridges:
+            self.frames.pop()
+            return updated_node
+        planned = self.hops.get(id(original_node))
+        if planned is None:
+            return updated_node
+        self.frames.pop()
+        self.hop_stack.pop()
+        coroutine, effect = planned.coroutine, planned.effect
+        covered = self._covered(planned, original_node)
+        inner = [e for e in covered if e is not effect]
+        try:
+            if planned.inner:
+                run_sync = self._spelled(self.spelling.run_sync(), original_node)
+                result: cst.Await = hop.chained_hop(
+                    original_node, planned.inner | {id(original_node)}, self._is_global, run_sync
+                )
+                how = "now runs in a worker thread, one hop for the whole chain"
+            elif effect.twin is not None and not effect.via:
+                twin = self._spelled(self.spelling.twin(effect.twin), original_node)
+                result = hop.with_twin(updated_node, twin)
+                how = f"now awaits {twin.dotted}"
+            else:
+                run_sync = self._spelled(self.spelling.run_sync(), original_node)
+                partial = self.spelling.partial()
+                if any(arg.keyword is not None or arg.star == "**" for arg in updated_node.args):
+                    partial = self._spelled(partial, original_node)
+                result = hop.simple_hop(updated_node, run_sync, partial)
+                how = f"now runs in a worker thread ({run_sync.dotted})"
+        except (hop.Refused, _Shadowed) as refusal:
+            for each in covered:
+                self._refuse(coroutine, each, str(refusal))
+            return updated_node
+        note = self.with_notes.get(effect.call)
+        self._fixed(coroutine, effect, how + (f" ({note})" if note else ""))
+        for each in inner:
+            self._fixed(
+                coroutine, each, f"moved to a worker thread with line {effect.location.line}"
+            )
+        return self._parenthesized(original_node, result)
+
+    def _covered(self, planned: _Hop, node: cst.Call) -> list[Effect]:
+        indexes = sorted(self.indexes[call_id] for call_id in {id(node), *planned.inner})
+        effects = planned.coroutine.effects
+        return [effects[index] for index in indexes if index in effects]
+
+    def _parenthesized(self, original: cst.Call, result: cst.Await) -> cst.Await:
+        """``await`` binds looser than ``.attr``, ``[...]`` and ``(...)``."""
+        if result.lpar:
+            return result
+        parent = self.get_metadata(ParentNodeProvider, original, None)
+        needs = (
+            isinstance(parent, (cst.Attribute, cst.Subscript)) and parent.value is original
+        ) or (isinstance(parent, cst.Call) and parent.func is original)
+        if needs:
+            return result.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        return result
+
+    def _is_global(self, name: cst.Name) -> bool:
+        """Whether a name the thread would look up is module-level or a builtin."""
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None:
+            return False
+        assignments = scope[name.value]
+        return bool(assignments) and all(
+            isinstance(assignment.scope, (GlobalScope, BuiltinScope)) for assignment in assignments
+        )
+
+    def _spelled(self, spelled: Spelled, at: cst.CSTNode) -> Spelled:
+        """Use ``spelled``, adding its import, unless its root name means something
+        else in this module or where the rewrite goes."""
+        scope = self.get_metadata(ScopeProvider, at, None)
+        bindings = list(scope[spelled.root]) if scope is not None else []
+        if spelled.needs is not None:
+            taken = bool(bindings) or spelled.root in self.spelling.modules.values()
+        else:
+            taken = any(not isinstance(b.scope, GlobalScope) for b in bindings)
+        if taken:
+            raise _Shadowed(f"the name {spelled.root} means something else here")
+        if spelled.needs is not None:
+            AddImportsVisitor.add_needed_import(self.context, *spelled.needs)
+        return spelled
+
+    # -- with blocks -------------------------------------------------------------------
+    def visit_With(self, node: cst.With) -> None:
+        coroutine, blocker = self._coroutine()
+        if coroutine is None or blocker is not None:
+            return
+        items = [
+            coroutine.effects[self.indexes[id(item.item)]]
+            for item in node.items
+            if isinstance(item.item, cst.Call)
+            and self.indexes.get(id(item.item), -1) in coroutine.effects
+        ]
+        if not items:
+            return
+        try:
+            block = self._block(node, coroutine)
+        except hop.Refused as refusal:
+            for effect in items:
+                self.with_notes[effect.call] = f"its with block stays: {refusal}"
+            return
+        self.blocks[id(node)] = block
+        self.frames.append("block")
+
+    def _block(self, node: cst.With, coroutine: _Coroutine) -> _Block:
+        check_body(node)
+        position = self.get_metadata(PositionProvider, node)
+        first, last = position.start.line, position.end.line
+        calls = {self.indexes[id(call)] for call in m.findall(node, m.Call())}
+        inside = [effect for index, effect in coroutine.effects.items() if index in calls]
+        if any(self._line_ignored(effect) for effect in inside):
+            raise hop.Refused("a call in it is marked unjam: ignore")
+        for index, reason in coroutine.hazards.items():
+            if index in calls:
+                raise hop.Refused(f"a call in it {reason}")
+        for effects in (coroutine.plan.shared_writes, coroutine.plan.context_writes):
+            for effect in effects:
+                if first <= effect.location.line <= last:
+                    raise hop.Refused(
+                        f"it writes {short_name(effect.name)} at line {effect.location.line}"
+                    )
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is None:
+            raise hop.Refused("unjam could not resolve its names")
+        params, returns = names_in_and_out(node, scope)
+        if returns and coroutine.tries:
+            raise hop.Refused("it sits in a try statement that could see it half done")
+        unsure = [name for name in returns if name not in params and not bound_for_sure(node, name)]
+        if unsure:
+            raise hop.Refused(f"{unsure[0]} is not assigned on every path through it")
+        helper = self._helper_name(node, scope, coroutine)
+        return _Block(coroutine, helper, params, returns, inside)
+
+    @staticmethod
+    def _helper_name(node: cst.With, scope: Scope, coroutine: _Coroutine) -> str:
+        first = node.items[0].item
+        callee = get_full_name_for_node(first.func) if isinstance(first, cst.Call) else None
+        base = "_with_" + (callee or "block").rsplit(".", 1)[-1].lstrip("_")
+        name, number = base, 1
+        while name in scope or name in coroutine.helpers:
+            number += 1
+            name = f"{base}_{number}"
+        coroutine.helpers.add(name)
+        return name
+
+    def leave_With(
+        self, original_node: cst.With, updated_node: cst.With
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        block = self.blocks.get(id(original_node))
+        if block is None:
+            return updated_node
+        self.frames.pop()
+        try:
+            run_sync = self._spelled(self.spelling.run_sync(), original_node)
+        except _Shadowed as refusal:
+            for effect in block.covered:
+                self._refuse(block.coroutine, effect, str(refusal))
+            return updated_node
+        extracted = extract(updated_node, block.helper, block.params, block.returns, run_sync)
+        line = self.get_metadata(PositionProvider, original_node).start.line
+        for effect in block.covered:
+            self._fixed(
+                block.coroutine,
+                effect,
+                f"the with block at line {line} now runs in a worker thread as a whole "
+                f"({block.helper})",
+            )
+        return cst.FlattenSentinel([extracted.helper, extracted.call])
+
+    # -- reporting ---------------------------------------------------------------------
+    def _line_ignored(self, effect: Effect) -> bool:
+        codes = self.view.suppressed_lines.get(effect.location.line, frozenset())
+        return is_suppressed(codes, self.NAME)
+
+    def _describe(self, coroutine: _Coroutine, effect: Effect) -> str:
+        via = f" via {' → '.join(short_name(v) for v in effect.via)}" if effect.via else ""
+        return (
+            f"{short_name(effect.name)}{via} blocks the event loop in async def "
+            f"{coroutine.plan.facts.name}"
+        )
+
+    def _fixed(self, coroutine: _Coroutine, effect: Effect, how: str) -> None:
+        coroutine.reported.add(effect.call)
+        self.report(
+            effect.location,
+            f"{self._describe(coroutine, effect)}: {how}",
+            True,
+            coroutine.plan.facts.qualname,
+        )
+
+    def _refuse(self, coroutine: _Coroutine, effect: Effect, why: str) -> None:
+        coroutine.reported.add(effect.call)
+        self.report(
+            effect.location,
+            f"{self._describe(coroutine, effect)} but stays: {why}",
+            False,
+            coroutine.plan.facts.qualname,
+        )
+
+
+class _Shadowed(Exception):
+    """The name a rewrite would import is bound to something else here."""
