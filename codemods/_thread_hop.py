@@ -39,9 +39,9 @@ def with_twin(call: cst.Call, twin: Spelled) -> cst.Await:
     return awaited(call.with_changes(func=twin.expression(), lpar=(), rpar=()), call)
 
 
-def simple_hop(call: cst.Call, run_sync: Spelled, partial: Spelled) -> cst.Await:
-    positional = [arg for arg in call.args if arg.keyword is None and arg.star != "**"]
-    if len(positional) == len(call.args):
+def simple_hop(call: cst.Call, run_sync: Spelled, partial: Spelled | None) -> cst.Await:
+    """``partial`` is needed (and only used) when the call has keyword arguments."""
+    if partial is None:
         args = _joined([cst.Arg(call.func), *call.args], call)
         hop = cst.Call(
             run_sync.expression(), args=args, whitespace_before_args=call.whitespace_before_args
@@ -121,6 +121,10 @@ class _Chain:
 
     def receiver(self, node: cst.BaseExpression) -> cst.BaseExpression:
         if not self.contains_blocking(node):
+            root = _dotted_root(node)
+            if root is not None and self.is_global(root):  # a module: ``json``, ``os.path``
+                self.free.add(root.value)
+                return node
             return self.hoist(node)
         if isinstance(node, cst.Call):
             return self.call(node)
@@ -169,10 +173,16 @@ def comma_params(params: list[cst.Param]) -> list[cst.Param]:
 
 def _param_name(expression: cst.BaseExpression) -> str:
     if isinstance(expression, cst.Name):
-        return expression.value
+        return expression.value.lower()
     if isinstance(expression, cst.Attribute):
-        return expression.attr.value
+        return expression.attr.value.lower()
     return "value"
+
+
+def _dotted_root(node: cst.BaseExpression) -> cst.Name | None:
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return node if isinstance(node, cst.Name) else None
 
 
 def _is_constant(node: cst.BaseExpression) -> bool:

@@ -102,12 +102,21 @@ def names_in_and_out(node: cst.With, scope: Scope) -> tuple[list[str], list[str]
     outside it reads), each in order of first appearance."""
     inside = _ids(node)
     order = {id(n): i for i, n in enumerate(_walk(node))}
+    # ``total += x`` reads ``total`` too, but libcst records only the binding.
+    augmented = {
+        target.value: order[id(target)]
+        for found in m.findall(node, m.AugAssign(target=m.Name()))
+        if isinstance(found, cst.AugAssign) and isinstance(target := found.target, cst.Name)
+    }
     reads: dict[str, int] = {}
     writes: dict[str, int] = {}
     for assignment in scope.assignments:
         if not isinstance(assignment, Assignment):
             continue  # builtins and other implicit bindings are never inside the block
         bound_inside = id(assignment.node) in inside
+        if not bound_inside and assignment.name in augmented:
+            at = augmented[assignment.name]
+            reads[assignment.name] = min(at, reads.get(assignment.name, at))
         for access in assignment.references:
             if id(access.node) in inside and not bound_inside:
                 at = order.get(id(access.node), 0)

@@ -22,6 +22,7 @@ from unjam.codemods._base import Codemod, Decision, Example, Options, Safety
 from unjam.codemods._spelling import Spelled, Spelling
 from unjam.codemods._with_block import bound_for_sure, check_body, extract, names_in_and_out
 
+from unjam.analysis.catalog import default_catalog
 from unjam.analysis.model import Effect
 from unjam.analysis.names import function_qualnames, short_name
 from unjam.analysis.project import FunctionPlan
@@ -47,6 +48,7 @@ class _Coroutine:
     plan: FunctionPlan
     effects: dict[int, Effect]  # call index -> blocking effect
     hazards: dict[int, str]  # call index -> why it must stay on the loop
+    affine: dict[int, str]  # call index -> thread-bound object it makes or uses
     reported: set[int] = field(default_factory=set)
     tries: int = 0
     helpers: set[str] = field(default_factory=set)  # local helper names handed out
@@ -57,6 +59,7 @@ class _Hop:
     coroutine: _Coroutine
     effect: Effect
     inner: set[int] = field(default_factory=set)  # ids of blocking calls it also covers
+    refusal: str | None = None  # why the chain as a whole must stay
 
 
 @dataclass
@@ -228,9 +231,11 @@ class OffloadBlocking(Codemod):
     def decide(cls, plan: FunctionPlan, options: Options) -> Decision | None:
         if not plan.facts.is_async or is_suppressed(plan.facts.suppressed, cls.NAME):
             return None
+        if not plan.blocking:
+            return None
         count = sum(1 for effect in plan.blocking if not effect.deferred)
         if not count:
-            return None
+            return Decision("blocking calls in generator expressions: offload by hand", False)
         return Decision(f"offload {count} blocking call{'s' if count > 1 else ''}", True)
 
     # -- the walk ----------------------------------------------------------------------
@@ -252,7 +257,14 @@ class OffloadBlocking(Codemod):
             self.frames.append("sync")
             return
         effects = {e.call: e for e in plan.blocking if e.call >= 0}
-        self.frames.append(_Coroutine(plan, effects, _hazards(plan)))
+        catalog = default_catalog()
+        affine = {
+            index: f"makes or uses a {effect.name.split('.')[0]} object, which "
+            "works only in the thread that made it, and each hop may run in another thread"
+            for index, effect in effects.items()
+            if not effect.via and catalog.thread_affine(effect.name)
+        }
+        self.frames.append(_Coroutine(plan, effects, _hazards(plan), affine))
 
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
@@ -329,9 +341,16 @@ class OffloadBlocking(Codemod):
         if effect is None:
             self._note_bridge(node)
             return
-        if blocker in ("hop", "block"):
-            if blocker == "hop":
-                self._current_hop().inner.add(id(node))
+        if blocker == "block":
+            return
+        if blocker == "hop":
+            current = self._current_hop()
+            current.inner.add(id(node))
+            reason = coroutine.hazards.get(index) or coroutine.affine.get(index)
+            if self._line_ignored(effect):
+                reason = "a call in the chain is marked unjam: ignore"
+            if reason is not None and current.refusal is None:
+                current.refusal = f"a call in the chain {reason}"
             return
         if self._line_ignored(effect):
             coroutine.reported.add(index)
@@ -339,8 +358,9 @@ class OffloadBlocking(Codemod):
         if blocker is not None:
             self._refuse(coroutine, effect, BLOCKERS[blocker])
             return
-        if index in coroutine.hazards:
-            self._refuse(coroutine, effect, f"it {coroutine.hazards[index]}")
+        reason = coroutine.hazards.get(index) or coroutine.affine.get(index)
+        if reason is not None:
+            self._refuse(coroutine, effect, f"it {reason}")
             return
         self.hops[id(node)] = planned = _Hop(coroutine, effect)
         self.hop_stack.append(planned)
@@ -368,23 +388,28 @@ class OffloadBlocking(Codemod):
         covered = self._covered(planned, original_node)
         inner = [e for e in covered if e is not effect]
         try:
+            if planned.refusal is not None:
+                raise hop.Refused(planned.refusal)
             if planned.inner:
                 run_sync = self._spelled(self.spelling.run_sync(), original_node)
                 result: cst.Await = hop.chained_hop(
                     original_node, planned.inner | {id(original_node)}, self._is_global, run_sync
                 )
                 how = "now runs in a worker thread, one hop for the whole chain"
+                self._import(run_sync)
             elif effect.twin is not None and not effect.via:
                 twin = self._spelled(self.spelling.twin(effect.twin), original_node)
                 result = hop.with_twin(updated_node, twin)
                 how = f"now awaits {twin.dotted}"
+                self._import(twin)
             else:
                 run_sync = self._spelled(self.spelling.run_sync(), original_node)
-                partial = self.spelling.partial()
+                partial = None
                 if any(arg.keyword is not None or arg.star == "**" for arg in updated_node.args):
-                    partial = self._spelled(partial, original_node)
+                    partial = self._spelled(self.spelling.partial(), original_node)
                 result = hop.simple_hop(updated_node, run_sync, partial)
                 how = f"now runs in a worker thread ({run_sync.dotted})"
+                self._import(run_sync, *([partial] if partial else []))
         except (hop.Refused, _Shadowed) as refusal:
             for each in covered:
                 self._refuse(coroutine, each, str(refusal))
@@ -435,9 +460,13 @@ class OffloadBlocking(Codemod):
             taken = any(not isinstance(b.scope, GlobalScope) for b in bindings)
         if taken:
             raise _Shadowed(f"the name {spelled.root} means something else here")
-        if spelled.needs is not None:
-            AddImportsVisitor.add_needed_import(self.context, *spelled.needs)
         return spelled
+
+    def _import(self, *used: Spelled) -> None:
+        """Add what a finished rewrite needs; ``AddImportsVisitor`` adds each once."""
+        for spelled in used:
+            if spelled.needs is not None:
+                AddImportsVisitor.add_needed_import(self.context, *spelled.needs)
 
     # -- with blocks -------------------------------------------------------------------
     def visit_With(self, node: cst.With) -> None:
@@ -516,6 +545,7 @@ class OffloadBlocking(Codemod):
                 self._refuse(block.coroutine, effect, str(refusal))
             return updated_node
         extracted = extract(updated_node, block.helper, block.params, block.returns, run_sync)
+        self._import(run_sync)
         line = self.get_metadata(PositionProvider, original_node).start.line
         for effect in block.covered:
             self._fixed(

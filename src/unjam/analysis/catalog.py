@@ -61,6 +61,7 @@ class TypeRule:
     attributes: Mapping[str, str] = field(default_factory=dict)
     attribute: str | None = None
     called: str | None = None
+    divided: str | None = None  # the type of ``value / other`` (``Path / "name"``)
     thread_affine: bool = False
 
     def method_blocks(self, method: str) -> bool:
@@ -81,6 +82,14 @@ class Catalog:
 
     def type(self, qualified_name: str) -> TypeRule | None:
         return self.types.get(qualified_name)
+
+    def thread_affine(self, effect_name: str) -> bool:
+        """Whether a blocking call makes or uses an object that works only in the thread
+        that made it (``sqlite3.connect``, ``sqlite3.Connection.execute``)."""
+        call = self.calls.get(effect_name)
+        made = self.types.get(call.returns) if call is not None and call.returns else None
+        used = self.types.get(effect_name.rpartition(".")[0])
+        return any(rule is not None and rule.thread_affine for rule in (made, used))
 
     def with_extra(self, extra: Mapping[str, str]) -> Catalog:
         """A catalog that also treats ``extra`` (qualified name -> category) as blocking."""
@@ -122,6 +131,7 @@ def parse_catalog(document: Mapping[str, object]) -> Catalog:
             attributes=dict(entry.get("attributes", {})),
             attribute=entry.get("attribute"),
             called=entry.get("called"),
+            divided=entry.get("divided"),
             thread_affine=bool(entry.get("thread-affine", False)),
         )
         for name in names:

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 
 def apply_op(catalog: Catalog, ref: TypeRef, op: str) -> TypeRef | None:
-    """The type after one operation (``()``, ``.attr``, ``.method()``) on a known type."""
+    """The type after one operation (``()``, ``.attr``, ``.method()``, ``/``) on a known
+    type."""
     if ref.pending:
         return ref.then(op)
     rule = catalog.type(ref.base)
@@ -30,6 +31,8 @@ def apply_op(catalog: Catalog, ref: TypeRef, op: str) -> TypeRef | None:
         return None
     if op == "()":
         return TypeRef(rule.called) if rule.called else None
+    if op == "/":
+        return TypeRef(rule.divided) if rule.divided else None
     if op.endswith("()"):
         returned = rule.returns.get(op[1:-2])
         return TypeRef(returned) if returned else None
@@ -66,6 +69,9 @@ class TypeResolver:
             return apply_op(self.catalog, base, f".{expr.attr.value}") if base else None
         if isinstance(expr, cst.Call):
             return self._call(expr)
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Divide):
+            left = self.of(expr.left)
+            return apply_op(self.catalog, left, "/") if left else None
         return None
 
     def _named(self, qualified: set[str]) -> TypeRef | None:
