@@ -18,7 +18,7 @@ that the coroutine reads afterwards. libcst's ``ScopeProvider`` answers both.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import libcst as cst
@@ -30,6 +30,10 @@ from unjam.codemods._thread_hop import SPACE, Refused, comma_params
 #: Statements that would leave or change the coroutine itself if they moved.
 _LEAVES = m.Return() | m.Yield() | m.Await() | m.Global() | m.Nonlocal() | m.Del()
 _NESTED = m.FunctionDef() | m.ClassDef()
+
+
+#: (line, column) of a node's start.
+Position = tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +101,25 @@ def _ids(node: cst.CSTNode) -> set[int]:
     return found
 
 
-def names_in_and_out(node: cst.With, scope: Scope) -> tuple[list[str], list[str]]:
+def names_in_and_out(
+    node: cst.With, scope: Scope, where: Callable[[cst.CSTNode], Position], in_loop: bool
+) -> tuple[list[str], list[str]]:
     """(locals the block reads that are bound outside it, names it binds that code
-    outside it reads), each in order of first appearance."""
+    outside it reads), each in order of first appearance.
+
+    libcst's scopes do not follow control flow: a read refers to every binding of the
+    name in the function. Source order narrows that down: a parameter must be bound
+    before the block (or anywhere, in a loop), a returned name read after it (or
+    anywhere, in a loop); the block's own ``as`` targets are never parameters."""
     inside = _ids(node)
+    start, end = where(node), _end(node, where)
+    own = {
+        name.value
+        for item in node.items
+        if item.asname is not None
+        for name in m.findall(item.asname, m.Name())
+        if isinstance(name, cst.Name)
+    }
     order = {id(n): i for i, n in enumerate(_walk(node))}
     # ``total += x`` reads ``total`` too, but libcst records only the binding.
     augmented = {
@@ -114,17 +133,25 @@ def names_in_and_out(node: cst.With, scope: Scope) -> tuple[list[str], list[str]
         if not isinstance(assignment, Assignment):
             continue  # builtins and other implicit bindings are never inside the block
         bound_inside = id(assignment.node) in inside
-        if not bound_inside and assignment.name in augmented:
+        bound_before = not bound_inside and (in_loop or where(assignment.node) < start)
+        if bound_before and assignment.name in augmented and assignment.name not in own:
             at = augmented[assignment.name]
             reads[assignment.name] = min(at, reads.get(assignment.name, at))
         for access in assignment.references:
-            if id(access.node) in inside and not bound_inside:
-                at = order.get(id(access.node), 0)
-                reads[assignment.name] = min(at, reads.get(assignment.name, at))
-            elif id(access.node) not in inside and bound_inside:
+            if id(access.node) in inside:
+                if bound_before and assignment.name not in own:
+                    at = order.get(id(access.node), 0)
+                    reads[assignment.name] = min(at, reads.get(assignment.name, at))
+            elif bound_inside and (in_loop or where(access.node) > end):
                 at = order.get(id(assignment.node), 0)
                 writes[assignment.name] = min(at, writes.get(assignment.name, at))
     return sorted(reads, key=reads.__getitem__), sorted(writes, key=writes.__getitem__)
+
+
+def _end(node: cst.CSTNode, where: Callable[[cst.CSTNode], Position]) -> Position:
+    """Where the last node inside ``node`` starts: after it, code is after the block."""
+    *_, last = _walk(node)
+    return where(last)
 
 
 def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:

@@ -51,6 +51,7 @@ class _Coroutine:
     affine: dict[int, str]  # call index -> thread-bound object it makes or uses
     reported: set[int] = field(default_factory=set)
     tries: int = 0
+    loops: int = 0
     helpers: set[str] = field(default_factory=set)  # local helper names handed out
 
 
@@ -315,6 +316,28 @@ class OffloadBlocking(Codemod):
             coroutine.tries -= 1
         return updated_node
 
+    def visit_For(self, node: cst.For) -> None:
+        if isinstance(coroutine := self._enclosing(), _Coroutine):
+            coroutine.loops += 1
+
+    def leave_For(self, original_node: cst.For, updated_node: cst.For) -> cst.For:
+        if isinstance(coroutine := self._enclosing(), _Coroutine):
+            coroutine.loops -= 1
+        return updated_node
+
+    def visit_While(self, node: cst.While) -> None:
+        if isinstance(coroutine := self._enclosing(), _Coroutine):
+            coroutine.loops += 1
+
+    def leave_While(self, original_node: cst.While, updated_node: cst.While) -> cst.While:
+        if isinstance(coroutine := self._enclosing(), _Coroutine):
+            coroutine.loops -= 1
+        return updated_node
+
+    def _where(self, node: cst.CSTNode) -> tuple[int, int]:
+        start = self.get_metadata(PositionProvider, node).start
+        return (start.line, start.column)
+
     def _enclosing(self) -> str | _Coroutine | None:
         """The innermost frame that decides where an await can go."""
         return self.frames[-1] if self.frames else None
@@ -510,7 +533,7 @@ class OffloadBlocking(Codemod):
         scope = self.get_metadata(ScopeProvider, node, None)
         if scope is None:
             raise hop.Refused("unjam could not resolve its names")
-        params, returns = names_in_and_out(node, scope)
+        params, returns = names_in_and_out(node, scope, self._where, coroutine.loops > 0)
         if returns and coroutine.tries:
             raise hop.Refused("it sits in a try statement that could see it half done")
         unsure = [name for name in returns if name not in params and not bound_for_sure(node, name)]

@@ -266,7 +266,8 @@ class Project:
         found = [effect for effect in self.effects(function) if wanted(effect.category)]
         for call in function.calls:
             helper = self.functions.get(call.target)
-            if helper is None or helper.is_async or call.awaited:
+            # Calling a generator function (a ``@contextmanager`` too) runs none of its body.
+            if helper is None or helper.is_async or helper.is_generator or call.awaited:
                 continue
             inner = self._through_helpers(call.target, wanted, memo, (*stack, qualname))
             if inner:
