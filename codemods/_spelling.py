@@ -8,6 +8,7 @@ Only module-level imports count: an import inside a function binds nothing elsew
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -33,6 +34,7 @@ class Spelled:
 class Spelling:
     modules: dict[str, str] = field(default_factory=dict)  # module -> local name
     objects: dict[tuple[str, str], str] = field(default_factory=dict)  # (module, obj) -> name
+    bound: Counter[str] = field(default_factory=Counter)  # local name -> imports binding it
 
     @classmethod
     def of(cls, module: cst.Module) -> Spelling:
@@ -54,8 +56,11 @@ class Spelling:
                 continue
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 self.modules[dotted] = alias.asname.name.value
-            else:  # ``import anyio.to_thread`` binds ``anyio``, with the submodule loaded
+                self.bound[alias.asname.name.value] += 1
+            else:
+                # ``import anyio.to_thread`` binds ``anyio``, with the submodule loaded
                 root = dotted.split(".", 1)[0]
+                self.bound[root] += 1
                 self.modules.setdefault(root, root)
                 self.modules.setdefault(dotted, dotted)
 
@@ -73,7 +78,12 @@ class Spelling:
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 local = alias.asname.name.value
             self.objects[(module, name)] = local
+            self.bound[local] += 1
             self.modules.setdefault(f"{module}.{name}", local)  # ``from anyio import to_thread``
+
+    def bindings(self, local: str) -> int:
+        """How many module-level imports bind ``local``."""
+        return self.bound[local]
 
     def run_sync(self) -> Spelled:
         if ("anyio.to_thread", "run_sync") in self.objects:

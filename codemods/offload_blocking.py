@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -11,8 +13,8 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     BuiltinScope,
+    CodeRange,
     GlobalScope,
-    ParentNodeProvider,
     PositionProvider,
     Scope,
     ScopeProvider,
@@ -203,7 +205,6 @@ class OffloadBlocking(Codemod):
         "Move blocking calls inside coroutines off the event loop (async twin or worker thread)."
     )
     SAFETY = Safety.SAFE
-    METADATA_DEPENDENCIES = (ScopeProvider, ParentNodeProvider, PositionProvider)
     EXAMPLES: ClassVar[tuple[Example, ...]] = (
         Example(
             before=(
@@ -241,6 +242,10 @@ class OffloadBlocking(Codemod):
 
     # -- the walk ----------------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
+        self.code = node.code
+        self.scopes: Mapping[cst.CSTNode, Scope | None] | None = None
+        self.positions: Mapping[cst.CSTNode, CodeRange] | None = None
+        self.produced: set[int] = set()  # ids of the awaits this pass wrote
         self.qualnames = function_qualnames(node, self.view.module)
         self.indexes = call_indexes(node)
         self.spelling = Spelling.of(node)
@@ -335,7 +340,7 @@ class OffloadBlocking(Codemod):
         return updated_node
 
     def _where(self, node: cst.CSTNode) -> tuple[int, int]:
-        start = self.get_metadata(PositionProvider, node).start
+        start = self._positions()[node].start
         return (start.line, start.column)
 
     def _enclosing(self) -> str | _Coroutine | None:
@@ -399,6 +404,8 @@ class OffloadBlocking(Codemod):
         return self.hop_stack[-1]
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if id(updated_node.func) in self.produced:
+            updated_node = updated_node.with_changes(func=_in_parens(updated_node.func))
         if id(original_node) in self.bridges:
             self.frames.pop()
             return updated_node
@@ -443,28 +450,52 @@ class OffloadBlocking(Codemod):
             self._fixed(
                 coroutine, each, f"moved to a worker thread with line {effect.location.line}"
             )
-        return self._parenthesized(original_node, result)
+        self.produced.add(id(result))
+        return result
 
     def _covered(self, planned: _Hop, node: cst.Call) -> list[Effect]:
         indexes = sorted(self.indexes[call_id] for call_id in {id(node), *planned.inner})
         effects = planned.coroutine.effects
         return [effects[index] for index in indexes if index in effects]
 
-    def _parenthesized(self, original: cst.Call, result: cst.Await) -> cst.Await:
-        """``await`` binds looser than ``.attr``, ``[...]`` and ``(...)``."""
-        if result.lpar:
-            return result
-        parent = self.get_metadata(ParentNodeProvider, original, None)
-        needs = (
-            isinstance(parent, (cst.Attribute, cst.Subscript)) and parent.value is original
-        ) or (isinstance(parent, cst.Call) and parent.func is original)
-        if needs:
-            return result.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-        return result
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.Attribute:
+        if id(updated_node.value) in self.produced:
+            return updated_node.with_changes(value=_in_parens(updated_node.value))
+        return updated_node
+
+    def leave_Subscript(
+        self, original_node: cst.Subscript, updated_node: cst.Subscript
+    ) -> cst.Subscript:
+        if id(updated_node.value) in self.produced:
+            return updated_node.with_changes(value=_in_parens(updated_node.value))
+        return updated_node
+
+    # -- metadata, resolved only when a rewrite needs it -----------------------------------
+    def _scopes(self) -> Mapping[cst.CSTNode, Scope | None]:
+        """libcst's scopes cost several parses of the module: most files never need them."""
+        if self.scopes is None:
+            assert self.context.wrapper is not None
+            self.scopes = self.context.wrapper.resolve(ScopeProvider)
+        return self.scopes
+
+    def _positions(self) -> Mapping[cst.CSTNode, CodeRange]:
+        if self.positions is None:
+            assert self.context.wrapper is not None
+            self.positions = self.context.wrapper.resolve(PositionProvider)
+        return self.positions
+
+    def _may_be_rebound(self, spelled: Spelled) -> bool:
+        """Whether the module's text binds ``spelled.root`` anywhere but in the imports
+        ``Spelling`` read (every other mention of a module name is ``root.``)."""
+        pattern = re.compile(rf"(?<![\w.]){re.escape(spelled.root)}\b(?!\s*\.)")
+        mentions = len(pattern.findall(self.code))
+        return mentions > (0 if spelled.needs is not None else self.spelling.bindings(spelled.root))
 
     def _is_global(self, name: cst.Name) -> bool:
         """Whether a name the thread would look up is module-level or a builtin."""
-        scope = self.get_metadata(ScopeProvider, name, None)
+        scope = self._scopes().get(name)
         if scope is None:
             return False
         assignments = scope[name.value]
@@ -475,7 +506,9 @@ class OffloadBlocking(Codemod):
     def _spelled(self, spelled: Spelled, at: cst.CSTNode) -> Spelled:
         """Use ``spelled``, adding its import, unless its root name means something
         else in this module or where the rewrite goes."""
-        scope = self.get_metadata(ScopeProvider, at, None)
+        if not self._may_be_rebound(spelled):
+            return spelled
+        scope = self._scopes().get(at)
         bindings = list(scope[spelled.root]) if scope is not None else []
         if spelled.needs is not None:
             taken = bool(bindings) or spelled.root in self.spelling.modules.values()
@@ -515,7 +548,7 @@ class OffloadBlocking(Codemod):
 
     def _block(self, node: cst.With, coroutine: _Coroutine) -> _Block:
         check_body(node)
-        position = self.get_metadata(PositionProvider, node)
+        position = self._positions()[node]
         first, last = position.start.line, position.end.line
         calls = {self.indexes[id(call)] for call in m.findall(node, m.Call())}
         inside = [effect for index, effect in coroutine.effects.items() if index in calls]
@@ -530,7 +563,7 @@ class OffloadBlocking(Codemod):
                     raise hop.Refused(
                         f"it writes {short_name(effect.name)} at line {effect.location.line}"
                     )
-        scope = self.get_metadata(ScopeProvider, node, None)
+        scope = self._scopes().get(node)
         if scope is None:
             raise hop.Refused("unjam could not resolve its names")
         params, returns = names_in_and_out(node, scope, self._where, coroutine.loops > 0)
@@ -569,7 +602,7 @@ class OffloadBlocking(Codemod):
             return updated_node
         extracted = extract(updated_node, block.helper, block.params, block.returns, run_sync)
         self._import(run_sync)
-        line = self.get_metadata(PositionProvider, original_node).start.line
+        line = self._positions()[original_node].start.line
         for effect in block.covered:
             self._fixed(
                 block.coroutine,
@@ -608,6 +641,13 @@ class OffloadBlocking(Codemod):
             False,
             coroutine.plan.facts.qualname,
         )
+
+
+def _in_parens(node: cst.BaseExpression) -> cst.BaseExpression:
+    """``await`` binds looser than ``.attr``, ``[...]`` and ``(...)``."""
+    if node.lpar:
+        return node
+    return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
 
 
 class _Shadowed(Exception):
