@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import libcst as cst
@@ -236,6 +236,19 @@ class DemoteSync(Codemod):
                     Site(cls.NAME, plan.facts.location, decided.message, decided.demote, qualname)
                 )
         return found
+
+    @classmethod
+    def view_after(cls, view: ModuleView, sites: list[Site]) -> ModuleView | None:
+        """Demoting removes ``async`` (and makes iterator annotations sync): no call
+        moves, so only the demoted functions' facts change."""
+        demoted = {site.function for site in sites if site.fixed}
+        functions = {
+            qualname: replace(plan, facts=replace(plan.facts, is_async=False))
+            if qualname in demoted
+            else plan
+            for qualname, plan in view.functions.items()
+        }
+        return replace(view, functions=functions)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.qualnames = function_qualnames(node, self.view.module)

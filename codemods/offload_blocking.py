@@ -15,6 +15,7 @@ from libcst.metadata import (
     BuiltinScope,
     CodeRange,
     GlobalScope,
+    MetadataWrapper,
     PositionProvider,
     Scope,
     ScopeProvider,
@@ -26,7 +27,7 @@ from unjam.codemods._with_block import bound_for_sure, check_body, extract, name
 
 from unjam.analysis.catalog import default_catalog
 from unjam.analysis.model import Effect
-from unjam.analysis.names import function_qualnames, short_name
+from unjam.analysis.names import _Qualnames, short_name
 from unjam.analysis.project import FunctionPlan
 from unjam.analysis.suppression import is_suppressed
 
@@ -74,16 +75,22 @@ class _Block:
     covered: list[Effect]
 
 
-def call_indexes(module: cst.Module) -> dict[int, int]:
-    """``id(Call)`` -> its index in visiting order, as the analysis counted them."""
-    found: dict[int, int] = {}
+class _Index(_Qualnames):
+    """One walk for what the pass looks up by node: function qualified names, and each
+    call's index in visiting order (as the analysis counted them)."""
 
-    class Count(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            found[id(node)] = len(found)
+    def __init__(self, module: str) -> None:
+        super().__init__(module)
+        self.calls: dict[int, int] = {}
 
-    module.visit(Count())
-    return found
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls[id(node)] = len(self.calls)
+
+
+def _index(module: cst.Module, name: str) -> tuple[dict[int, str], dict[int, int]]:
+    index = _Index(name)
+    module.visit(index)
+    return index.found, index.calls
 
 
 def _hazards(plan: FunctionPlan) -> dict[int, str]:
@@ -243,11 +250,10 @@ class OffloadBlocking(Codemod):
     # -- the walk ----------------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
         self.code = node.code
-        self.scopes: Mapping[cst.CSTNode, Scope | None] | None = None
-        self.positions: Mapping[cst.CSTNode, CodeRange] | None = None
+        self.metadata_of: dict[int, _FunctionMetadata] = {}
+        self.function_nodes: list[cst.FunctionDef] = []
         self.produced: set[int] = set()  # ids of the awaits this pass wrote
-        self.qualnames = function_qualnames(node, self.view.module)
-        self.indexes = call_indexes(node)
+        self.qualnames, self.indexes = _index(node, self.view.module)
         self.spelling = Spelling.of(node)
         self.frames: list[str | _Coroutine] = []
         self.hops: dict[int, _Hop] = {}
@@ -257,6 +263,7 @@ class OffloadBlocking(Codemod):
         self.bridges: set[int] = set()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.function_nodes.append(node)
         qualname = self.qualnames.get(id(node))
         plan = self.view.functions.get(qualname) if qualname else None
         if plan is None or not plan.facts.is_async or self.is_suppressed(self.view, plan):
@@ -276,6 +283,7 @@ class OffloadBlocking(Codemod):
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
     ) -> cst.FunctionDef:
         frame = self.frames.pop()
+        self.function_nodes.pop()
         if isinstance(frame, _Coroutine):
             for effect in frame.plan.blocking:
                 if effect.call not in frame.reported and not self._line_ignored(effect):
@@ -340,7 +348,7 @@ class OffloadBlocking(Codemod):
         return updated_node
 
     def _where(self, node: cst.CSTNode) -> tuple[int, int]:
-        start = self._positions()[node].start
+        start = self._metadata().positions[node].start
         return (start.line, start.column)
 
     def _enclosing(self) -> str | _Coroutine | None:
@@ -473,18 +481,20 @@ class OffloadBlocking(Codemod):
         return updated_node
 
     # -- metadata, resolved only when a rewrite needs it -----------------------------------
-    def _scopes(self) -> Mapping[cst.CSTNode, Scope | None]:
-        """libcst's scopes cost several parses of the module: most files never need them."""
-        if self.scopes is None:
-            assert self.context.wrapper is not None
-            self.scopes = self.context.wrapper.resolve(ScopeProvider)
-        return self.scopes
-
-    def _positions(self) -> Mapping[cst.CSTNode, CodeRange]:
-        if self.positions is None:
-            assert self.context.wrapper is not None
-            self.positions = self.context.wrapper.resolve(PositionProvider)
-        return self.positions
+    def _metadata(self) -> _FunctionMetadata:
+        """Scopes and positions of the outermost function around this point, computed on
+        that function alone: libcst's scopes cost several parses of the whole module, and
+        a rewrite only ever asks about names of the function it is in."""
+        outermost = self.function_nodes[0]
+        found = self.metadata_of.get(id(outermost))
+        if found is None:
+            wrapper = MetadataWrapper(cst.Module(body=[outermost]), unsafe_skip_copy=True)
+            scopes, positions = wrapper.resolve(ScopeProvider), wrapper.resolve(PositionProvider)
+            qualname = self.qualnames.get(id(outermost))
+            plan = self.view.functions.get(qualname) if qualname else None
+            offset = plan.facts.location.line - positions[outermost.name].start.line if plan else 0
+            found = self.metadata_of[id(outermost)] = _FunctionMetadata(scopes, positions, offset)
+        return found
 
     def _may_be_rebound(self, spelled: Spelled) -> bool:
         """Whether the module's text binds ``spelled.root`` anywhere but in the imports
@@ -495,12 +505,13 @@ class OffloadBlocking(Codemod):
 
     def _is_global(self, name: cst.Name) -> bool:
         """Whether a name the thread would look up is module-level or a builtin."""
-        scope = self._scopes().get(name)
+        scope = self._metadata().scopes.get(name)
         if scope is None:
             return False
-        assignments = scope[name.value]
-        return bool(assignments) and all(
-            isinstance(assignment.scope, (GlobalScope, BuiltinScope)) for assignment in assignments
+        # Seen from the function alone, a module-level name has no binding at all.
+        return all(
+            isinstance(assignment.scope, (GlobalScope, BuiltinScope))
+            for assignment in scope[name.value]
         )
 
     def _spelled(self, spelled: Spelled, at: cst.CSTNode) -> Spelled:
@@ -508,13 +519,11 @@ class OffloadBlocking(Codemod):
         else in this module or where the rewrite goes."""
         if not self._may_be_rebound(spelled):
             return spelled
-        scope = self._scopes().get(at)
+        if spelled.needs is not None:  # the module mentions a name it does not import
+            raise _Shadowed(f"the name {spelled.root} means something else here")
+        scope = self._metadata().scopes.get(at)
         bindings = list(scope[spelled.root]) if scope is not None else []
-        if spelled.needs is not None:
-            taken = bool(bindings) or spelled.root in self.spelling.modules.values()
-        else:
-            taken = any(not isinstance(b.scope, GlobalScope) for b in bindings)
-        if taken:
+        if any(not isinstance(binding.scope, GlobalScope) for binding in bindings):
             raise _Shadowed(f"the name {spelled.root} means something else here")
         return spelled
 
@@ -548,8 +557,9 @@ class OffloadBlocking(Codemod):
 
     def _block(self, node: cst.With, coroutine: _Coroutine) -> _Block:
         check_body(node)
-        position = self._positions()[node]
-        first, last = position.start.line, position.end.line
+        metadata = self._metadata()
+        position = metadata.positions[node]
+        first, last = position.start.line + metadata.offset, position.end.line + metadata.offset
         calls = {self.indexes[id(call)] for call in m.findall(node, m.Call())}
         inside = [effect for index, effect in coroutine.effects.items() if index in calls]
         if any(self._line_ignored(effect) for effect in inside):
@@ -563,7 +573,7 @@ class OffloadBlocking(Codemod):
                     raise hop.Refused(
                         f"it writes {short_name(effect.name)} at line {effect.location.line}"
                     )
-        scope = self._scopes().get(node)
+        scope = self._metadata().scopes.get(node)
         if scope is None:
             raise hop.Refused("unjam could not resolve its names")
         params, returns = names_in_and_out(node, scope, self._where, coroutine.loops > 0)
@@ -602,7 +612,7 @@ class OffloadBlocking(Codemod):
             return updated_node
         extracted = extract(updated_node, block.helper, block.params, block.returns, run_sync)
         self._import(run_sync)
-        line = self._positions()[original_node].start.line
+        line = self._metadata().positions[original_node].start.line + self._metadata().offset
         for effect in block.covered:
             self._fixed(
                 block.coroutine,
@@ -648,6 +658,13 @@ def _in_parens(node: cst.BaseExpression) -> cst.BaseExpression:
     if node.lpar:
         return node
     return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+
+@dataclass(frozen=True, slots=True)
+class _FunctionMetadata:
+    scopes: Mapping[cst.CSTNode, Scope | None]
+    positions: Mapping[cst.CSTNode, CodeRange]
+    offset: int  # add to a line of the function alone to get the module's line
 
 
 class _Shadowed(Exception):

@@ -28,7 +28,7 @@ from unjam.analysis.model import ModuleFacts
 from unjam.analysis.module import analyse_module
 from unjam.analysis.names import ModuleName
 from unjam.analysis.positions import AstPositions
-from unjam.analysis.project import Project
+from unjam.analysis.project import ModuleView, Project
 from unjam.codemods import Codemod, Options, Site
 from unjam.discovery import SourceFile
 from unjam.prefilter import Mentions, Summary, select, summarise, vocabulary
@@ -159,7 +159,10 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
     view = project.view(job.shown)
     sites: list[Site] = []
     changed = stale = False
+    pending_view: ModuleView | None = None
     for codemod_class in state.passes:
+        if stale and pending_view is not None:  # the last pass said what it changed
+            view, stale = pending_view, False
         if stale:  # the next pass sees the analysis of the rewritten code
             rewritten = Job(job.path, job.shown, job.module, job.package, current.bytes)
             facts = analyse_module(
@@ -174,6 +177,10 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
             view = project.view(job.shown)
             stale = False
         if not codemod_class.applies_to(view):
+            continue
+        known = codemod_class.sites_from_view(view, state.options)
+        if known is not None and not any(site.fixed for site in known):
+            sites.extend(known)  # it would only report: no need to run it
             continue
         context = CodemodContext(
             filename=job.path, full_module_name=job.module, full_package_name=job.package
@@ -198,6 +205,7 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
             )
             return FileResult(job.shown, job.path, job.data, sites=tuple(sites), error=reason)
         changed = stale = True
+        pending_view = codemod_class.view_after(view, codemod.sites)
     after = current.bytes if changed else None
     return FileResult(job.shown, job.path, job.data, after, tuple(sites))
 
