@@ -93,6 +93,12 @@ class Codemod(VisitorBasedCodemodCommand):
         return None
 
     @classmethod
+    def view_after(cls, view: ModuleView, sites: list[Site]) -> ModuleView | None:
+        """The module's view after this pass made ``sites``, when the pass can tell it
+        without a new analysis (it added, removed and moved no call); None otherwise."""
+        return None
+
+    @classmethod
     def is_suppressed(cls, view: ModuleView, plan: FunctionPlan) -> bool:
         """``# unjam: ignore[...]`` on the function's ``def`` or decorator lines."""
         return is_suppressed(plan.facts.suppressed, cls.NAME)
