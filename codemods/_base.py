@@ -41,6 +41,7 @@ class Example:
 class Options:
     unsafe_fixes: bool = False
     http_client: str | None = None
+    httpx_default_timeout: bool = False  # keep httpx's 5 s default instead of requests' none
     gather_safe: tuple[str, ...] = ()
 
 

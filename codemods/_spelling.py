@@ -81,6 +81,18 @@ class Spelling:
             self.bound[local] += 1
             self.modules.setdefault(f"{module}.{name}", local)  # ``from anyio import to_thread``
 
+    def qualified(self, dotted: str) -> str | None:
+        """``rq.get`` -> ``requests.get`` through the module's imports; None when the
+        root name is not imported at module level."""
+        root, _, rest = dotted.partition(".")
+        for module, local in self.modules.items():
+            if local == root and "." not in local:
+                return f"{module}.{rest}" if rest else module
+        for (module, name), local in self.objects.items():
+            if local == root:
+                return f"{module}.{name}.{rest}" if rest else f"{module}.{name}"
+        return None
+
     def bindings(self, local: str) -> int:
         """How many module-level imports bind ``local``."""
         return self.bound[local]

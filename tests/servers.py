@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import os
 import socket
 import subprocess
 import sys
@@ -35,7 +36,9 @@ def get(port: int, path: str, timeout: float = 10.0) -> tuple[int, bytes, float]
 
 
 @contextmanager
-def uvicorn(app: str, cwd: Path, startup_timeout: float = 15.0) -> Iterator[int]:
+def uvicorn(
+    app: str, cwd: Path, startup_timeout: float = 15.0, env: dict[str, str] | None = None
+) -> Iterator[int]:
     """Run ``uvicorn app`` from ``cwd`` on a free loopback port; yields the port."""
     port = free_port()
     process = subprocess.Popen(
@@ -52,6 +55,7 @@ def uvicorn(app: str, cwd: Path, startup_timeout: float = 15.0) -> Iterator[int]
             "warning",
         ],
         cwd=cwd,
+        env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

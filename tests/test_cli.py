@@ -129,7 +129,7 @@ def _check_json(*args: str) -> set[tuple[str, int, str, str]]:
 
 
 def test_check_json_lists_every_blocking_call_of_the_demo() -> None:
-    found = _check_json("--ignore", "demote-sync,offload-blocking")
+    found = _check_json("--ignore", "demote-sync,offload-blocking,requests-to-httpx")
     assert found == {
         ("db.py", 40, "blocking-call", "sqlalchemy.orm.Session.close"),
         ("main.py", 22, "blocking-call", "sqlalchemy.orm.Session.get"),
@@ -149,7 +149,6 @@ def test_check_json_with_demote_sync() -> None:
     assert demoted == {
         ("db.py", 34),
         ("items.py", 16),
-        ("items.py", 25),
         ("items.py", 43),
         ("items.py", 49),
         ("main.py", 20),  # the startup handler: reported, not demoted
@@ -157,7 +156,14 @@ def test_check_json_with_demote_sync() -> None:
     offloaded = {(name, line) for name, line, codemod, _ in found if codemod == "offload-blocking"}
     # item_report awaits, and the startup handler must stay async: both are offloaded.
     assert offloaded == {("items.py", 35), ("items.py", 36), ("items.py", 37), ("main.py", 22)}
-    assert {codemod for _, _, codemod, _ in found} == {"demote-sync", "offload-blocking"}
+    # requests-to-httpx ran first and added lines above: every site is still on the
+    # user's own line
+    assert ("items.py", 27, "requests-to-httpx", "requests.get") in found
+    assert {codemod for _, _, codemod, _ in found} == {
+        "demote-sync",
+        "offload-blocking",
+        "requests-to-httpx",
+    }
 
 
 def test_check_json_without_offload_blocking_leaves_findings() -> None:

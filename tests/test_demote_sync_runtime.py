@@ -22,7 +22,7 @@ def test_health_stays_fast_while_demoted_route_blocks(tmp_path: Path) -> None:
     before_dir.mkdir()
     (before_dir / "stall_app.py").write_bytes((source / "stall_app.py").read_bytes())
     changed = rewritten_copy(source, tmp_path / "after", (DemoteSync,))
-    assert changed == ["stall_app.py"]
+    assert "stall_app.py" in changed
 
     with uvicorn("stall_app:app", before_dir) as port:
         before = measure_stall(port, "/slow", concurrent=8)

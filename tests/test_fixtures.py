@@ -124,7 +124,11 @@ def test_fixture(case: Case, tmp_path: Path) -> None:
 
 
 def test_every_pass_has_rewrite_and_leave_alone_fixtures() -> None:
-    minimum = {"demote-sync": (12, 10), "offload-blocking": (15, 8)}
+    minimum = {
+        "demote-sync": (12, 10),
+        "offload-blocking": (15, 8),
+        "requests-to-httpx": (15, 6),
+    }
     for codemod in PASSES:
         mine = [c for c in CASES if c.codemod is codemod]
         rewrites = [

@@ -14,10 +14,11 @@ import functools
 import multiprocessing
 import multiprocessing.context
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -31,6 +32,7 @@ from unjam.analysis.positions import AstPositions
 from unjam.analysis.project import ModuleView, Project
 from unjam.codemods import Codemod, Options, Site
 from unjam.discovery import SourceFile
+from unjam.lines import LineMap
 from unjam.prefilter import Mentions, Summary, select, summarise, vocabulary
 from unjam.source import SourceError, parse_source, python_ast, read_source
 from unjam.verify import VerificationError, verify
@@ -160,6 +162,7 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
     sites: list[Site] = []
     changed = stale = False
     pending_view: ModuleView | None = None
+    lines = LineMap()
     for codemod_class in state.passes:
         if stale and pending_view is not None:  # the last pass said what it changed
             view, stale = pending_view, False
@@ -180,7 +183,7 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
             continue
         known = codemod_class.sites_from_view(view, state.options)
         if known is not None and not any(site.fixed for site in known):
-            sites.extend(known)  # it would only report: no need to run it
+            sites.extend(_on_user_lines(known, lines))  # it would only report: not run
             continue
         context = CodemodContext(
             filename=job.path, full_module_name=job.module, full_package_name=job.package
@@ -193,9 +196,10 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
         except Exception as error:  # a bug in a pass must not take the run down
             reason = f"{job.shown}: {codemod_class.NAME} failed: {type(error).__name__}: {error}"
             return FileResult(job.shown, job.path, job.data, error=reason)
-        sites.extend(codemod.sites)
+        sites.extend(_on_user_lines(codemod.sites, lines))
         if updated.code == current.code:
             continue
+        current_code = current.code
         try:
             current = verify(updated.bytes, job.shown, compile_check=compiles)
         except VerificationError as problem:
@@ -204,10 +208,31 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
                 "file left unchanged"
             )
             return FileResult(job.shown, job.path, job.data, sites=tuple(sites), error=reason)
+        lines.rewritten(current_code, current.code)
         changed = stale = True
         pending_view = codemod_class.view_after(view, codemod.sites)
     after = current.bytes if changed else None
     return FileResult(job.shown, job.path, job.data, after, tuple(sites))
+
+
+def _on_user_lines(sites: Iterable[Site], lines: LineMap) -> list[Site]:
+    """Sites of a pass that ran on rewritten code, placed on the user's own lines."""
+    if not lines.steps:
+        return list(sites)
+    return [
+        replace(
+            site,
+            location=replace(site.location, line=lines.original(site.location.line)),
+            message=_LINE_MENTION.sub(
+                lambda found: f"line {lines.original(int(found.group(1)))}", site.message
+            ),
+        )
+        for site in sites
+    ]
+
+
+#: "line 12" inside a message: a line of the same module, to be carried back too.
+_LINE_MENTION = re.compile(r"\bline (\d+)\b")
 
 
 def _map(executor: Executor | None, function: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
