@@ -227,3 +227,66 @@ def _stderr_of(tmp_path: Path, tty: bool) -> bytes:
 def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     assert b"reading" in _stderr_of(tmp_path, tty=True)
     assert b"reading" not in _stderr_of(tmp_path, tty=False)
+
+
+HTTP_ROUTE = (
+    "import requests\nfrom fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+    '@app.get("/a")\nasync def a() -> dict:\n'
+    '    return requests.get("http://127.0.0.1:9/json").json()\n'
+)
+
+
+def _converted(tmp_path: Path, *args: str) -> tuple[str, str]:
+    code, out, err = invoke("diff", str(tmp_path), "--select", "requests-to-httpx", *args)
+    assert code == 1, err
+    return out, err
+
+
+def test_requests_to_httpx_targets_httpx_by_default(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"m.py": HTTP_ROUTE})
+    out, _ = _converted(tmp_path)
+    assert "+import httpx\n" in out and "httpx.AsyncClient(" in out and "httpx2" not in out
+    assert "timeout=None" in out  # requests waits forever; so does the converted client
+
+
+def test_requests_to_httpx_targets_httpx2_by_flag_config_or_dependency(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"m.py": HTTP_ROUTE})
+    out, _ = _converted(tmp_path, "--http-client", "httpx2")
+    assert "+import httpx2\n" in out and "httpx2.AsyncClient(" in out
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "svc"\ndependencies = ["httpx2>=2"]\n'
+    )
+    out, _ = _converted(tmp_path)
+    assert "httpx2.AsyncClient(" in out
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "svc"\ndependencies = ["httpx2>=2"]\n\n'
+        '[tool.unjam]\nhttp-client = "httpx"\n'
+    )
+    out, _ = _converted(tmp_path)
+    assert "httpx.AsyncClient(" in out and "httpx2" not in out.split("+import httpx")[0]
+
+
+def test_httpx_default_timeout_flag_drops_timeout_none(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"m.py": HTTP_ROUTE})
+    out, _ = _converted(tmp_path, "--httpx-default-timeout")
+    assert "httpx.AsyncClient(" in out and "timeout=None" not in out
+
+
+def test_check_reports_missing_httpx_dependency(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"m.py": HTTP_ROUTE})
+    (tmp_path / "requirements.txt").write_text("fastapi\nrequests\n")
+    code, out, _ = invoke(
+        "check", str(tmp_path), "--select", "requests-to-httpx", "--format", "json"
+    )
+    messages = [f["message"] for f in json.loads(out)]
+    assert code == 1
+    assert any("does not declare httpx" in message for message in messages), messages
+    (tmp_path / "requirements.txt").write_text("fastapi\nrequests\nhttpx>=0.28\n")
+    _, out, _ = invoke("check", str(tmp_path), "--select", "requests-to-httpx", "--format", "json")
+    assert not any("does not declare" in f["message"] for f in json.loads(out))
+
+
+def test_bad_http_client_is_a_usage_error(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"m.py": HTTP_ROUTE})
+    code, _, err = invoke("check", str(tmp_path), "--http-client", "aiohttp")
+    assert code == 2 and "--http-client must be one of httpx, httpx2" in err

@@ -26,7 +26,7 @@ from unjam.analysis.model import Effect
 from unjam.analysis.names import short_name
 from unjam.analysis.project import FunctionPlan, Project
 from unjam.codemods import PASSES, Codemod, Options, by_name
-from unjam.config import Config, ConfigError, find_pyproject, load_config
+from unjam.config import HTTP_CLIENTS, Config, ConfigError, find_pyproject, load_config
 from unjam.diff import unified_diff
 from unjam.discovery import discover
 from unjam.report import Format, findings_from, render, unhandled_blocking
@@ -60,6 +60,21 @@ Exclude = Annotated[
 ]
 ConfigPath = Annotated[
     Path | None, typer.Option("--config", help="pyproject.toml (or TOML file) to read instead.")
+]
+HttpClient = Annotated[
+    str | None,
+    typer.Option(
+        "--http-client",
+        help="Target of requests-to-httpx: httpx or httpx2 (default: httpx2 where the "
+        "project already uses it, else httpx).",
+    ),
+]
+DefaultTimeout = Annotated[
+    bool | None,
+    typer.Option(
+        "--httpx-default-timeout/--no-httpx-default-timeout",
+        help="Let converted clients keep httpx's 5 s timeout instead of requests' none.",
+    ),
 ]
 NoPrefilter = Annotated[
     bool, typer.Option("--no-prefilter", hidden=True, help="Analyse every file (debugging).")
@@ -113,6 +128,8 @@ def _session(
     config_path: Path | None,
     no_prefilter: bool = False,
     every_route: bool = False,
+    http_client: str | None = None,
+    httpx_default_timeout: bool | None = None,
 ) -> Session:
     targets = paths or [Path(".")]
     try:
@@ -124,11 +141,16 @@ def _session(
         ignore=_names(ignore),
         unsafe_fixes=unsafe_fixes,
         exclude=tuple(exclude) if exclude else None,
+        http_client=http_client,
+        httpx_default_timeout=httpx_default_timeout,
     )
+    if config.http_client is not None and config.http_client not in HTTP_CLIENTS:
+        raise Usage(f"--http-client must be one of {', '.join(HTTP_CLIENTS)}")
     passes = choose_passes(config.select, config.ignore)
     options = Options(
         unsafe_fixes=config.unsafe_fixes,
         http_client=config.http_client,
+        httpx_default_timeout=config.httpx_default_timeout,
         gather_safe=config.gather_safe,
     )
     runner = Runner(
@@ -222,12 +244,25 @@ def check(
     exclude: Exclude = None,
     config: ConfigPath = None,
     output_format: Annotated[Format, typer.Option("--format", help="Report format.")] = Format.TEXT,
+    http_client: HttpClient = None,
+    httpx_default_timeout: DefaultTimeout = None,
     no_prefilter: NoPrefilter = False,
 ) -> None:
     """Report what the codemods would change, and what they refuse to and why."""
 
     def command() -> int:
-        session = _session(paths, select, ignore, unsafe_fixes, jobs, exclude, config, no_prefilter)
+        session = _session(
+            paths,
+            select,
+            ignore,
+            unsafe_fixes,
+            jobs,
+            exclude,
+            config,
+            no_prefilter,
+            http_client=http_client,
+            httpx_default_timeout=httpx_default_timeout,
+        )
         analysis, results, errors = _run(session, check_only=True)
         findings = findings_from((r.shown, r.sites) for r in results)
         reported = {site.function for r in results for site in r.sites if site.function}
@@ -249,12 +284,25 @@ def diff(
     jobs: Jobs = None,
     exclude: Exclude = None,
     config: ConfigPath = None,
+    http_client: HttpClient = None,
+    httpx_default_timeout: DefaultTimeout = None,
     no_prefilter: NoPrefilter = False,
 ) -> None:
     """Dry run: print the rewrite as a unified diff (``git apply`` accepts it)."""
 
     def command() -> int:
-        session = _session(paths, select, ignore, unsafe_fixes, jobs, exclude, config, no_prefilter)
+        session = _session(
+            paths,
+            select,
+            ignore,
+            unsafe_fixes,
+            jobs,
+            exclude,
+            config,
+            no_prefilter,
+            http_client=http_client,
+            httpx_default_timeout=httpx_default_timeout,
+        )
         analysis, results, errors = _run(session)
         changed = [r for r in results if r.changed]
         patch = b"".join(unified_diff(r.shown, r.before, r.after or b"") for r in changed)

@@ -19,7 +19,16 @@ class ConfigError(Exception):
 
 HTTP_CLIENTS = ("httpx", "httpx2")
 KNOWN_KEYS = frozenset(
-    {"select", "ignore", "exclude", "extra-blocking", "gather-safe", "http-client", "unsafe-fixes"}
+    {
+        "select",
+        "ignore",
+        "exclude",
+        "extra-blocking",
+        "gather-safe",
+        "http-client",
+        "httpx-default-timeout",
+        "unsafe-fixes",
+    }
 )
 
 
@@ -31,6 +40,7 @@ class Config:
     extra_blocking: dict[str, str] = field(default_factory=dict)
     gather_safe: tuple[str, ...] = ()
     http_client: str | None = None
+    httpx_default_timeout: bool = False
     unsafe_fixes: bool = False
     source: Path | None = None  # the pyproject.toml it came from
 
@@ -95,6 +105,7 @@ def parse_config(table: dict[str, Any], path: Path) -> Config:
         extra_blocking=dict(extra),
         gather_safe=tuple(_strings(table.get("gather-safe", []), "gather-safe", path)),
         http_client=client,
+        httpx_default_timeout=bool(table.get("httpx-default-timeout", False)),
         unsafe_fixes=bool(table.get("unsafe-fixes", False)),
         source=path,
     )

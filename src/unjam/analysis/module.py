@@ -306,9 +306,21 @@ class ModuleAnalyser(cst.CSTVisitor):
     def _is_shared_root(self, root: cst.Name, frame: _Frame) -> bool:
         if root.value == frame.self_name or root.value in frame.globals_declared:
             return True
+        if self._is_module(root):  # ``os.remove(path)`` calls a function, writes nothing
+            return False
         names = self.qnames(root)
         return bool(names) and all(
             "<locals>" not in name and not name.startswith("builtins.") for name in names
+        )
+
+    def _is_module(self, name: cst.Name) -> bool:
+        """Whether ``name`` is bound only by ``import x`` statements."""
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None:
+            return False
+        bindings = list(scope[name.value])
+        return bool(bindings) and all(
+            isinstance(getattr(binding, "node", None), cst.Import) for binding in bindings
         )
 
     def _mutating_call(self, node: cst.Call) -> None:

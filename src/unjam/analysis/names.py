@@ -64,6 +64,7 @@ class _Qualnames(cst.CSTVisitor):
         super().__init__()
         self.stack: list[tuple[str, str]] = [("module", module)]
         self.found: dict[int, str] = {}
+        self.last: dict[str, int] = {}  # qualified name -> id of its latest definition
 
     def _name(self, name: str) -> str:
         kind, prefix = self.stack[-1]
@@ -81,7 +82,13 @@ class _Qualnames(cst.CSTVisitor):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         qualname = self._name(node.name.value)
+        # A later ``def`` of the same name replaces the earlier one, and the analysis
+        # keeps the later one's facts: only that node gets the name.
+        earlier = self.last.get(qualname)
+        if earlier is not None:
+            del self.found[earlier]
         self.found[id(node)] = qualname
+        self.last[qualname] = id(node)
         self.stack.append(("function", qualname))
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
