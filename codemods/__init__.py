@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from unjam.codemods._base import Codemod, Decision, Example, Options, Safety, Site
 from unjam.codemods.demote_sync import DemoteSync
+from unjam.codemods.gather_awaits import GatherAwaits
 from unjam.codemods.offload_blocking import OffloadBlocking
 from unjam.codemods.requests_to_httpx import RequestsToHttpx
 
 #: The contract's order; passes not written yet are simply absent.
 CONTRACT_ORDER = ("requests-to-httpx", "demote-sync", "offload-blocking", "gather-awaits")
-PASSES: tuple[type[Codemod], ...] = (RequestsToHttpx, DemoteSync, OffloadBlocking)
+PASSES: tuple[type[Codemod], ...] = (RequestsToHttpx, DemoteSync, OffloadBlocking, GatherAwaits)
 
 __all__ = [
     "CONTRACT_ORDER",

@@ -69,6 +69,9 @@ class Codemod(VisitorBasedCodemodCommand):
     DESCRIPTION: str  # libcst's CodemodCommand declares it as a plain attribute
     SAFETY: ClassVar[Safety]
     EXAMPLES: ClassVar[tuple[Example, ...]] = ()
+    #: The pass looks at coroutines that block nothing (gather-awaits): the pre-filter
+    #: must hand over every module with an ``async def`` that awaits twice.
+    EVERY_COROUTINE: ClassVar[bool] = False
 
     def __init__(self, context: CodemodContext, view: ModuleView, options: Options) -> None:
         super().__init__(context)

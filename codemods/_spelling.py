@@ -121,6 +121,11 @@ class Spelling:
         if module == "anyio" and "anyio" not in self.modules and "asyncio" in self.modules:
             if name in ASYNCIO_SAME_SIGNATURE:
                 return Spelled(f"{self.modules['asyncio']}.{name}")
+        return self.callable(qualified)
+
+    def callable(self, qualified: str) -> Spelled:
+        """``asyncio.gather`` as this module already names it, or with ``import asyncio``."""
+        module, _, name = qualified.rpartition(".")
         if (module, name) in self.objects:
             return Spelled(self.objects[(module, name)])
         if module in self.modules:

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from unjam.codemods import PASSES, Codemod, by_name
+from unjam.codemods import PASSES, Codemod, Options, by_name
 
 from tests.helpers import FIXTURES
+from unjam.config import load_config
 from unjam.discovery import discover
 from unjam.runner import FileResult, Runner
 
@@ -57,10 +58,23 @@ def _cases() -> list[Case]:
 CASES = _cases()
 
 
+def _options(root: Path) -> Options:
+    """A folder case may carry a ``pyproject.toml`` with ``[tool.unjam]`` options."""
+    config = load_config(root / "pyproject.toml") if (root / "pyproject.toml").is_file() else None
+    if config is None:
+        return Options()
+    return Options(
+        unsafe_fixes=config.unsafe_fixes,
+        http_client=config.http_client,
+        httpx_default_timeout=config.httpx_default_timeout,
+        gather_safe=config.gather_safe,
+    )
+
+
 def _run(
     codemod: type[Codemod], root: Path
 ) -> tuple[dict[str, bytes | None], dict[str, list[str]]]:
-    runner = Runner((codemod,), jobs=1, base=root)
+    runner = Runner((codemod,), _options(root), jobs=1, base=root)
     analysis = runner.analyse(discover([root], base=root).files)
     assert analysis.errors == []
     results = runner.transform(analysis)
@@ -101,6 +115,8 @@ def _expectations(source: Path) -> list[str]:
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.codemod.NAME}/{c.name}")
 def test_fixture(case: Case, tmp_path: Path) -> None:
     files = case.files()
+    if case.root.is_dir() and (case.root / "pyproject.toml").is_file():
+        shutil.copyfile(case.root / "pyproject.toml", tmp_path / "pyproject.toml")
     for relative, source in files.items():
         target = tmp_path / relative
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -128,6 +144,7 @@ def test_every_pass_has_rewrite_and_leave_alone_fixtures() -> None:
         "demote-sync": (12, 10),
         "offload-blocking": (15, 8),
         "requests-to-httpx": (15, 6),
+        "gather-awaits": (12, 10),
     }
     for codemod in PASSES:
         mine = [c for c in CASES if c.codemod is codemod]

@@ -122,6 +122,7 @@ class Summary:
     module: str = ""
     always: bool = False
     has_async: bool = False
+    awaits_twice: bool = False  # an async def awaits twice, or in a loop (gather-awaits)
     async_uses_vocabulary: bool = False
     binds_vocabulary: bool = False
     called_from_async: frozenset[Call] = frozenset()
@@ -131,9 +132,10 @@ class Summary:
     @classmethod
     def unknown(cls, module: str) -> Summary:
         """For a file this Python cannot parse but libcst can (newer syntax): analyse it."""
-        return cls(module=module, always=True, has_async=True)
+        return cls(module=module, always=True, has_async=True, awaits_twice=True)
 
 
+_AWAIT = re.compile(r"\bawait\b")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # ``alias.name.leaf``, as code writes it (no spaces around the dots: that would join a
 # sentence's last word to the next line's name in a comment).
@@ -269,6 +271,7 @@ def summarise(
     functions = [n for n in statements if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     defined = {function.name for function in functions}
     has_async = False
+    awaits_twice = False
     async_vocab = False
     called_from_async: set[Call] = set()
     sync_vocab: set[str] = set()
@@ -283,6 +286,8 @@ def summarise(
         if isinstance(node, ast.AsyncFunctionDef):
             has_async = True
             async_vocab = async_vocab or uses_vocab
+            awaits = len(_AWAIT.findall(segment))
+            awaits_twice = awaits_twice or awaits >= 2 or (awaits == 1 and "for " in segment)
             called_from_async |= calls
         else:
             if uses_vocab:
@@ -292,6 +297,7 @@ def summarise(
         module=module,
         always=any(word in data for word in ALWAYS),
         has_async=has_async,
+        awaits_twice=awaits_twice,
         async_uses_vocabulary=async_vocab,
         binds_vocabulary=binds,
         called_from_async=frozenset(called_from_async),

@@ -309,7 +309,9 @@ class Runner:
             if tick:
                 tick()
         selection = select(summaries, self.every_route)
-        chosen = selection.first if self.use_prefilter else set(jobs)
+        chosen = set(selection.first) if self.use_prefilter else set(jobs)
+        if any(codemod.EVERY_COROUTINE for codemod in self.passes):
+            chosen |= {shown for shown, summary in summaries.items() if summary.awaits_twice}
         pending = [job for shown, job in jobs.items() if shown in chosen]
         facts: list[ModuleFacts] = []
         analysed: set[str] = set()
