@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import ClassVar
 
+import libcst as cst
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from unjam.analysis.model import Location
 from unjam.analysis.project import FunctionPlan, ModuleView
@@ -78,6 +80,22 @@ class Codemod(VisitorBasedCodemodCommand):
         self.view = view
         self.options = options
         self.sites: list[Site] = []
+
+    def transform_module(self, tree: cst.Module) -> cst.Module:
+        """A pass that declares no metadata walks the module as it is. libcst would
+        first deep-copy it into a ``MetadataWrapper`` (about half a parse, for every
+        pass on every file, in ``check`` too); the follow-up import visitors run as
+        libcst runs them."""
+        if self.METADATA_DEPENDENCIES:
+            return super().transform_module(tree)
+        tree = self.transform_module_impl(tree)
+        for key, follow_up in (
+            (AddImportsVisitor.CONTEXT_KEY, AddImportsVisitor),
+            (RemoveImportsVisitor.CONTEXT_KEY, RemoveImportsVisitor),
+        ):
+            if key in self.context.scratch:
+                tree = self._instantiate_and_run(follow_up, tree)
+        return tree
 
     # -- what the engine asks before running the pass ---------------------------------
     @classmethod

@@ -137,8 +137,7 @@ class GatherAwaits(Codemod):
     @classmethod
     def decide(cls, plan: FunctionPlan, options: Options) -> Decision | None:
         facts = plan.facts
-        # one await may be in a loop that fans out: any coroutine that awaits is a candidate
-        if not facts.is_async or not facts.awaits or is_suppressed(facts.suppressed, cls.NAME):
+        if not facts.is_async or not facts.await_runs or is_suppressed(facts.suppressed, cls.NAME):
             return None
         return Decision("gather independent awaits", True)
 

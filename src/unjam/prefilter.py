@@ -25,6 +25,7 @@ through names the file defines or imports. A file is analysed when:
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -122,7 +123,7 @@ class Summary:
     module: str = ""
     always: bool = False
     has_async: bool = False
-    awaits_twice: bool = False  # an async def awaits twice, or in a loop (gather-awaits)
+    awaits_twice: bool = False  # awaited statements follow each other (gather-awaits)
     async_uses_vocabulary: bool = False
     binds_vocabulary: bool = False
     called_from_async: frozenset[Call] = frozenset()
@@ -135,7 +136,6 @@ class Summary:
         return cls(module=module, always=True, has_async=True, awaits_twice=True)
 
 
-_AWAIT = re.compile(r"\bawait\b")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # ``alias.name.leaf``, as code writes it (no spaces around the dots: that would join a
 # sentence's last word to the next line's name in a comment).
@@ -286,8 +286,7 @@ def summarise(
         if isinstance(node, ast.AsyncFunctionDef):
             has_async = True
             async_vocab = async_vocab or uses_vocab
-            awaits = len(_AWAIT.findall(segment))
-            awaits_twice = awaits_twice or awaits >= 2 or (awaits == 1 and "for " in segment)
+            awaits_twice = awaits_twice or ("await" in segment and _await_runs(node))
             called_from_async |= calls
         else:
             if uses_vocab:
@@ -347,3 +346,31 @@ def select(summaries: Mapping[str, Summary], every_route: bool = True) -> Select
     }
     relays = {path for path, names in reached.items() if names & set(summaries[path].sync_calls)}
     return Selection(frozenset(first), frozenset(relays))
+
+
+def _awaited(statement: ast.stmt) -> bool:
+    value = getattr(statement, "value", None)
+    return isinstance(statement, (ast.Assign, ast.AnnAssign, ast.Expr)) and isinstance(
+        value, ast.Await
+    )
+
+
+def _await_runs(function: ast.AsyncFunctionDef) -> bool:
+    """Two awaited statements in a row, or a loop whose one statement appends an awaited
+    result, anywhere in the function (the analysis counts the same, on libcst's tree)."""
+    for node in ast.walk(function):
+        body = getattr(node, "body", None)
+        if not isinstance(body, list):
+            continue
+        for first, second in itertools.pairwise(body):
+            if _awaited(first) and _awaited(second):
+                return True
+        if isinstance(node, ast.For) and len(node.body) == 1:
+            only = node.body[0]
+            if (
+                isinstance(only, ast.Expr)
+                and isinstance(only.value, ast.Call)
+                and any(isinstance(arg, ast.Await) for arg in only.value.args)
+            ):
+                return True
+    return False

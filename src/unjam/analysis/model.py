@@ -118,6 +118,7 @@ class FunctionFacts:
     returns_streaming: bool = False
     decorators: tuple[str, ...] = ()  # qualified names of decorator callables
     returns_head: str | None = None  # ``typing.AsyncIterator`` for ``-> AsyncIterator[T]``
+    await_runs: int = 0  # blocks where awaited statements follow each other (or a loop)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ for the rest of the enclosing function.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -59,6 +60,7 @@ class _Frame:
     nested_async_generators: list[int] = field(default_factory=list)
     returns_streaming: bool = False
     globals_declared: set[str] = field(default_factory=set)
+    await_runs: int = 0
 
 
 class ModuleAnalyser(cst.CSTVisitor):
@@ -231,11 +233,17 @@ class ModuleAnalyser(cst.CSTVisitor):
             returns_streaming=frame.returns_streaming,
             decorators=self.decorators.pop(id(node), ()),
             returns_head=self._returns_head(node),
+            await_runs=frame.await_runs,
         )
         self.functions.append(facts)
         outer = self.function_frame()
         if outer is not None and frame.is_async and frame.is_generator:
             outer.nested_async_generators.append(facts.location.line)
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        frame = self.frame
+        if frame.kind == "function" and frame.is_async:
+            frame.await_runs += _await_runs(node.body)
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
         self.frames.append(_Frame("lambda", f"{self.frame.qualname}.<lambda>"))
@@ -715,3 +723,30 @@ def analyse_module(
     analyser = ModuleAnalyser(path, name, catalog, project_roots, ProviderLocator(positions))
     wrapper.visit(analyser)
     return analyser.facts()
+
+
+def _awaits_alone(statement: cst.BaseStatement) -> bool:
+    """``x = await f()``, ``x: T = await f()`` or ``await f()`` as a whole statement."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return False
+    small = statement.body[0]
+    value = small.value if isinstance(small, (cst.Assign, cst.AnnAssign, cst.Expr)) else None
+    return isinstance(value, cst.Await)
+
+
+def _await_runs(body: Sequence[cst.BaseStatement]) -> int:
+    """Places in one block where awaits follow each other, or a loop appends awaited
+    results: where ``asyncio.gather`` could help (gather-awaits looks closer)."""
+    runs = streak = 0
+    for statement in body:
+        if _awaits_alone(statement):
+            streak += 1
+            runs += streak == 2
+        else:
+            streak = 0
+        if isinstance(statement, cst.For) and m.matches(
+            statement.body,
+            m.IndentedBlock([m.SimpleStatementLine([m.Expr(m.Call(args=[m.Arg(m.Await())]))])]),
+        ):
+            runs += 1
+    return runs
