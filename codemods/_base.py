@@ -74,6 +74,8 @@ class Codemod(VisitorBasedCodemodCommand):
     #: The pass looks at coroutines that block nothing (gather-awaits): the pre-filter
     #: must hand over every module with an ``async def`` that awaits twice.
     EVERY_COROUTINE: ClassVar[bool] = False
+    #: Runs unless ``--select``/``select`` names the passes to run.
+    DEFAULT: ClassVar[bool] = True
 
     def __init__(self, context: CodemodContext, view: ModuleView, options: Options) -> None:
         super().__init__(context)

@@ -107,6 +107,9 @@ class GatherAwaits(Codemod):
     DESCRIPTION = "Run independent sequential awaits concurrently with asyncio.gather."
     SAFETY = Safety.MIXED
     EVERY_COROUTINE = True
+    # Opt-in (``--select gather-awaits``): it must read every module whose coroutines
+    # await in a row, which tripled ``check`` on a 1,774-file code base (41 s -> 127 s).
+    DEFAULT = False
     EXAMPLES: ClassVar[tuple[Example, ...]] = (
         Example(
             before=(
@@ -142,6 +145,40 @@ class GatherAwaits(Codemod):
         return Decision("gather independent awaits", True)
 
     # -- the walk ----------------------------------------------------------------------
+    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        """Walk only the functions this pass has a say on (and the classes holding
+        them): everything the pass does is local to a function, and rebuilding a large
+        module to change nothing is most of what ``check`` would spend here."""
+        self.visit_Module(tree)
+        wanted = {
+            node_id
+            for node_id, qualname in self.qualnames.items()
+            if (plan := self.view.functions.get(qualname)) is not None
+            and self.decide(plan, self.options) is not None
+        }
+        if not wanted:
+            return tree
+        body = [self._walk_holding(statement, wanted) for statement in tree.body]
+        return tree.with_changes(body=body)
+
+    def _walk_holding(self, statement: cst.BaseStatement, wanted: set[int]) -> cst.BaseStatement:
+        if isinstance(statement, cst.FunctionDef):
+            if id(statement) not in wanted:
+                return statement
+            result = statement.visit(self)
+            assert isinstance(result, cst.BaseStatement)
+            return result
+        if isinstance(statement, cst.ClassDef) and isinstance(statement.body, cst.IndentedBlock):
+            inner = [self._walk_holding(s, wanted) for s in statement.body.body]
+            if all(new is old for new, old in zip(inner, statement.body.body, strict=True)):
+                return statement
+            return statement.with_changes(body=statement.body.with_changes(body=inner))
+        if isinstance(statement, cst.SimpleStatementLine):
+            return statement
+        walked = statement.visit(self)  # if/try at module level: rare, walked whole
+        assert isinstance(walked, cst.BaseStatement)
+        return walked
+
     def visit_Module(self, node: cst.Module) -> None:
         collector = _Qualnames(self.view.module)
         node.visit(collector)

@@ -128,11 +128,6 @@ def _check_json(*args: str) -> set[tuple[str, int, str, str]]:
     }
 
 
-def _check_json_fixable() -> set[tuple[str, int, str, bool]]:
-    _, out, _ = invoke("check", str(DEMO), "--format", "json", "--jobs", "1")
-    return {(Path(f["path"]).name, f["line"], f["codemod"], f["fixable"]) for f in json.loads(out)}
-
-
 def test_check_json_lists_every_blocking_call_of_the_demo() -> None:
     found = _check_json("--ignore", "demote-sync,offload-blocking,requests-to-httpx")
     assert found == {
@@ -164,16 +159,28 @@ def test_check_json_with_demote_sync() -> None:
     # requests-to-httpx ran first and added lines above: every site is still on the
     # user's own line
     assert ("items.py", 27, "requests-to-httpx", "requests.get") in found
-    # gather-awaits sees the awaits offload-blocking wrote into item_report: independent,
-    # but calls into threads, so only reported (--unsafe-fixes would gather them)
     assert {codemod for _, _, codemod, _ in found} == {
         "demote-sync",
         "offload-blocking",
         "requests-to-httpx",
-        "gather-awaits",
-    }
-    gathered = [f for f in _check_json_fixable() if f[2] == "gather-awaits"]
-    assert gathered and not any(fixable for *_, fixable in gathered)
+    }  # gather-awaits runs only when selected
+
+
+def test_selected_gather_awaits_reports_what_offload_wrote() -> None:
+    # item_report awaits three offloaded calls after offload-blocking: independent, but
+    # calls into threads, so only reported (--unsafe-fixes would gather them)
+    _, out, _ = invoke(
+        "check",
+        str(DEMO),
+        "--format",
+        "json",
+        "--jobs",
+        "1",
+        "--select",
+        "requests-to-httpx,demote-sync,offload-blocking,gather-awaits",
+    )
+    gathered = [f for f in json.loads(out) if f["codemod"] == "gather-awaits"]
+    assert gathered and not any(f["fixable"] for f in gathered)
 
 
 def test_check_json_without_offload_blocking_leaves_findings() -> None:

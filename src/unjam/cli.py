@@ -114,7 +114,8 @@ def choose_passes(
         if name not in known:
             listed = ", ".join(known) or "none yet"
             raise Usage(f"unknown codemod {name!r} (known: {listed})")
-    wanted = set(select) if select is not None else set(known)
+    default = {name for name, codemod in known.items() if codemod.DEFAULT}
+    wanted = set(select) if select is not None else default
     return tuple(p for p in PASSES if p.NAME in wanted and p.NAME not in ignore)
 
 
@@ -455,10 +456,11 @@ def _stdout() -> Console:
 def codemods() -> None:
     """List the codemods, in the order they run, with their fix safety."""
     table = Table(title="unjam codemods (in run order)")
-    for column in ("name", "fix safety", "description"):
+    for column in ("name", "fix safety", "runs by default", "description"):
         table.add_column(column)
     for codemod in PASSES:
-        table.add_row(codemod.NAME, codemod.SAFETY.value, codemod.DESCRIPTION)
+        default = "yes" if codemod.DEFAULT else "with --select"
+        table.add_row(codemod.NAME, codemod.SAFETY.value, default, codemod.DESCRIPTION)
     if not PASSES:
         _say("no codemods are registered")
     _stdout().print(table)

@@ -124,6 +124,7 @@ class Summary:
     always: bool = False
     has_async: bool = False
     awaits_twice: bool = False  # awaited statements follow each other (gather-awaits)
+    read_runs: bool = False  # ... and one of them is a read request (``x.get(...)``)
     async_uses_vocabulary: bool = False
     binds_vocabulary: bool = False
     called_from_async: frozenset[Call] = frozenset()
@@ -133,7 +134,7 @@ class Summary:
     @classmethod
     def unknown(cls, module: str) -> Summary:
         """For a file this Python cannot parse but libcst can (newer syntax): analyse it."""
-        return cls(module=module, always=True, has_async=True, awaits_twice=True)
+        return cls(module=module, always=True, has_async=True, awaits_twice=True, read_runs=True)
 
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -272,6 +273,7 @@ def summarise(
     defined = {function.name for function in functions}
     has_async = False
     awaits_twice = False
+    read_runs = False
     async_vocab = False
     called_from_async: set[Call] = set()
     sync_vocab: set[str] = set()
@@ -286,7 +288,10 @@ def summarise(
         if isinstance(node, ast.AsyncFunctionDef):
             has_async = True
             async_vocab = async_vocab or uses_vocab
-            awaits_twice = awaits_twice or ("await" in segment and _await_runs(node))
+            if "await" in segment:
+                found = _await_runs(node)
+                awaits_twice = awaits_twice or found is not None
+                read_runs = read_runs or found == "read"
             called_from_async |= calls
         else:
             if uses_vocab:
@@ -297,6 +302,7 @@ def summarise(
         always=any(word in data for word in ALWAYS),
         has_async=has_async,
         awaits_twice=awaits_twice,
+        read_runs=read_runs,
         async_uses_vocabulary=async_vocab,
         binds_vocabulary=binds,
         called_from_async=frozenset(called_from_async),
@@ -355,16 +361,28 @@ def _awaited(statement: ast.stmt) -> bool:
     )
 
 
-def _await_runs(function: ast.AsyncFunctionDef) -> bool:
-    """Two awaited statements in a row, or a loop whose one statement appends an awaited
-    result, anywhere in the function (the analysis counts the same, on libcst's tree)."""
+#: Methods of an HTTP client: gather-awaits gathers the reads and reports the writes
+#: without --unsafe-fixes; other runs are reported where a module is analysed anyway.
+READ_METHODS = frozenset(
+    {"get", "head", "options", "post", "put", "patch", "delete", "request", "stream"}
+)
+
+
+def _await_runs(function: ast.AsyncFunctionDef) -> str | None:
+    """ "read" when two awaited statements follow each other and one is a read request
+    (``client.get(...)``), "any" for other such runs or a loop whose one statement
+    appends an awaited result, None when there is none (the analysis counts the same
+    runs on libcst's tree)."""
+    found = None
     for node in ast.walk(function):
         body = getattr(node, "body", None)
         if not isinstance(body, list):
             continue
         for first, second in itertools.pairwise(body):
             if _awaited(first) and _awaited(second):
-                return True
+                if _reads(first) or _reads(second):
+                    return "read"
+                found = "any"
         if isinstance(node, ast.For) and len(node.body) == 1:
             only = node.body[0]
             if (
@@ -372,5 +390,22 @@ def _await_runs(function: ast.AsyncFunctionDef) -> bool:
                 and isinstance(only.value, ast.Call)
                 and any(isinstance(arg, ast.Await) for arg in only.value.args)
             ):
-                return True
-    return False
+                if any(
+                    _reads_call(arg.value) for arg in only.value.args if isinstance(arg, ast.Await)
+                ):
+                    return "read"
+                found = "any"
+    return found
+
+
+def _reads(statement: ast.stmt) -> bool:
+    value = getattr(statement, "value", None)
+    return isinstance(value, ast.Await) and _reads_call(value.value)
+
+
+def _reads_call(call: ast.expr) -> bool:
+    return (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr in READ_METHODS
+    )

@@ -25,6 +25,7 @@ from typing import TypeVar
 from libcst.codemod import CodemodContext, SkipFile
 
 from unjam.analysis.catalog import Catalog, default_catalog
+from unjam.analysis.light import light_facts
 from unjam.analysis.model import ModuleFacts
 from unjam.analysis.module import analyse_module
 from unjam.analysis.names import ModuleName
@@ -131,6 +132,15 @@ def scan_job(job: Job) -> ModuleFacts | SourceError:
         return error
     except RecursionError:
         return SourceError(job.shown, "too deeply nested to analyse")
+
+
+def light_job(job: Job) -> ModuleFacts | SourceError:
+    """Light facts for a module only gather-awaits needs (see ``analysis.light``)."""
+    try:
+        tree, text = python_ast(job.data, job.shown)
+    except SourceError as error:
+        return error
+    return light_facts(tree, text, job.shown, job.module)
 
 
 def _cpython_positions(job: Job) -> AstPositions | None:
@@ -310,13 +320,28 @@ class Runner:
                 tick()
         selection = select(summaries, self.every_route)
         chosen = set(selection.first) if self.use_prefilter else set(jobs)
+        light: dict[str, ModuleFacts] = {}
         if any(codemod.EVERY_COROUTINE for codemod in self.passes):
-            chosen |= {shown for shown, summary in summaries.items() if summary.awaits_twice}
+            # Without --unsafe-fixes only runs with a read request can be gathered; such
+            # modules get light facts from CPython's tree unless something else needs
+            # them analysed (then a full analysis replaces the light facts).
+            wide = self.options.unsafe_fixes or bool(self.options.gather_safe)
+            wanted = "awaits_twice" if wide else "read_runs"
+            gather_only = [
+                jobs[shown]
+                for shown, summary in summaries.items()
+                if getattr(summary, wanted) and shown not in chosen
+            ]
+            for job, outcome in zip(
+                gather_only, _map(executor, light_job, gather_only), strict=True
+            ):
+                if isinstance(outcome, ModuleFacts):
+                    light[job.shown] = outcome
         pending = [job for shown, job in jobs.items() if shown in chosen]
-        facts: list[ModuleFacts] = []
+        facts: dict[str, ModuleFacts] = dict(light)  # by path: a full analysis replaces
         analysed: set[str] = set()
         searched: set[tuple[str, str]] = set()
-        project = Project.link(self.catalog, [])
+        project = Project.link(self.catalog, facts.values())
         for _ in range(MAX_ROUNDS):
             if not pending:
                 break
@@ -325,11 +350,12 @@ class Runner:
                 analysed.add(job.shown)
                 if isinstance(outcome, SourceError):
                     errors.append(str(outcome))
+                    facts.pop(job.shown, None)
                 else:
-                    facts.append(outcome)
+                    facts[job.shown] = outcome
                 if tick:
                     tick()
-            project = Project.link(self.catalog, facts)
+            project = Project.link(self.catalog, facts.values())
             pending = self._next_round(
                 project, jobs, summaries, selection.relays, analysed, searched
             )
