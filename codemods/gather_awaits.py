@@ -13,6 +13,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from unjam.codemods._base import Codemod, Decision, Example, Options, Safety
 from unjam.codemods._local_metadata import LocalMetadata
+from unjam.codemods._nodes import code
 from unjam.codemods._spelling import Spelled, Spelling
 
 from unjam.analysis.model import Location
@@ -322,10 +323,10 @@ class GatherAwaits(Codemod):
         except _Refused as refusal:
             self._report(where, f"a loop of awaits could gather them: {refusal}", False, plan)
             return updated_node
-        target = _code(original_node.target)
+        target = code(original_node.target)
         text = (
-            f"{listed}.extend(await {gather.dotted}(*({_code(call)} for {target} in "
-            f"{_code(original_node.iter)})))\n"
+            f"{listed}.extend(await {gather.dotted}(*({code(call)} for {target} in "
+            f"{code(original_node.iter)})))\n"
         )
         statement = cst.parse_statement(text)
         self._import(gather)
@@ -447,11 +448,11 @@ class GatherAwaits(Codemod):
         if any(t is not None for t in targets) and any(t is None for t in targets):
             if m.findall(function, m.Name("_")):
                 raise _Refused("one has no target and `_` is already used here")
-        spelled = [_code(t) if t is not None else "_" for t in targets]
+        spelled = [code(t) if t is not None else "_" for t in targets]
         spelled = [
             f"({text})" if "," in text and not text.startswith("(") else text for text in spelled
         ]
-        calls = "".join(f"    {_code(item.call)},\n" for item in run)
+        calls = "".join(f"    {code(item.call)},\n" for item in run)
         head = f"{', '.join(spelled)} = " if any(t is not None for t in targets) else ""
         statement = cst.parse_statement(f"{head}await {gather.dotted}(\n{calls})\n")
         assert isinstance(statement, cst.SimpleStatementLine)
@@ -663,7 +664,3 @@ def _module_clients(module: cst.Module, spelling: Spelling, safe: frozenset[str]
         if qualified in safe and isinstance(target, cst.Name):
             found[target.value] = qualified
     return found
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module(body=[]).code_for_node(node)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -13,21 +12,19 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     BuiltinScope,
-    CodeRange,
     GlobalScope,
-    MetadataWrapper,
-    PositionProvider,
     Scope,
-    ScopeProvider,
 )
 from unjam.codemods import _thread_hop as hop
 from unjam.codemods._base import Codemod, Decision, Example, Options, Safety
+from unjam.codemods._local_metadata import LocalMetadata
+from unjam.codemods._nodes import in_parens, index_module
 from unjam.codemods._spelling import Spelled, Spelling
 from unjam.codemods._with_block import bound_for_sure, check_body, extract, names_in_and_out
 
 from unjam.analysis.catalog import default_catalog
 from unjam.analysis.model import Effect
-from unjam.analysis.names import _Qualnames, short_name
+from unjam.analysis.names import short_name
 from unjam.analysis.project import FunctionPlan
 from unjam.analysis.suppression import is_suppressed
 
@@ -73,24 +70,6 @@ class _Block:
     params: list[str]
     returns: list[str]
     covered: list[Effect]
-
-
-class _Index(_Qualnames):
-    """One walk for what the pass looks up by node: function qualified names, and each
-    call's index in visiting order (as the analysis counted them)."""
-
-    def __init__(self, module: str) -> None:
-        super().__init__(module)
-        self.calls: dict[int, int] = {}
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.calls[id(node)] = len(self.calls)
-
-
-def _index(module: cst.Module, name: str) -> tuple[dict[int, str], dict[int, int]]:
-    index = _Index(name)
-    module.visit(index)
-    return index.found, index.calls
 
 
 def _hazards(plan: FunctionPlan) -> dict[int, str]:
@@ -250,10 +229,10 @@ class OffloadBlocking(Codemod):
     # -- the walk ----------------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
         self.code = node.code
-        self.metadata_of: dict[int, _FunctionMetadata] = {}
+        self.metadata_of: dict[int, LocalMetadata] = {}
         self.function_nodes: list[cst.FunctionDef] = []
         self.produced: set[int] = set()  # ids of the awaits this pass wrote
-        self.qualnames, self.indexes = _index(node, self.view.module)
+        self.qualnames, self.indexes = index_module(node, self.view.module)
         self.spelling = Spelling.of(node)
         self.frames: list[str | _Coroutine] = []
         self.hops: dict[int, _Hop] = {}
@@ -413,7 +392,7 @@ class OffloadBlocking(Codemod):
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if id(updated_node.func) in self.produced:
-            updated_node = updated_node.with_changes(func=_in_parens(updated_node.func))
+            updated_node = updated_node.with_changes(func=in_parens(updated_node.func))
         if id(original_node) in self.bridges:
             self.frames.pop()
             return updated_node
@@ -470,30 +449,27 @@ class OffloadBlocking(Codemod):
         self, original_node: cst.Attribute, updated_node: cst.Attribute
     ) -> cst.Attribute:
         if id(updated_node.value) in self.produced:
-            return updated_node.with_changes(value=_in_parens(updated_node.value))
+            return updated_node.with_changes(value=in_parens(updated_node.value))
         return updated_node
 
     def leave_Subscript(
         self, original_node: cst.Subscript, updated_node: cst.Subscript
     ) -> cst.Subscript:
         if id(updated_node.value) in self.produced:
-            return updated_node.with_changes(value=_in_parens(updated_node.value))
+            return updated_node.with_changes(value=in_parens(updated_node.value))
         return updated_node
 
     # -- metadata, resolved only when a rewrite needs it -----------------------------------
-    def _metadata(self) -> _FunctionMetadata:
+    def _metadata(self) -> LocalMetadata:
         """Scopes and positions of the outermost function around this point, computed on
-        that function alone: libcst's scopes cost several parses of the whole module, and
-        a rewrite only ever asks about names of the function it is in."""
+        that function alone (see ``LocalMetadata``)."""
         outermost = self.function_nodes[0]
         found = self.metadata_of.get(id(outermost))
         if found is None:
-            wrapper = MetadataWrapper(cst.Module(body=[outermost]), unsafe_skip_copy=True)
-            scopes, positions = wrapper.resolve(ScopeProvider), wrapper.resolve(PositionProvider)
             qualname = self.qualnames.get(id(outermost))
             plan = self.view.functions.get(qualname) if qualname else None
-            offset = plan.facts.location.line - positions[outermost.name].start.line if plan else 0
-            found = self.metadata_of[id(outermost)] = _FunctionMetadata(scopes, positions, offset)
+            found = LocalMetadata.of(outermost, plan.facts.location.line if plan else None)
+            self.metadata_of[id(outermost)] = found
         return found
 
     def _may_be_rebound(self, spelled: Spelled) -> bool:
@@ -651,20 +627,6 @@ class OffloadBlocking(Codemod):
             False,
             coroutine.plan.facts.qualname,
         )
-
-
-def _in_parens(node: cst.BaseExpression) -> cst.BaseExpression:
-    """``await`` binds looser than ``.attr``, ``[...]`` and ``(...)``."""
-    if node.lpar:
-        return node
-    return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-
-
-@dataclass(frozen=True, slots=True)
-class _FunctionMetadata:
-    scopes: Mapping[cst.CSTNode, Scope | None]
-    positions: Mapping[cst.CSTNode, CodeRange]
-    offset: int  # add to a line of the function alone to get the module's line
 
 
 class _Shadowed(Exception):

@@ -16,10 +16,11 @@ from unjam.codemods._blocks import Parents, smallest_run
 from unjam.codemods._httpx_mapping import HttpxMapping, mapping
 from unjam.codemods._imports import swap_imports
 from unjam.codemods._local_metadata import LocalMetadata
+from unjam.codemods._nodes import code, in_parens, index_module
 from unjam.codemods._spelling import Spelling
 
 from unjam.analysis.model import Effect
-from unjam.analysis.names import _Qualnames, short_name
+from unjam.analysis.names import short_name
 from unjam.analysis.project import FunctionPlan
 from unjam.analysis.suppression import is_suppressed
 
@@ -210,7 +211,7 @@ class RequestsToHttpx(Codemod):
         self.table = mapping()
         self.spelling = Spelling.of(node)
         self.target = self._target()
-        self.qualnames, self.indexes = _index(node, self.view.module)
+        self.qualnames, self.indexes = index_module(node, self.view.module)
         self.plans: list[_Plan] = []
         self.converted = 0
         self.produced: set[int] = set()
@@ -246,7 +247,7 @@ class RequestsToHttpx(Codemod):
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if id(updated_node.func) in self.produced:
-            updated_node = updated_node.with_changes(func=_in_parens(updated_node.func))
+            updated_node = updated_node.with_changes(func=in_parens(updated_node.func))
         call = self._lookup("calls", original_node)
         if not isinstance(call, _Call):
             return updated_node
@@ -272,7 +273,7 @@ class RequestsToHttpx(Codemod):
         self, original_node: cst.Attribute, updated_node: cst.Attribute
     ) -> cst.BaseExpression:
         if id(updated_node.value) in self.produced:
-            updated_node = updated_node.with_changes(value=_in_parens(updated_node.value))
+            updated_node = updated_node.with_changes(value=in_parens(updated_node.value))
         rename = self._lookup("renames", original_node)
         if rename == "str":
             return cst.Call(cst.Name("str"), [cst.Arg(updated_node)])
@@ -284,7 +285,7 @@ class RequestsToHttpx(Codemod):
         self, original_node: cst.Subscript, updated_node: cst.Subscript
     ) -> cst.Subscript:
         if id(updated_node.value) in self.produced:
-            return updated_node.with_changes(value=_in_parens(updated_node.value))
+            return updated_node.with_changes(value=in_parens(updated_node.value))
         return updated_node
 
     def leave_ExceptHandler(
@@ -465,7 +466,7 @@ class _Planner:
         self.result.renames.update(renames)
         for name, value in options.items():
             known = self.result.client_options.get(name)
-            if known is not None and _code(known) != _code(value):
+            if known is not None and code(known) != code(value):
                 raise Refused(f"calls in it pass different {name}= values; one client has one")
             self.result.client_options[name] = value
 
@@ -535,7 +536,7 @@ class _Planner:
                 options[name] = arg.value
             elif how == "drop-if-false":
                 if not m.matches(arg.value, m.Name("False")):
-                    raise Refused(f"{name}={_code(arg.value)} needs a streaming rewrite")
+                    raise Refused(f"{name}={code(arg.value)} needs a streaming rewrite")
             elif how == "follow_redirects":
                 follows = _truthy(arg.value)
                 converted.append(_keyword(arg, "follow_redirects"))
@@ -558,12 +559,11 @@ class _Planner:
             if isinstance(value, cst.Tuple) and len(value.elements) == 2:
                 connect, read = (element.value for element in value.elements)
                 timeout = cst.parse_expression(
-                    f"{self.owner.target}.Timeout(None, connect={_code(connect)}, "
-                    f"read={_code(read)})"
+                    f"{self.owner.target}.Timeout(None, connect={code(connect)}, read={code(read)})"
                 )
                 return arg.with_changes(value=timeout)
             raise Refused(
-                f"timeout={_code(value)}: unjam cannot tell a number from a (connect, read) "
+                f"timeout={code(value)}: unjam cannot tell a number from a (connect, read) "
                 "tuple, which httpx spells differently"
             )
         if name == "data" and _is_text(value, self.owner.spelling):
@@ -584,7 +584,7 @@ class _Planner:
             return _without_none(value)
         if isinstance(value, cst.Name) and self._is_dict(value):
             return _without_none(value)
-        raise Refused(f"params={_code(value)}: unjam cannot see whether it is a dict")
+        raise Refused(f"params={code(value)}: unjam cannot see whether it is a dict")
 
     def _is_dict(self, name: cst.Name) -> bool:
         scope = self.local.scopes.get(name)
@@ -620,8 +620,7 @@ class _Planner:
             if twin is not None:
                 return value.with_changes(func=cst.parse_expression(f"{self.owner.target}.{twin}"))
         raise Refused(
-            f"auth={_code(value)}: only (user, password) and requests' basic/digest "
-            "auth map exactly"
+            f"auth={code(value)}: only (user, password) and requests' basic/digest auth map exactly"
         )
 
     # -- the response ------------------------------------------------------------------
@@ -713,7 +712,7 @@ class _Planner:
             options: dict[str, cst.BaseExpression] = {}
             for call in calls:
                 for key, value in call.options.items():
-                    if key in options and _code(options[key]) != _code(value):
+                    if key in options and code(options[key]) != code(value):
                         raise Refused(f"calls on {name} pass different {key}= values")
                     options[key] = value
                 self.result.calls[id(call.node)] = call
@@ -855,7 +854,7 @@ class _Planner:
             spelled: list[str] = []
             for expression, qualified in named:
                 if qualified is None or keep_requests:
-                    spelled.append(_code(expression))
+                    spelled.append(code(expression))
                 if qualified is not None:
                     twins = self.table.exceptions[qualified]
                     spelled += [f"{self.owner.target}.{twin}" for twin in twins]
@@ -904,25 +903,6 @@ def _kind(effect: Effect, table: HttpxMapping) -> str | None:
     if effect.name.startswith(SESSION) and effect.name[len(SESSION) :] in table.session_methods:
         return "session"
     return None
-
-
-class _Index(_Qualnames):
-    def __init__(self, module: str) -> None:
-        super().__init__(module)
-        self.calls: dict[int, int] = {}
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.calls[id(node)] = len(self.calls)
-
-
-def _index(module: cst.Module, name: str) -> tuple[dict[int, str], dict[int, int]]:
-    index = _Index(name)
-    module.visit(index)
-    return index.found, index.calls
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module(body=[]).code_for_node(node)
 
 
 def _commas(args: list[cst.Arg], trailing: cst.Comma | None = None) -> list[cst.Arg]:
@@ -990,14 +970,8 @@ def _is_text(node: cst.BaseExpression, spelling: Spelling) -> bool:
 
 def _without_none(value: cst.BaseExpression) -> cst.BaseExpression:
     return cst.parse_expression(
-        f"{{key: value for key, value in {_code(value)}.items() if value is not None}}"
+        f"{{key: value for key, value in {code(value)}.items() if value is not None}}"
     )
-
-
-def _in_parens(node: cst.BaseExpression) -> cst.BaseExpression:
-    if node.lpar:
-        return node
-    return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
 
 
 def _base_folder(filename: str, shown: str) -> Path:
