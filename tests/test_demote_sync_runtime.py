@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from unjam.codemods import PASSES
 from unjam.codemods.demote_sync import DemoteSync
 
 from tests.helpers import FIXTURES, rewritten_copy
@@ -93,3 +94,12 @@ def test_demo_app_answers_the_same_before_and_after(tmp_path: Path) -> None:
     statuses = {(method, path): status for method, path, status, _ in before}
     assert statuses[("GET", "/api/items/1")] == 200
     assert statuses[("GET", "/api/items/99")] == 404
+
+
+def test_demo_app_answers_the_same_after_every_default_codemod(tmp_path: Path) -> None:
+    """The README's demo, rewritten by the passes ``unjam diff`` runs by default."""
+    default = tuple(p for p in PASSES if p.DEFAULT)
+    demo = FIXTURES / "apps" / "demo"
+    changed = rewritten_copy(demo, tmp_path / "after", default)
+    assert {"demo/routers/items.py", "demo/db.py", "demo/main.py"} <= set(changed)
+    assert _responses(tmp_path / "after") == _responses(demo)
