@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import libcst as cst
 
 from unjam.analysis.names import _Qualnames
@@ -36,3 +39,45 @@ def in_parens(node: cst.BaseExpression) -> cst.BaseExpression:
 def code(node: cst.CSTNode) -> str:
     """The source of a node, as the module would print it."""
     return cst.Module(body=[]).code_for_node(node)
+
+
+Bound = TypeVar("Bound", cst.Attribute, cst.Subscript, cst.Call)
+
+
+class AwaitsInPlace:
+    """For passes that put an ``await`` where a call stood: ``await`` binds looser than
+    ``.attr``, ``[...]`` and ``(...)``, so an await that becomes the value of one of them
+    gets parentheses (``(await f()).json()``)."""
+
+    produced: set[int]  # ids of the awaits this pass wrote
+
+    def start_placing(self) -> None:
+        """Call at the start of each module."""
+        self.produced = set()
+
+    def placed(self, node: cst.Await) -> cst.Await:
+        self.produced.add(id(node))
+        return node
+
+    def keep_bound(self, node: Bound) -> Bound:
+        if isinstance(node, cst.Call):
+            if id(node.func) in self.produced:
+                return node.with_changes(func=in_parens(node.func))
+        elif id(node.value) in self.produced:
+            return node.with_changes(value=in_parens(node.value))
+        return node
+
+    def leave_Subscript(
+        self, original_node: cst.Subscript, updated_node: cst.Subscript
+    ) -> cst.Subscript:
+        return self.keep_bound(updated_node)
+
+
+def unique_name(base: str, taken: Callable[[str], bool], second: str | None = None) -> str:
+    """``base``, or ``base_2``, ``base_3``... (``second`` instead of ``base_2`` when
+    given): the first that ``taken`` does not claim."""
+    name, number = base, 1
+    while taken(name):
+        number += 1
+        name = second if number == 2 and second else f"{base}_{number}"
+    return name

@@ -89,18 +89,6 @@ def _escapes(block: cst.BaseSuite) -> bool:
     return finder.found
 
 
-def _ids(node: cst.CSTNode) -> set[int]:
-    found: set[int] = set()
-
-    class Collect(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            found.add(id(node))
-            return True
-
-    node.visit(Collect())
-    return found
-
-
 def names_in_and_out(
     node: cst.With, scope: Scope, where: Callable[[cst.CSTNode], Position], in_loop: bool
 ) -> tuple[list[str], list[str]]:
@@ -111,7 +99,7 @@ def names_in_and_out(
     name in the function. Source order narrows that down: a parameter must be bound
     before the block (or anywhere, in a loop), a returned name read after it (or
     anywhere, in a loop); the block's own ``as`` targets are never parameters."""
-    inside = _ids(node)
+    inside = {id(found) for found in _walk(node)}
     start, end = where(node), _end(node, where)
     own = {
         name.value

@@ -17,7 +17,7 @@ from unjam.codemods._nodes import code
 from unjam.codemods._spelling import Spelled, Spelling
 
 from unjam.analysis.model import Location
-from unjam.analysis.names import _Qualnames
+from unjam.analysis.names import function_qualnames
 from unjam.analysis.project import FunctionPlan, ModuleView
 from unjam.analysis.suppression import is_suppressed
 
@@ -181,9 +181,7 @@ class GatherAwaits(Codemod):
         return walked
 
     def visit_Module(self, node: cst.Module) -> None:
-        collector = _Qualnames(self.view.module)
-        node.visit(collector)
-        self.qualnames = collector.found
+        self.qualnames = function_qualnames(node, self.view.module)
         self.spelling = Spelling.of(node)
         self.code = node.code
         self.functions: list[tuple[cst.FunctionDef, FunctionPlan | None]] = []

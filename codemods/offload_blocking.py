@@ -18,7 +18,7 @@ from libcst.metadata import (
 from unjam.codemods import _thread_hop as hop
 from unjam.codemods._base import Codemod, Decision, Example, Options, Safety
 from unjam.codemods._local_metadata import LocalMetadata
-from unjam.codemods._nodes import in_parens, index_module
+from unjam.codemods._nodes import AwaitsInPlace, index_module, unique_name
 from unjam.codemods._spelling import Spelled, Spelling
 from unjam.codemods._with_block import bound_for_sure, check_body, extract, names_in_and_out
 
@@ -88,7 +88,7 @@ def _hazards(plan: FunctionPlan) -> dict[int, str]:
     return found
 
 
-class OffloadBlocking(Codemod):
+class OffloadBlocking(AwaitsInPlace, Codemod):
     """## What it does
     Rewrites each blocking call inside an `async def` so that the event loop keeps
     running while it waits:
@@ -231,7 +231,7 @@ class OffloadBlocking(Codemod):
         self.code = node.code
         self.metadata_of: dict[int, LocalMetadata] = {}
         self.function_nodes: list[cst.FunctionDef] = []
-        self.produced: set[int] = set()  # ids of the awaits this pass wrote
+        self.start_placing()
         self.qualnames, self.indexes = index_module(node, self.view.module)
         self.spelling = Spelling.of(node)
         self.frames: list[str | _Coroutine] = []
@@ -391,8 +391,7 @@ class OffloadBlocking(Codemod):
         return self.hop_stack[-1]
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        if id(updated_node.func) in self.produced:
-            updated_node = updated_node.with_changes(func=in_parens(updated_node.func))
+        updated_node = self.keep_bound(updated_node)
         if id(original_node) in self.bridges:
             self.frames.pop()
             return updated_node
@@ -437,8 +436,7 @@ class OffloadBlocking(Codemod):
             self._fixed(
                 coroutine, each, f"moved to a worker thread with line {effect.location.line}"
             )
-        self.produced.add(id(result))
-        return result
+        return self.placed(result)
 
     def _covered(self, planned: _Hop, node: cst.Call) -> list[Effect]:
         indexes = sorted(self.indexes[call_id] for call_id in {id(node), *planned.inner})
@@ -448,16 +446,7 @@ class OffloadBlocking(Codemod):
     def leave_Attribute(
         self, original_node: cst.Attribute, updated_node: cst.Attribute
     ) -> cst.Attribute:
-        if id(updated_node.value) in self.produced:
-            return updated_node.with_changes(value=in_parens(updated_node.value))
-        return updated_node
-
-    def leave_Subscript(
-        self, original_node: cst.Subscript, updated_node: cst.Subscript
-    ) -> cst.Subscript:
-        if id(updated_node.value) in self.produced:
-            return updated_node.with_changes(value=in_parens(updated_node.value))
-        return updated_node
+        return self.keep_bound(updated_node)
 
     # -- metadata, resolved only when a rewrite needs it -----------------------------------
     def _metadata(self) -> LocalMetadata:
@@ -566,10 +555,7 @@ class OffloadBlocking(Codemod):
         first = node.items[0].item
         callee = get_full_name_for_node(first.func) if isinstance(first, cst.Call) else None
         base = "_with_" + (callee or "block").rsplit(".", 1)[-1].lstrip("_")
-        name, number = base, 1
-        while name in scope or name in coroutine.helpers:
-            number += 1
-            name = f"{base}_{number}"
+        name = unique_name(base, lambda name: name in scope or name in coroutine.helpers)
         coroutine.helpers.add(name)
         return name
 

@@ -16,7 +16,7 @@ from unjam.codemods._blocks import Parents, smallest_run
 from unjam.codemods._httpx_mapping import HttpxMapping, mapping
 from unjam.codemods._imports import swap_imports
 from unjam.codemods._local_metadata import LocalMetadata
-from unjam.codemods._nodes import code, in_parens, index_module
+from unjam.codemods._nodes import AwaitsInPlace, code, index_module, unique_name
 from unjam.codemods._spelling import Spelling
 
 from unjam.analysis.model import Effect
@@ -89,7 +89,7 @@ class _Plan:
         )
 
 
-class RequestsToHttpx(Codemod):
+class RequestsToHttpx(AwaitsInPlace, Codemod):
     """## What it does
     Inside an `async def`, turns calls through `requests` into awaited calls on an
     `httpx.AsyncClient`, opened with `async with` around the smallest run of statements
@@ -214,9 +214,11 @@ class RequestsToHttpx(Codemod):
         self.qualnames, self.indexes = index_module(node, self.view.module)
         self.plans: list[_Plan] = []
         self.converted = 0
-        self.produced: set[int] = set()
+        self.start_placing()
         self.needs_ssl = False
-        self.ssl_name = _unused_name("_SSL_CONTEXT", node.code)
+        self.ssl_name = unique_name(
+            "_SSL_CONTEXT", lambda name: re.search(rf"\b{name}\b", node.code) is not None
+        )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         qualname = self.qualnames.get(id(node))
@@ -246,8 +248,7 @@ class RequestsToHttpx(Codemod):
         return None
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        if id(updated_node.func) in self.produced:
-            updated_node = updated_node.with_changes(func=in_parens(updated_node.func))
+        updated_node = self.keep_bound(updated_node)
         call = self._lookup("calls", original_node)
         if not isinstance(call, _Call):
             return updated_node
@@ -260,8 +261,7 @@ class RequestsToHttpx(Codemod):
             lpar=updated_node.lpar,
             rpar=updated_node.rpar,
         )
-        self.produced.add(id(result))
-        return result
+        return self.placed(result)
 
     def _client_name(self, node: cst.Call) -> str:
         for plan in self.plans:
@@ -272,20 +272,12 @@ class RequestsToHttpx(Codemod):
     def leave_Attribute(
         self, original_node: cst.Attribute, updated_node: cst.Attribute
     ) -> cst.BaseExpression:
-        if id(updated_node.value) in self.produced:
-            updated_node = updated_node.with_changes(value=in_parens(updated_node.value))
+        updated_node = self.keep_bound(updated_node)
         rename = self._lookup("renames", original_node)
         if rename == "str":
             return cst.Call(cst.Name("str"), [cst.Arg(updated_node)])
         if isinstance(rename, str):
             return updated_node.with_changes(attr=cst.Name(rename))
-        return updated_node
-
-    def leave_Subscript(
-        self, original_node: cst.Subscript, updated_node: cst.Subscript
-    ) -> cst.Subscript:
-        if id(updated_node.value) in self.produced:
-            return updated_node.with_changes(value=in_parens(updated_node.value))
         return updated_node
 
     def leave_ExceptHandler(
@@ -865,11 +857,7 @@ class _Planner:
     # -- naming and reporting ----------------------------------------------------------
     def _free_name(self, base: str) -> str:
         taken = {n.value for n in m.findall(self.function, m.Name()) if isinstance(n, cst.Name)}
-        name, number = base, 1
-        while name in taken:
-            number += 1
-            name = f"{base}_{number}" if number > 2 else f"http_{base}"
-        return name
+        return unique_name(base, taken.__contains__, second=f"http_{base}")
 
     def _ignored(self, effect: Effect) -> bool:
         codes = self.owner.view.suppressed_lines.get(effect.location.line, frozenset())
@@ -998,14 +986,6 @@ def _function_around(text: str, line: int) -> str | None:
     ):
         end += 1
     return "\n".join(lines[start:end])
-
-
-def _unused_name(base: str, code: str) -> str:
-    name, number = base, 1
-    while re.search(rf"\b{re.escape(name)}\b", code):
-        number += 1
-        name = f"{base}_{number}"
-    return name
 
 
 def _read(path: str) -> str | None:

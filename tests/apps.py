@@ -9,6 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from unjam.codemods import Codemod
+
+from tests.helpers import FIXTURES, rewritten_copy
+
 INPUT, EXPECTED = ".input.py", ".expected.py"
 
 #: Imports each app, calls every GET route without path parameters and every websocket
@@ -90,3 +94,33 @@ def answers(
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def assert_rewritten_apps_answer_the_same(
+    folder: Path, tmp_path: Path, minimum: int, env: dict[str, str] | None = None
+) -> None:
+    """Every rewrite case of a pass's fixtures, run before and after: each must call at
+    least one route, answer it without error, and answer the same afterwards."""
+    cases = rewrite_cases(folder)
+    assert len(cases) >= minimum
+    before = answers([materialise(case, tmp_path, after=False) for case in cases], env)
+    after = answers([materialise(case, tmp_path, after=True) for case in cases], env)
+    for case in cases:
+        assert before[case.name], f"{case.name}: no route was called"
+        statuses = [status for _, status, _ in before[case.name]]
+        assert all(status in (101, 200) for status in statuses), (case.name, before[case.name])
+        assert after[case.name] == before[case.name], case.name
+
+
+def before_and_after(
+    app_file: str, tmp_path: Path, passes: tuple[type[Codemod], ...]
+) -> tuple[Path, Path]:
+    """``fixtures/apps/stall/<app_file>`` as written (first folder) and rewritten by
+    ``passes`` (second folder)."""
+    source = FIXTURES / "apps" / "stall"
+    before = tmp_path / "before"
+    before.mkdir()
+    shutil.copyfile(source / app_file, before / app_file)
+    changed = rewritten_copy(source, tmp_path / "after", passes)
+    assert app_file in changed
+    return before, tmp_path / "after"

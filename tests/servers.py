@@ -87,20 +87,35 @@ class Stall:
     slow_total: float  # seconds until every slow request had answered
 
 
-def measure_stall(port: int, slow_path: str, concurrent: int, probe_every: float = 0.05) -> Stall:
-    """Fire ``concurrent`` requests at ``slow_path`` and probe /health meanwhile."""
+def _start_gets(port: int, path: str, count: int) -> tuple[list[threading.Thread], list[int]]:
+    """``count`` GETs of ``path`` at once, each on its own thread; (threads, statuses)."""
     statuses: list[int] = []
     lock = threading.Lock()
 
-    def slow() -> None:
-        status, _, _ = get(port, slow_path, timeout=30)
+    def call() -> None:
+        status, _, _ = get(port, path, timeout=30)
         with lock:
             statuses.append(status)
 
-    start = time.perf_counter()
-    workers = [threading.Thread(target=slow) for _ in range(concurrent)]
+    workers = [threading.Thread(target=call) for _ in range(count)]
     for worker in workers:
         worker.start()
+    return workers, statuses
+
+
+def concurrent_gets(port: int, path: str, count: int) -> tuple[float, list[int]]:
+    """(seconds until all answered, statuses) for ``count`` simultaneous GETs."""
+    start = time.perf_counter()
+    workers, statuses = _start_gets(port, path, count)
+    for worker in workers:
+        worker.join(timeout=60)
+    return time.perf_counter() - start, statuses
+
+
+def measure_stall(port: int, slow_path: str, concurrent: int, probe_every: float = 0.05) -> Stall:
+    """Fire ``concurrent`` requests at ``slow_path`` and probe /health meanwhile."""
+    start = time.perf_counter()
+    workers, statuses = _start_gets(port, slow_path, concurrent)
     time.sleep(probe_every)
     latencies: list[float] = []
     for _ in range(200):  # bounded: at most 200 probes

@@ -280,7 +280,7 @@ def test_requests_to_httpx_targets_httpx2_by_flag_config_or_dependency(tmp_path:
         '[tool.unjam]\nhttp-client = "httpx"\n'
     )
     out, _ = _converted(tmp_path)
-    assert "httpx.AsyncClient(" in out and "httpx2" not in out.split("+import httpx")[0]
+    assert "+import httpx\n" in out and "httpx.AsyncClient(" in out and "httpx2" not in out
 
 
 def test_httpx_default_timeout_flag_drops_timeout_none(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 from unjam.codemods import PASSES
 from unjam.codemods.demote_sync import DemoteSync
 
+from tests.apps import before_and_after
 from tests.helpers import FIXTURES, rewritten_copy
 from tests.servers import measure_stall, uvicorn
 
@@ -18,16 +19,11 @@ pytestmark = pytest.mark.server
 
 
 def test_health_stays_fast_while_demoted_route_blocks(tmp_path: Path) -> None:
-    source = FIXTURES / "apps" / "stall"
-    before_dir = tmp_path / "before"
-    before_dir.mkdir()
-    (before_dir / "stall_app.py").write_bytes((source / "stall_app.py").read_bytes())
-    changed = rewritten_copy(source, tmp_path / "after", (DemoteSync,))
-    assert "stall_app.py" in changed
+    before_dir, after_dir = before_and_after("stall_app.py", tmp_path, (DemoteSync,))
 
     with uvicorn("stall_app:app", before_dir) as port:
         before = measure_stall(port, "/slow", concurrent=8)
-    with uvicorn("stall_app:app", tmp_path / "after") as port:
+    with uvicorn("stall_app:app", after_dir) as port:
         after = measure_stall(port, "/slow", concurrent=8)
 
     assert before.slow_statuses == after.slow_statuses == (200,) * 8

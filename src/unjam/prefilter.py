@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from unjam.analysis.catalog import BLOCKING_CATEGORIES, Catalog
+from unjam.analysis.light import appended_awaits, awaited_statement
 from unjam.analysis.positions import ordered_statements
 from unjam.source import python_ast
 
@@ -124,7 +125,7 @@ class Summary:
     always: bool = False
     has_async: bool = False
     awaits_twice: bool = False  # awaited statements follow each other (gather-awaits)
-    read_runs: bool = False  # ... and one of them is a read request (``x.get(...)``)
+    read_runs: bool = False  # ... and one of them calls an HTTP client (``x.get(...)``)
     async_uses_vocabulary: bool = False
     binds_vocabulary: bool = False
     called_from_async: frozenset[Call] = frozenset()
@@ -354,47 +355,32 @@ def select(summaries: Mapping[str, Summary], every_route: bool = True) -> Select
     return Selection(frozenset(first), frozenset(relays))
 
 
-def _awaited(statement: ast.stmt) -> bool:
-    value = getattr(statement, "value", None)
-    return isinstance(statement, (ast.Assign, ast.AnnAssign, ast.Expr)) and isinstance(
-        value, ast.Await
-    )
-
-
 #: Methods of an HTTP client: gather-awaits gathers the reads and reports the writes
 #: without --unsafe-fixes; other runs are reported where a module is analysed anyway.
-READ_METHODS = frozenset(
+HTTP_METHODS = frozenset(
     {"get", "head", "options", "post", "put", "patch", "delete", "request", "stream"}
 )
 
 
 def _await_runs(function: ast.AsyncFunctionDef) -> str | None:
-    """ "read" when two awaited statements follow each other and one is a read request
-    (``client.get(...)``), "any" for other such runs or a loop whose one statement
-    appends an awaited result, None when there is none (the analysis counts the same
-    runs on libcst's tree)."""
+    """ "read" when awaited statements follow each other and one calls an HTTP client
+    (``client.get(...)``), "any" for other such runs or for a loop appending awaited
+    results, None when there is none (``analysis.light`` counts the same runs)."""
     found = None
     for node in ast.walk(function):
         body = getattr(node, "body", None)
         if not isinstance(body, list):
             continue
         for first, second in itertools.pairwise(body):
-            if _awaited(first) and _awaited(second):
+            if awaited_statement(first) and awaited_statement(second):
                 if _reads(first) or _reads(second):
                     return "read"
                 found = "any"
-        if isinstance(node, ast.For) and len(node.body) == 1:
-            only = node.body[0]
-            if (
-                isinstance(only, ast.Expr)
-                and isinstance(only.value, ast.Call)
-                and any(isinstance(arg, ast.Await) for arg in only.value.args)
-            ):
-                if any(
-                    _reads_call(arg.value) for arg in only.value.args if isinstance(arg, ast.Await)
-                ):
-                    return "read"
-                found = "any"
+        appended = appended_awaits(node)
+        if any(_reads_call(awaited.value) for awaited in appended):
+            return "read"
+        if appended:
+            found = "any"
     return found
 
 
@@ -407,5 +393,5 @@ def _reads_call(call: ast.expr) -> bool:
     return (
         isinstance(call, ast.Call)
         and isinstance(call.func, ast.Attribute)
-        and call.func.attr in READ_METHODS
+        and call.func.attr in HTTP_METHODS
     )

@@ -95,11 +95,23 @@ def _own(function: ast.AST) -> list[ast.AST]:
     return found
 
 
-def _awaited(statement: ast.stmt) -> bool:
+def awaited_statement(statement: ast.stmt) -> bool:
+    """``x = await f()``, ``x: T = await f()`` or ``await f()`` as a whole statement."""
     value = getattr(statement, "value", None)
     return isinstance(statement, (ast.Assign, ast.AnnAssign, ast.Expr)) and isinstance(
         value, ast.Await
     )
+
+
+def appended_awaits(node: ast.AST) -> list[ast.Await]:
+    """The awaited arguments of a ``for`` loop whose one statement is a call with them
+    (``out.append(await f(x))``): a fan-out gather-awaits may gather."""
+    if not isinstance(node, ast.For) or len(node.body) != 1:
+        return []
+    only = node.body[0]
+    if not isinstance(only, ast.Expr) or not isinstance(only.value, ast.Call):
+        return []
+    return [arg for arg in only.value.args if isinstance(arg, ast.Await)]
 
 
 def _runs(function: ast.AsyncFunctionDef) -> int:
@@ -112,12 +124,9 @@ def _runs(function: ast.AsyncFunctionDef) -> int:
             runs += sum(
                 1
                 for index in range(1, len(body))
-                if _awaited(body[index])
-                and _awaited(body[index - 1])
-                and (index < 2 or not _awaited(body[index - 2]))
+                if awaited_statement(body[index])
+                and awaited_statement(body[index - 1])
+                and (index < 2 or not awaited_statement(body[index - 2]))
             )
-        if isinstance(node, ast.For) and len(node.body) == 1:
-            only = node.body[0]
-            if isinstance(only, ast.Expr) and isinstance(only.value, ast.Call):
-                runs += any(isinstance(arg, ast.Await) for arg in only.value.args)
+        runs += bool(appended_awaits(node))
     return runs
