@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +25,13 @@ from unjam.analysis.catalog import is_blocking
 from unjam.analysis.model import Effect
 from unjam.analysis.names import short_name
 from unjam.analysis.project import FunctionPlan, Project
-from unjam.codemods import PASSES, Codemod, Options, by_name
-from unjam.config import HTTP_CLIENTS, Config, ConfigError, find_pyproject, load_config
+from unjam.codemods import PASSES, Codemod, by_name
+from unjam.config import HTTP_CLIENTS, ConfigError, find_pyproject, load_config
 from unjam.diff import unified_diff
 from unjam.discovery import discover
+from unjam.packages import Layout, UnknownCodemod, choose_passes, layout, parse_shard
 from unjam.report import Format, findings_from, render, unhandled_blocking
-from unjam.runner import Analysis, FileResult, Runner
+from unjam.runner import Analysis, FileResult, Profile, Runner, shown_path
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 #: Above this many files a progress bar is worth its noise (on a TTY only).
@@ -95,28 +96,25 @@ class Session:
     """Everything one command needs, built from its options and the configuration."""
 
     paths: list[Path]
-    config: Config
-    passes: tuple[type[Codemod], ...]
+    layout: Layout  # every package: the analysis sees them all
+    focus: Layout  # the packages this run reports on and rewrites (a shard, or all)
+    passes: tuple[type[Codemod], ...]  # every pass some package runs, in run order
     runner: Runner
+    shard: tuple[int, int] | None = None
+    missing: tuple[Path, ...] = ()
+
+    def only(self) -> set[str] | None:
+        """Shown paths of the focus's files, or None when it is the whole tree."""
+        if self.shard is None:
+            return None
+        base = self.runner.base
+        return {shown_path(f.path, base) for f in self.focus.every_file()}
 
 
 def _names(value: str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
     return tuple(name.strip() for name in value.split(",") if name.strip())
-
-
-def choose_passes(
-    select: tuple[str, ...] | None, ignore: tuple[str, ...]
-) -> tuple[type[Codemod], ...]:
-    known = by_name()
-    for name in (*(select or ()), *ignore):
-        if name not in known:
-            listed = ", ".join(known) or "none yet"
-            raise Usage(f"unknown codemod {name!r} (known: {listed})")
-    default = {name for name, codemod in known.items() if codemod.DEFAULT}
-    wanted = set(select) if select is not None else default
-    return tuple(p for p in PASSES if p.NAME in wanted and p.NAME not in ignore)
 
 
 def _session(
@@ -131,39 +129,46 @@ def _session(
     every_route: bool = False,
     http_client: str | None = None,
     httpx_default_timeout: bool | None = None,
+    shard: str | None = None,
 ) -> Session:
     targets = paths or [Path(".")]
-    try:
-        config = load_config(config_path or find_pyproject(targets[0]))
-    except ConfigError as error:
-        raise Usage(str(error)) from None
-    config = config.merged(
-        select=_names(select),
-        ignore=_names(ignore),
-        unsafe_fixes=unsafe_fixes,
-        exclude=tuple(exclude) if exclude else None,
-        http_client=http_client,
-        httpx_default_timeout=httpx_default_timeout,
-    )
-    if config.http_client is not None and config.http_client not in HTTP_CLIENTS:
+    if http_client is not None and http_client not in HTTP_CLIENTS:
         raise Usage(f"--http-client must be one of {', '.join(HTTP_CLIENTS)}")
-    passes = choose_passes(config.select, config.ignore)
-    options = Options(
-        unsafe_fixes=config.unsafe_fixes,
-        http_client=config.http_client,
-        httpx_default_timeout=config.httpx_default_timeout,
-        gather_safe=config.gather_safe,
-    )
+    overrides = {
+        "select": _names(select),
+        "ignore": _names(ignore),
+        "unsafe_fixes": unsafe_fixes,
+        "http_client": http_client,
+        "httpx_default_timeout": httpx_default_timeout,
+    }
+    try:
+        # The configuration the run starts from must be usable; a broken one deeper in a
+        # monorepo only skips its own package.
+        load_config(config_path or find_pyproject(targets[0]))
+        choose_passes(_names(select), _names(ignore) or ())
+        sharding = parse_shard(shard) if shard is not None else None
+    except (ConfigError, UnknownCodemod, ValueError) as error:
+        raise Usage(str(error)) from None
+    found = discover(targets, tuple(exclude or ()))
+    base = Path.cwd()
+    whole = layout(found.files, targets, base, overrides, config_path)
+    focus = whole.sharded(*sharding) if sharding else whole
+    usable = [p for p in whole.packages.values() if p.error is None]
+    passes = tuple(p for p in PASSES if any(p in package.passes for package in usable))
+    extra: dict[str, str] = {}
+    for package in usable:
+        extra.update(package.config.extra_blocking)
     runner = Runner(
         passes,
-        options,
         jobs=jobs,
-        extra_blocking=config.extra_blocking,
+        extra_blocking=extra,
         use_prefilter=not no_prefilter,
         every_route=every_route,
+        base=base,
         progress=_progress if err.is_terminal else None,
+        profiles={p.name: Profile(p.passes, p.options) for p in usable},
     )
-    return Session(targets, config, passes, runner)
+    return Session(targets, whole, focus, passes, runner, sharding, found.missing)
 
 
 _active_progress: list[Progress] = []
@@ -199,11 +204,14 @@ def _progress_bar() -> Iterator[None]:
 
 
 def _analyse(session: Session) -> Analysis:
-    found = discover(session.paths, session.config.exclude)
+    whole = session.layout
+    usable = {name for name, package in whole.packages.items() if package.error is None}
+    files = [f for name in sorted(usable) for f in whole.files.get(name, ())]
+    package_of = whole.package_of()
     with _progress_bar():
-        analysis = session.runner.analyse(found.files)
-    if found.missing:
-        analysis.errors.extend(f"{m}: no such file or directory" for m in found.missing)
+        analysis = session.runner.analyse(sorted(files, key=lambda f: f.path), package_of)
+    analysis.errors[:0] = session.focus.errors()
+    analysis.errors.extend(f"{m}: no such file or directory" for m in session.missing)
     return analysis
 
 
@@ -218,9 +226,9 @@ def _run(
     analysis = _analyse(session)
     with _progress_bar():
         if check_only:
-            results = session.runner.check(analysis)
+            results = session.runner.check(analysis, only=session.only())
         else:
-            results = session.runner.transform(analysis)
+            results = session.runner.transform(analysis, only=session.only())
     errors = [*analysis.errors, *(r.error for r in results if r.error)]
     return analysis, results, errors
 
@@ -358,7 +366,10 @@ def routes(
             paths, select, ignore, unsafe_fixes, jobs, exclude, config, every_route=True
         )
         analysis = _analyse(session)
-        rows = route_rows(analysis.project, session.passes, session.runner.options)
+        profiles = {
+            shown: session.runner.profiles[job.profile] for shown, job in analysis.jobs.items()
+        }
+        rows = route_rows(analysis.project, profiles)
         if output_format == "json":
             sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         else:
@@ -369,9 +380,8 @@ def routes(
     _guard(command)
 
 
-def route_rows(
-    project: Project, passes: tuple[type[Codemod], ...], options: Options
-) -> list[dict[str, object]]:
+def route_rows(project: Project, profiles: Mapping[str, Profile]) -> list[dict[str, object]]:
+    """``profiles``: each file's passes and options (by shown path)."""
     kinds = project.kinds()
     rows: list[dict[str, object]] = []
     for route in project.routes():
@@ -390,7 +400,7 @@ def route_rows(
                 "blocking": [
                     _describe(effect) for effect in plan.blocking if is_blocking(effect.category)
                 ],
-                "action": planned_action(plan, passes, options),
+                "action": planned_action(plan, profiles.get(function.path)),
             }
         )
     return rows
@@ -403,11 +413,11 @@ def _describe(effect: Effect) -> str:
     return f"{short}:{effect.location.line}" + (f" via {chain}" if chain else "")
 
 
-def planned_action(
-    plan: FunctionPlan, passes: tuple[type[Codemod], ...], options: Options
-) -> str | None:
-    for codemod in passes:
-        decision = codemod.decide(plan, options)
+def planned_action(plan: FunctionPlan, profile: Profile | None) -> str | None:
+    if profile is None:
+        return None
+    for codemod in profile.passes:
+        decision = codemod.decide(plan, profile.options)
         if decision is not None:
             return f"{codemod.NAME}: {decision.action}"
     return None
@@ -473,7 +483,10 @@ def explain(name: Annotated[str, typer.Argument(help="A codemod name, e.g. demot
     def command() -> int:
         codemod = by_name().get(name)
         if codemod is None:
-            choose_passes((name,), ())  # raises the usage error listing the known names
+            try:
+                choose_passes((name,), ())
+            except UnknownCodemod as error:
+                raise Usage(str(error)) from None
             return EXIT_ERROR
         text = (
             f"# {codemod.NAME}\n\nFix safety: {codemod.SAFETY.value}\n\n{codemod.documentation()}\n"

@@ -50,7 +50,7 @@ class Discovered:
     missing: tuple[Path, ...]  # arguments that do not exist
 
 
-def _git_root(start: Path) -> Path | None:
+def git_root(start: Path) -> Path | None:
     for folder in (start, *start.parents):
         if (folder / ".git").exists():
             return folder
@@ -136,12 +136,12 @@ def discover(
 
 
 def _walk(root: Path, ignores: _Ignores) -> Iterator[Path]:
-    git_root = _git_root(root)
+    repository = git_root(root)
     for folder, dirs, files in os.walk(root, followlinks=False):
         here = Path(folder)
-        dirs[:] = sorted(d for d in dirs if not ignores.ignored(here / d, True, git_root))
+        dirs[:] = sorted(d for d in dirs if not ignores.ignored(here / d, True, repository))
         for name in sorted(files):
-            if name.endswith(".py") and not ignores.ignored(here / name, False, git_root):
+            if name.endswith(".py") and not ignores.ignored(here / name, False, repository):
                 yield here / name
 
 

@@ -16,7 +16,7 @@ import multiprocessing.context
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -48,12 +48,26 @@ MAX_ROUNDS = 10
 
 
 @dataclass(frozen=True, slots=True)
+class Profile:
+    """The passes and options one part of the tree runs with: a monorepo's packages each
+    bring their own ``[tool.unjam]``."""
+
+    passes: tuple[type[Codemod], ...]
+    options: Options = field(default_factory=Options)
+
+
+#: The profile of files no package claims (and of every file in a single-project run).
+DEFAULT_PROFILE = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Job:
     path: str
     shown: str
     module: str
     package: str
     data: bytes
+    profile: str = DEFAULT_PROFILE
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +80,9 @@ class FileResult:
     after: bytes | None = None
     sites: tuple[Site, ...] = ()
     error: str | None = None
+    #: (codemod, bytes after it) for each pass that changed the file, in run order.
+    stages: tuple[tuple[str, bytes], ...] = ()
+    profile: str = DEFAULT_PROFILE
 
     @property
     def changed(self) -> bool:
@@ -86,8 +103,7 @@ class _WorkerState:
     roots: frozenset[str]
     vocabulary: Mapping[str, frozenset[str]] = field(default_factory=dict)
     project: Project | None = None
-    passes: tuple[type[Codemod], ...] = ()
-    options: Options = field(default_factory=Options)
+    profiles: Mapping[str, Profile] = field(default_factory=dict)
 
 
 _STATE: _WorkerState | None = None
@@ -158,9 +174,15 @@ def transform_job(job: Job) -> FileResult:
     try:
         return _transform(job, state, state.project)
     except SourceError as error:
-        return FileResult(job.shown, job.path, job.data, error=str(error))
+        return _failed(job, str(error))
     except RecursionError:
-        return FileResult(job.shown, job.path, job.data, error=f"{job.shown}: too deeply nested")
+        return _failed(job, f"{job.shown}: too deeply nested")
+
+
+def _failed(job: Job, reason: str, sites: Sequence[Site] = ()) -> FileResult:
+    return FileResult(
+        job.shown, job.path, job.data, sites=tuple(sites), error=reason, profile=job.profile
+    )
 
 
 def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
@@ -169,15 +191,17 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
     # rewrites are still re-parsed by libcst, which knows the newer syntax.
     compiles = _cpython_positions(job) is not None
     view = project.view(job.shown)
+    profile = state.profiles[job.profile]
     sites: list[Site] = []
-    changed = stale = False
+    stages: list[tuple[str, bytes]] = []
+    stale = False
     pending_view: ModuleView | None = None
     lines = LineMap()
-    for codemod_class in state.passes:
+    for codemod_class in profile.passes:
         if stale and pending_view is not None:  # the last pass said what it changed
             view, stale = pending_view, False
         if stale:  # the next pass sees the analysis of the rewritten code
-            rewritten = Job(job.path, job.shown, job.module, job.package, current.bytes)
+            rewritten = replace(job, data=current.bytes)
             facts = analyse_module(
                 current,
                 job.shown,
@@ -191,21 +215,21 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
             stale = False
         if not codemod_class.applies_to(view):
             continue
-        known = codemod_class.sites_from_view(view, state.options)
+        known = codemod_class.sites_from_view(view, profile.options)
         if known is not None and not any(site.fixed for site in known):
             sites.extend(_on_user_lines(known, lines))  # it would only report: not run
             continue
         context = CodemodContext(
             filename=job.path, full_module_name=job.module, full_package_name=job.package
         )
-        codemod = codemod_class(context, view, state.options)
+        codemod = codemod_class(context, view, profile.options)
         try:
             updated = codemod.transform_module(current)
         except SkipFile:
             continue
         except Exception as error:  # a bug in a pass must not take the run down
             reason = f"{job.shown}: {codemod_class.NAME} failed: {type(error).__name__}: {error}"
-            return FileResult(job.shown, job.path, job.data, error=reason)
+            return _failed(job, reason)
         sites.extend(_on_user_lines(codemod.sites, lines))
         if updated.code == current.code:
             continue
@@ -217,12 +241,21 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
                 f"{job.shown}: {codemod_class.NAME} produced invalid code ({problem}); "
                 "file left unchanged"
             )
-            return FileResult(job.shown, job.path, job.data, sites=tuple(sites), error=reason)
+            return _failed(job, reason, sites)
         lines.rewritten(current_code, current.code)
-        changed = stale = True
+        stale = True
+        stages.append((codemod_class.NAME, current.bytes))
         pending_view = codemod_class.view_after(view, codemod.sites)
-    after = current.bytes if changed else None
-    return FileResult(job.shown, job.path, job.data, after, tuple(sites))
+    after = current.bytes if stages else None
+    return FileResult(
+        job.shown,
+        job.path,
+        job.data,
+        after,
+        tuple(sites),
+        stages=tuple(stages),
+        profile=job.profile,
+    )
 
 
 def _on_user_lines(sites: Iterable[Site], lines: LineMap) -> list[Site]:
@@ -272,9 +305,13 @@ class Runner:
         every_route: bool = False,
         base: Path | None = None,
         progress: Callable[[str, int], Callable[[], None]] | None = None,
+        profiles: Mapping[str, Profile] | None = None,
     ) -> None:
+        """``passes``/``options`` make the default profile; ``profiles`` adds one per
+        package (a file's profile is chosen in ``analyse``)."""
         self.passes = tuple(passes)
         self.options = options or Options()
+        self.profiles = {DEFAULT_PROFILE: Profile(self.passes, self.options), **(profiles or {})}
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.catalog = default_catalog().with_extra(extra_blocking or {})
         self.use_prefilter = use_prefilter
@@ -283,8 +320,12 @@ class Runner:
         self.progress = progress
 
     # -- analysis ------------------------------------------------------------------------
-    def analyse(self, files: Iterable[SourceFile]) -> Analysis:
+    def analyse(
+        self, files: Iterable[SourceFile], profile_of: Mapping[Path, str] | None = None
+    ) -> Analysis:
+        """``profile_of``: each file's profile (by path); files not in it get the default."""
         files = list(files)
+        profile_of = profile_of or {}
         roots = frozenset(f.module.split(".", 1)[0] for f in files if f.module)
         errors: list[str] = []
         jobs: dict[str, Job] = {}
@@ -295,7 +336,8 @@ class Runner:
             except SourceError as error:
                 errors.append(str(error))
                 continue
-            jobs[shown] = Job(str(file.path), shown, file.module, file.package, data)
+            profile = profile_of.get(file.path, DEFAULT_PROFILE)
+            jobs[shown] = Job(str(file.path), shown, file.module, file.package, data, profile)
         state = _WorkerState(self.catalog, roots, vocabulary(self.catalog))
         executor = self._executor(state, len(jobs))
         try:
@@ -321,16 +363,17 @@ class Runner:
         selection = select(summaries, self.every_route)
         chosen = set(selection.first) if self.use_prefilter else set(jobs)
         light: dict[str, ModuleFacts] = {}
-        if any(codemod.EVERY_COROUTINE for codemod in self.passes):
+        gathering = self._gathering_profiles()
+        if gathering:
             # Without --unsafe-fixes only runs with a read request can be gathered; such
             # modules get light facts from CPython's tree unless something else needs
             # them analysed (then a full analysis replaces the light facts).
-            wide = self.options.unsafe_fixes or bool(self.options.gather_safe)
-            wanted = "awaits_twice" if wide else "read_runs"
             gather_only = [
                 jobs[shown]
                 for shown, summary in summaries.items()
-                if getattr(summary, wanted) and shown not in chosen
+                if jobs[shown].profile in gathering
+                and getattr(summary, gathering[jobs[shown].profile])
+                and shown not in chosen
             ]
             for job, outcome in zip(
                 gather_only, _map(executor, light_job, gather_only), strict=True
@@ -360,6 +403,16 @@ class Runner:
                 project, jobs, summaries, selection.relays, analysed, searched
             )
         return Analysis(project, jobs, errors, files_seen=seen)
+
+    def _gathering_profiles(self) -> dict[str, str]:
+        """Profiles running a pass that looks at every coroutine, with the ``Summary``
+        flag that makes a module worth its light facts."""
+        wanted: dict[str, str] = {}
+        for key, profile in self.profiles.items():
+            if any(codemod.EVERY_COROUTINE for codemod in profile.passes):
+                wide = profile.options.unsafe_fixes or bool(profile.options.gather_safe)
+                wanted[key] = "awaits_twice" if wide else "read_runs"
+        return wanted
 
     @staticmethod
     def _next_round(
@@ -392,40 +445,42 @@ class Runner:
         return [job for shown, job in jobs.items() if shown not in analysed and wanted(shown, job)]
 
     # -- passes --------------------------------------------------------------------------
-    def check(self, analysis: Analysis) -> list[FileResult]:
+    def check(self, analysis: Analysis, only: Set[str] | None = None) -> list[FileResult]:
         """What the passes would report. Where every applicable pass can tell from the
         project's view alone (``Codemod.sites_from_view``) nothing is parsed again; other
-        files are rewritten in memory. Nothing is written."""
+        files are rewritten in memory. Nothing is written. ``only``: these files (shown
+        paths), the others still informing the analysis."""
         project = analysis.project
         static: list[FileResult] = []
         rewrite: set[str] = set()
         for path in sorted(project.modules):
-            if path not in analysis.jobs:
+            if path not in analysis.jobs or (only is not None and path not in only):
                 continue
+            job = analysis.jobs[path]
+            profile = self.profiles[job.profile]
             view = project.view(path)
-            applicable = [p for p in self.passes if p.applies_to(view)]
-            reported = [p.sites_from_view(view, self.options) for p in applicable]
+            applicable = [p for p in profile.passes if p.applies_to(view)]
+            reported = [p.sites_from_view(view, profile.options) for p in applicable]
             if any(sites is None for sites in reported):
                 rewrite.add(path)
             elif applicable:
-                job = analysis.jobs[path]
                 found = tuple(site for sites in reported for site in sites or ())
-                static.append(FileResult(job.shown, job.path, job.data, None, found))
+                static.append(
+                    FileResult(job.shown, job.path, job.data, None, found, profile=job.profile)
+                )
         return static + self.transform(analysis, only=rewrite)
 
-    def transform(self, analysis: Analysis, only: set[str] | None = None) -> list[FileResult]:
+    def transform(self, analysis: Analysis, only: Set[str] | None = None) -> list[FileResult]:
         project = analysis.project
         todo = [
-            analysis.jobs[path]
+            job
             for path in sorted(project.modules)
-            if path in analysis.jobs
+            if (job := analysis.jobs.get(path)) is not None
             and (only is None or path in only)
-            and any(p.applies_to(project.view(path)) for p in self.passes)
+            and any(p.applies_to(project.view(path)) for p in self.profiles[job.profile].passes)
         ]
         roots = frozenset(j.module.split(".", 1)[0] for j in analysis.jobs.values() if j.module)
-        state = _WorkerState(
-            self.catalog, roots, project=project, passes=self.passes, options=self.options
-        )
+        state = _WorkerState(self.catalog, roots, project=project, profiles=self.profiles)
         executor = self._executor(state, len(todo))
         results: list[FileResult] = []
         tick = self.progress("rewriting", len(todo)) if self.progress and todo else None
