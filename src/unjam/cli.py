@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
+import git
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
@@ -25,12 +26,23 @@ from unjam.analysis.catalog import is_blocking
 from unjam.analysis.model import Effect
 from unjam.analysis.names import short_name
 from unjam.analysis.project import FunctionPlan, Project
+from unjam.batch import ReportError, RunReport, merge, package_report, read_report, table
 from unjam.codemods import PASSES, Codemod, by_name
+from unjam.commits import Change, SplitBy
 from unjam.config import HTTP_CLIENTS, ConfigError, find_pyproject, load_config
 from unjam.diff import unified_diff
 from unjam.discovery import discover
+from unjam.gitflow import (
+    GitRefusal,
+    Interrupted,
+    Repository,
+    check_branch_names,
+    check_ready,
+    open_repository,
+)
+from unjam.migrate import Prepared, changes_from, execute, prepare, write_only
 from unjam.packages import Layout, UnknownCodemod, choose_passes, layout, parse_shard
-from unjam.report import Format, findings_from, render, unhandled_blocking
+from unjam.report import Finding, Format, findings_from, render, unhandled_blocking
 from unjam.runner import Analysis, FileResult, Profile, Runner, shown_path
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -75,6 +87,15 @@ DefaultTimeout = Annotated[
     typer.Option(
         "--httpx-default-timeout/--no-httpx-default-timeout",
         help="Let converted clients keep httpx's 5 s timeout instead of requests' none.",
+    ),
+]
+Shard = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        metavar="I/N",
+        help="Only the packages of slice I of N (stable across runs), for a CI matrix; "
+        "the whole tree still informs the analysis.",
     ),
 ]
 NoPrefilter = Annotated[
@@ -233,11 +254,60 @@ def _run(
     return analysis, results, errors
 
 
+def _findings(session: Session, analysis: Analysis, results: list[FileResult]) -> list[Finding]:
+    """What ``check`` reports: every pass's sites, and blocking calls none of them covers
+    (in the files this run is about)."""
+    findings = findings_from((r.shown, r.sites) for r in results)
+    reported = {site.function for r in results for site in r.sites if site.function}
+    unhandled = unhandled_blocking(analysis.project, findings, reported)
+    only = session.only()
+    if only is not None:
+        unhandled = [f for f in unhandled if f.path in only]
+    return sorted(findings + unhandled)
+
+
+def _package_report(
+    command: str, session: Session, analysis: Analysis, results: list[FileResult], errors: list[str]
+) -> RunReport:
+    base = session.runner.base
+    files = {
+        name: [shown_path(f.path, base) for f in found]
+        for name, found in session.focus.files.items()
+    }
+    for name in session.focus.packages:
+        files.setdefault(name, [])
+    changed: dict[str, list[tuple[str, list[str]]]] = {}
+    for result in results:
+        if result.changed:
+            fixed = [site.codemod for site in result.sites if site.fixed]
+            changed.setdefault(result.profile, []).append((result.shown, fixed))
+    return package_report(
+        command,
+        files,
+        changed,
+        _findings(session, analysis, results),
+        errors,
+        session.shard,
+    )
+
+
+def _show_packages(report: RunReport, session: Session) -> None:
+    """The per-package table on stderr, where a run spans more than one package."""
+    if len(report.packages) > 1 or report.shard is not None:
+        _console(stderr=True).print(table(report, [codemod.NAME for codemod in session.passes]))
+
+
 def _guard(command: Callable[[], int]) -> None:
     try:
         code = command()
     except Usage as problem:
         _say(f"unjam: {problem}")
+        raise typer.Exit(EXIT_ERROR) from None
+    except GitRefusal as refusal:
+        _say(f"unjam: {refusal}; nothing was changed")
+        raise typer.Exit(EXIT_ERROR) from None
+    except (Interrupted, KeyboardInterrupt):
+        _say("unjam: interrupted; nothing was changed")
         raise typer.Exit(EXIT_ERROR) from None
     raise typer.Exit(code)
 
@@ -255,6 +325,7 @@ def check(
     output_format: Annotated[Format, typer.Option("--format", help="Report format.")] = Format.TEXT,
     http_client: HttpClient = None,
     httpx_default_timeout: DefaultTimeout = None,
+    shard: Shard = None,
     no_prefilter: NoPrefilter = False,
 ) -> None:
     """Report what the codemods would change, and what they refuse to and why."""
@@ -271,11 +342,10 @@ def check(
             no_prefilter,
             http_client=http_client,
             httpx_default_timeout=httpx_default_timeout,
+            shard=shard,
         )
         analysis, results, errors = _run(session, check_only=True)
-        findings = findings_from((r.shown, r.sites) for r in results)
-        reported = {site.function for r in results for site in r.sites if site.function}
-        findings = sorted(findings + unhandled_blocking(analysis.project, findings, reported))
+        findings = _findings(session, analysis, results)
         sys.stdout.write(render(findings, output_format, session.passes))
         _report_errors(errors)
         _summary(len(findings), sum(1 for f in findings if f.fixable), analysis, errors)
@@ -295,6 +365,10 @@ def diff(
     config: ConfigPath = None,
     http_client: HttpClient = None,
     httpx_default_timeout: DefaultTimeout = None,
+    shard: Shard = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="diff (the patch) or json (the per-package report).")
+    ] = "diff",
     no_prefilter: NoPrefilter = False,
 ) -> None:
     """Dry run: print the rewrite as a unified diff (``git apply`` accepts it)."""
@@ -311,12 +385,19 @@ def diff(
             no_prefilter,
             http_client=http_client,
             httpx_default_timeout=httpx_default_timeout,
+            shard=shard,
         )
+        if output_format not in ("diff", "json"):
+            raise Usage(f"--format must be diff or json, not {output_format!r}")
         analysis, results, errors = _run(session)
         changed = [r for r in results if r.changed]
-        patch = b"".join(unified_diff(r.shown, r.before, r.after or b"") for r in changed)
-        _write_patch(patch)
+        report = _package_report("diff", session, analysis, results, errors)
+        if output_format == "json":
+            sys.stdout.write(report.to_json())
+        else:
+            _write_patch(_patch(changed))
         _report_errors(errors)
+        _show_packages(report, session)
         sites = sum(1 for r in changed for s in r.sites if s.fixed)
         _say(
             f"{len(changed)} file(s) would change ({sites} site(s)); "
@@ -327,12 +408,204 @@ def diff(
     _guard(command)
 
 
+@app.command()
+def apply(
+    paths: Paths = None,
+    select: Select = None,
+    ignore: Ignore = None,
+    unsafe_fixes: Unsafe = None,
+    jobs: Jobs = None,
+    exclude: Exclude = None,
+    config: ConfigPath = None,
+    http_client: HttpClient = None,
+    httpx_default_timeout: DefaultTimeout = None,
+    shard: Shard = None,
+    branch: Annotated[
+        str | None,
+        typer.Option("--branch", help="Branch to create (default: unjam/<codemods>-<date>)."),
+    ] = None,
+    base: Annotated[
+        str | None, typer.Option("--base", help="Commit, branch or tag to branch from (HEAD).")
+    ] = None,
+    split_by: Annotated[
+        SplitBy, typer.Option("--split-by", help="One commit per codemod, per package, or one.")
+    ] = SplitBy.CODEMOD,
+    branch_per_package: Annotated[
+        bool,
+        typer.Option(
+            "--branch-per-package",
+            help="One branch per package (each from --base); you stay on your branch.",
+        ),
+    ] = False,
+    no_commit: Annotated[
+        bool, typer.Option("--no-commit", help="Write the working tree only; no git.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    output_format: Annotated[
+        str, typer.Option("--format", help="text, or json (the per-package report on stdout).")
+    ] = "text",
+    no_prefilter: NoPrefilter = False,
+) -> None:
+    """Show the diff, confirm, then write it on a new git branch with one commit per
+    codemod (or per package); refuses, changing nothing, where that could lose work."""
+
+    def command() -> int:
+        if output_format not in ("text", "json"):
+            raise Usage(f"--format must be text or json, not {output_format!r}")
+        if not yes and not sys.stdin.isatty():
+            raise Usage("apply asks before writing: pass --yes when not run from a terminal")
+        session = _session(
+            paths,
+            select,
+            ignore,
+            unsafe_fixes,
+            jobs,
+            exclude,
+            config,
+            no_prefilter,
+            http_client=http_client,
+            httpx_default_timeout=httpx_default_timeout,
+            shard=shard,
+        )
+        repository = None if no_commit else open_repository(session.paths)
+        start = check_ready(repository, base) if repository else None
+        if repository and branch:
+            check_branch_names(repository, [branch])
+        analysis, results, errors = _run(session)
+        changes, skipped = changes_from(results, repository)
+        errors += skipped
+        report = _package_report("apply", session, analysis, results, errors)
+        if not changes:
+            _finish(report, session, output_format, errors, "nothing to apply")
+            return _exit_code(False, errors)
+        prepared = None
+        if repository is not None and start is not None:
+            prepared = prepare(repository, start, changes, branch, split_by, branch_per_package)
+        if output_format == "text":
+            _preview(changes)
+        if not yes and not typer.confirm(_question(changes, prepared), err=True):
+            _say("unjam: nothing was changed")
+            return EXIT_FINDINGS
+        try:
+            if repository is None or prepared is None:
+                write_only(changes)
+                outcome = _written(changes)
+            else:
+                report.commits = execute(repository, prepared)
+                report.branches = sorted({c.branch for c in report.commits})
+                report.base = start
+                outcome = _landed(repository, prepared, base, report)
+        except (git.GitCommandError, OSError) as error:
+            reason = " ".join(str(error).split())
+            raise GitRefusal(f"apply failed ({type(error).__name__}: {reason})") from None
+        _finish(report, session, output_format, errors, outcome)
+        return _exit_code(False, errors)
+
+    _guard(command)
+
+
+def _preview(changes: list[Change]) -> None:
+    """The diff and a per-file summary: paged on a terminal, the patch on stdout else."""
+    grid = Table(title="files unjam will rewrite")
+    for column in ("file", "sites by codemod"):
+        grid.add_column(column)
+    for change in changes:
+        counts: dict[str, int] = {}
+        for site in change.sites:
+            counts[site.codemod] = counts.get(site.codemod, 0) + 1
+        grid.add_row(change.shown, ", ".join(f"{name} {n}" for name, n in counts.items()))
+    patch = b"".join(unified_diff(c.shown, c.before, c.after) for c in changes)
+    out = Console(highlight=False)
+    if not out.is_terminal or not sys.stdin.isatty():
+        _write_patch(patch)
+        _console(stderr=True).print(grid)
+        return
+    with out.pager(styles=True):
+        out.print(grid)
+        _print_patch(out, patch)
+
+
+def _question(changes: list[Change], prepared: Prepared | None) -> str:
+    files = f"{len(changes)} file(s), {sum(len(c.sites) for c in changes)} site(s)"
+    if prepared is None:
+        return f"Write {files} to the working tree?"
+    if prepared.branch is None:
+        branches = len({commit.branch for commit in prepared.planned})
+        return f"Commit {files} on {branches} new branch(es)?"
+    return f"Commit {files} on new branch {prepared.branch}?"
+
+
+def _written(changes: list[Change]) -> str:
+    return f"wrote {len(changes)} file(s); nothing was committed (--no-commit)"
+
+
+def _landed(repository: Repository, prepared: Prepared, base: str | None, report: RunReport) -> str:
+    """What was made and the command to review it."""
+    start = base or repository.head_branch or repository.head_commit[:12]
+    lines = [
+        f"  {c.sha[:10]} {c.subject}"
+        if prepared.branch
+        else f"  {c.sha[:10]} {c.branch}: {c.subject}"
+        for c in report.commits
+    ]
+    if prepared.branch is not None:
+        head = f"on new branch {prepared.branch} (from {start}), with {len(lines)} commit(s):"
+        review = f"review it with: git diff {start}...{prepared.branch}"
+    else:
+        head = f"{len(report.branches)} branch(es) from {start}; you are still where you were:"
+        review = f"review one with: git diff {start}...{report.branches[0]}"
+    return "\n".join([head, *lines, review])
+
+
+def _finish(
+    report: RunReport, session: Session, output_format: str, errors: list[str], outcome: str
+) -> None:
+    if output_format == "json":
+        sys.stdout.write(report.to_json())
+    _report_errors(errors)
+    _show_packages(report, session)
+    _say(outcome)
+
+
+@app.command("merge-reports")
+def merge_reports(
+    reports: Annotated[list[Path], typer.Argument(help="JSON reports (diff/apply --format json).")],
+    output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Combine the JSON reports of a sharded run (``--shard I/N``) into one."""
+
+    def command() -> int:
+        if output_format not in ("table", "json"):
+            raise Usage(f"--format must be table or json, not {output_format!r}")
+        try:
+            merged = merge([(path, read_report(path)) for path in reports])
+        except ReportError as error:
+            raise Usage(str(error)) from None
+        if output_format == "json":
+            sys.stdout.write(merged.to_json())
+        else:
+            codemods = [codemod.NAME for codemod in PASSES]
+            _stdout().print(table(merged, codemods))
+        _report_errors(merged.errors)
+        return _exit_code(merged.changed, merged.errors)
+
+    _guard(command)
+
+
+def _patch(changed: list[FileResult]) -> bytes:
+    return b"".join(unified_diff(r.shown, r.before, r.after or b"") for r in changed)
+
+
 def _write_patch(patch: bytes) -> None:
     out = Console(highlight=False)
     if not out.is_terminal:
         sys.stdout.buffer.write(patch)
         sys.stdout.flush()
         return
+    _print_patch(out, patch)
+
+
+def _print_patch(out: Console, patch: bytes) -> None:
     for raw in patch.decode("utf-8", errors="replace").splitlines():
         style = None
         if raw.startswith(("+++", "---", "diff --git")):
@@ -455,10 +728,14 @@ def _route_table(rows: list[dict[str, object]]) -> None:
 
 
 def _stdout() -> Console:
+    return _console(stderr=False)
+
+
+def _console(stderr: bool) -> Console:
     """Tables keep their columns readable when piped (rich would assume 80 columns)."""
-    console = Console(highlight=False)
+    console = Console(stderr=stderr, highlight=False)
     if not console.is_terminal:
-        console = Console(highlight=False, width=240)
+        console = Console(stderr=stderr, highlight=False, width=240)
     return console
 
 
