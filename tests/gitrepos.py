@@ -122,7 +122,8 @@ class Outcome:
 def unjam(root: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> Outcome:
     """Run the CLI in ``root`` (paths in output are shown relative to the cwd)."""
     monkeypatch.chdir(root)
-    result = CliRunner().invoke(app, [*args, "--jobs", "1"])
+    jobs = [] if args[0] == "merge-reports" else ["--jobs", "1"]
+    result = CliRunner().invoke(app, [*args, *jobs])
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return Outcome(result.exit_code, result.stdout, result.stderr)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from unjam.analysis.catalog import BLOCKING_CATEGORIES, Catalog
 from unjam.analysis.light import appended_awaits, awaited_statement
+from unjam.analysis.names import OWN_NAMES, Namespace
 from unjam.analysis.positions import ordered_statements
 from unjam.source import python_ast
 
@@ -156,16 +157,17 @@ def _segment(lines: list[str], node: ast.stmt) -> str:
 class _Imports:
     """What each imported name stands for: a module, or a name inside a module."""
 
-    def __init__(self, module: str, package: str) -> None:
+    def __init__(self, module: str, package: str, namespace: Namespace) -> None:
         self.module = module
         self.package = package
+        self.namespace = namespace
         self.modules: dict[str, str] = {}  # local name -> module it is bound to
         self.names: dict[str, Call] = {}  # local name -> (module, name) it is bound to
 
     def absolute(self, node: ast.ImportFrom) -> str:
         base = node.module or ""
         if not node.level:
-            return base
+            return self.namespace.scoped(base)
         parts = self.package.split(".") if self.package else []
         parts = parts[: len(parts) - (node.level - 1)] if node.level - 1 <= len(parts) else []
         return ".".join([*parts, base] if base else parts)
@@ -174,10 +176,10 @@ class _Imports:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
-                    self.modules[alias.asname] = alias.name
+                    self.modules[alias.asname] = self.namespace.scoped(alias.name)
                 else:
                     root = alias.name.split(".", 1)[0]
-                    self.modules[root] = root
+                    self.modules[root] = self.namespace.scoped(root)
             return
         source = self.absolute(node)
         for alias in node.names:
@@ -219,6 +221,7 @@ def summarise(
     roots: Mapping[str, frozenset[str]],
     module: str = "",
     package: str = "",
+    namespace: Namespace = OWN_NAMES,
 ) -> Summary:
     """Summarise one file; ``SourceError`` if CPython cannot decode or parse it.
 
@@ -230,7 +233,7 @@ def summarise(
     statements = list(ordered_statements(tree.body))
     vocab: set[str] = set()  # bare names that stand for catalog things
     aliases: dict[str, str] = {}  # local module alias -> catalog root (``import os.path``)
-    imports = _Imports(module, package)
+    imports = _Imports(module, package, namespace)
     for node in statements:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             imports.add(node)

@@ -16,6 +16,7 @@ import multiprocessing.context
 import os
 import re
 import sys
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -28,7 +29,7 @@ from unjam.analysis.catalog import Catalog, default_catalog
 from unjam.analysis.light import light_facts
 from unjam.analysis.model import ModuleFacts
 from unjam.analysis.module import analyse_module
-from unjam.analysis.names import ModuleName
+from unjam.analysis.names import OWN_NAMES, ModuleName, Namespace
 from unjam.analysis.positions import AstPositions
 from unjam.analysis.project import ModuleView, Project
 from unjam.codemods import Codemod, Options, Site
@@ -68,6 +69,7 @@ class Job:
     package: str
     data: bytes
     profile: str = DEFAULT_PROFILE
+    namespace: Namespace = OWN_NAMES
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +124,9 @@ def _state() -> _WorkerState:
 def summary_job(job: Job) -> Summary | SourceError:
     """Summarise one file with CPython's parser; never raises for bad input."""
     try:
-        return summarise(job.data, job.shown, _state().vocabulary, job.module, job.package)
+        return summarise(
+            job.data, job.shown, _state().vocabulary, job.module, job.package, job.namespace
+        )
     except SourceError as error:
         try:  # the project may target a newer Python than the one running unjam
             parse_source(job.data, job.shown)
@@ -139,7 +143,7 @@ def scan_job(job: Job) -> ModuleFacts | SourceError:
         return analyse_module(
             module,
             job.shown,
-            ModuleName(job.module, job.package),
+            ModuleName(job.module, job.package, job.namespace),
             state.catalog,
             state.roots,
             _cpython_positions(job),
@@ -205,7 +209,7 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
             facts = analyse_module(
                 current,
                 job.shown,
-                ModuleName(job.module, job.package),
+                ModuleName(job.module, job.package, job.namespace),
                 state.catalog,
                 state.roots,
                 _cpython_positions(rewritten) if compiles else None,
@@ -292,6 +296,29 @@ def shown_path(path: Path, base: Path) -> str:
         return path.as_posix()
 
 
+def namespaces_of(
+    files: Sequence[SourceFile], profile_of: Mapping[Path, str]
+) -> dict[str, Namespace]:
+    """A ``Namespace`` for each package (profile) that defines a top-level module another
+    package defines too; packages whose modules are their own keep their names, so
+    imports between them (a shared library) resolve as before."""
+    owners: dict[str, set[str]] = defaultdict(set)
+    for file in files:
+        if file.module:
+            owners[file.module.split(".", 1)[0]].add(profile_of.get(file.path, DEFAULT_PROFILE))
+    shared: dict[str, set[str]] = defaultdict(set)
+    for root, profiles in owners.items():
+        if len(profiles) > 1:
+            for profile in profiles:
+                shared[profile].add(root)
+    return {
+        profile: Namespace(
+            "@" + (re.sub(r"[^\w-]+", "-", profile).strip("-") or "root"), frozenset(roots)
+        )
+        for profile, roots in shared.items()
+    }
+
+
 class Runner:
     """Runs the pipeline for one invocation of the command line (or a test)."""
 
@@ -326,7 +353,7 @@ class Runner:
         """``profile_of``: each file's profile (by path); files not in it get the default."""
         files = list(files)
         profile_of = profile_of or {}
-        roots = frozenset(f.module.split(".", 1)[0] for f in files if f.module)
+        namespaces = namespaces_of(files, profile_of)
         errors: list[str] = []
         jobs: dict[str, Job] = {}
         for file in files:
@@ -337,7 +364,17 @@ class Runner:
                 errors.append(str(error))
                 continue
             profile = profile_of.get(file.path, DEFAULT_PROFILE)
-            jobs[shown] = Job(str(file.path), shown, file.module, file.package, data, profile)
+            namespace = namespaces.get(profile, OWN_NAMES)
+            jobs[shown] = Job(
+                str(file.path),
+                shown,
+                namespace.scoped(file.module),
+                namespace.scoped(file.package) if file.package else file.package,
+                data,
+                profile,
+                namespace,
+            )
+        roots = frozenset(job.module.split(".", 1)[0] for job in jobs.values() if job.module)
         state = _WorkerState(self.catalog, roots, vocabulary(self.catalog))
         executor = self._executor(state, len(jobs))
         try:

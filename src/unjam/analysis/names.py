@@ -16,9 +16,30 @@ from libcst.metadata import QualifiedName, QualifiedNameSource, Scope
 
 
 @dataclass(frozen=True, slots=True)
+class Namespace:
+    """Where a monorepo's packages define the same top-level module (``app`` in every
+    service), each package's copy is renamed ``@<package>.app…`` and its own imports of
+    ``app`` follow: facts about one service's ``app.main.helper`` must never be mixed
+    with another's. ``prefix`` is ``@<package>``; ``roots`` the module names it renames."""
+
+    prefix: str = ""
+    roots: frozenset[str] = frozenset()
+
+    def scoped(self, dotted: str) -> str:
+        if self.roots and dotted.split(".", 1)[0] in self.roots:
+            return f"{self.prefix}.{dotted}"
+        return dotted
+
+
+#: The namespace of a package whose module names are its own.
+OWN_NAMES = Namespace()
+
+
+@dataclass(frozen=True, slots=True)
 class ModuleName:
-    module: str
+    module: str  # already scoped by ``namespace``
     package: str
+    namespace: Namespace = OWN_NAMES
 
     def absolute(self, name: QualifiedName) -> str:
         if name.source is QualifiedNameSource.BUILTIN:
@@ -27,7 +48,7 @@ class ModuleName:
             return self._relative(name.name)
         if name.source is QualifiedNameSource.LOCAL:
             return f"{self.module}.{name.name}" if self.module else name.name
-        return name.name
+        return self.namespace.scoped(name.name)
 
     def _relative(self, dotted: str) -> str:
         stripped = dotted.lstrip(".")
