@@ -161,13 +161,32 @@ def read_manifest(path: str) -> dict:
 """
 
 
-def generate(root: Path, packages: int = 20, modules_per_package: int = 100, seed: int = 7) -> int:
-    """Write the tree; returns the number of modules written."""
+def generate(
+    root: Path,
+    packages: int = 20,
+    modules_per_package: int = 100,
+    seed: int = 7,
+    monorepo: bool = False,
+) -> int:
+    """Write the tree; returns the number of modules written.
+
+    ``monorepo``: each package is a service of its own (``services/svc_NN`` with a
+    pyproject.toml); half of them name their code ``app``, as service templates do, so
+    the same module names occur in many packages; every fourth has its own
+    ``[tool.unjam]``.
+    """
     rng = random.Random(seed)
     written = 0
     for p in range(packages):
         package = f"pkg_{p:02d}"
         folder = root / package
+        if monorepo:
+            service = root / "services" / f"svc_{p:02d}"
+            service.mkdir(parents=True, exist_ok=True)
+            config = '\n[tool.unjam]\nignore = ["requests-to-httpx"]\n' if p % 4 == 0 else ""
+            (service / "pyproject.toml").write_text(f'[project]\nname = "svc-{p:02d}"\n{config}')
+            package = "app" if p % 2 else package
+            folder = service / package
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "__init__.py").write_text("")
         (folder / "deps.py").write_text(DEPS)
