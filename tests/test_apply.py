@@ -11,9 +11,10 @@ from pathlib import Path
 
 import git
 import pytest
+from typer.testing import CliRunner
 
 from tests.gitrepos import CLEAN, SERVICE, WORKER, files_at, make_repo, snapshot, unjam
-from unjam import gitflow
+from unjam import cli, gitflow
 
 FILES = {"app/service.py": SERVICE, "app/worker.py": WORKER, "app/health.py": CLEAN}
 
@@ -383,3 +384,94 @@ def test_autocrlf_repositories_get_lf_blobs(
         "1 file changed, 2 insertions(+), 2 deletions(-)"
     )
     assert repo.git.status("--porcelain") == ""
+
+
+@pytest.mark.parametrize(
+    ("answer", "code", "branches"), [("n\n", 1, ["main"]), ("y\n", 0, ["b", "main"])]
+)
+def test_it_asks_at_a_terminal(
+    answer: str,
+    code: int,
+    branches: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    repo = make_repo(tmp_path, FILES)
+    monkeypatch.setattr(cli, "_interactive", lambda: True)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli.app, ["apply", ".", "--branch", "b", "-j", "1"], input=answer)
+    assert result.exit_code == code, result.stderr
+    assert "Commit 2 file(s), 3 site(s) on new branch b?" in result.stderr
+    assert sorted(h.name for h in repo.heads) == branches
+
+
+def test_a_failure_after_checkout_returns_to_the_original_branch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --base behind HEAD git's own checkout moves the tree; a failure after it
+    must still leave the user where they were."""
+    repo = make_repo(tmp_path, FILES)
+    old = repo.head.commit.hexsha
+    (tmp_path / "README").write_text("later\n")
+    repo.git.add("README")
+    repo.git.commit("-q", "-m", "later")
+    before = snapshot(repo)
+    real = gitflow.Landing._checkout
+
+    def checkout_then_fail(self: gitflow.Landing, branch: str) -> None:
+        real(self, branch)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gitflow.Landing, "_checkout", checkout_then_fail)
+    result = unjam(tmp_path, monkeypatch, "apply", ".", "--yes", "--base", old, "--branch", "b")
+    assert result.code == 2 and "interrupted; nothing was changed" in result.err
+    assert snapshot(repo) == before
+
+
+def test_a_file_edited_during_the_run_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user saves a file while unjam is thinking: their edit wins, nothing lands."""
+    repo = make_repo(tmp_path, FILES)
+    worker = tmp_path / "app" / "worker.py"
+    real = gitflow.build_commits
+
+    def build_then_edit(*args: object, **kwargs: object) -> object:
+        made = real(*args, **kwargs)  # type: ignore[arg-type]
+        worker.write_text(WORKER + "# saved meanwhile\n")
+        return made
+
+    monkeypatch.setattr("unjam.migrate.build_commits", build_then_edit)
+    result = unjam(tmp_path, monkeypatch, "apply", ".", "--yes", "--branch", "b")
+    assert result.code == 2 and "app/worker.py changed while unjam ran" in result.err
+    assert worker.read_text() == WORKER + "# saved meanwhile\n"
+    assert (tmp_path / "app" / "service.py").read_text() == SERVICE
+    assert [h.name for h in repo.heads] == ["main"] and repo.active_branch.name == "main"
+
+
+def test_symlinked_files_are_not_written_through(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(tmp_path, FILES)
+    (tmp_path / "linked.py").symlink_to(tmp_path / "app" / "worker.py")
+    repo.git.add("linked.py")
+    repo.git.commit("-q", "-m", "link")
+    result = unjam(tmp_path, monkeypatch, "apply", ".", "--yes", "--branch", "b")
+    assert result.code == 2  # the skipped link is reported as an error line
+    assert "linked.py: is a symlink; apply does not write through links" in result.err
+    assert (tmp_path / "linked.py").is_symlink()
+    assert repo.git.ls_tree("b", "linked.py").startswith("120000")
+    assert "    await asyncio.sleep(0.1)\n" in repo.git.show("b:app/worker.py")
+
+
+def test_undo_carries_on_past_a_failing_step() -> None:
+    done: list[str] = []
+
+    def fails() -> None:
+        raise OSError("index.lock exists")
+
+    landing = gitflow.Landing(None)
+    landing.journal += [lambda: done.append("branch"), fails, lambda: done.append("file")]
+    with pytest.raises(gitflow.UndoIncomplete, match=r"index\.lock exists"):
+        landing.undo()
+    assert done == ["file", "branch"] and not landing.journal

@@ -36,6 +36,7 @@ from unjam.gitflow import (
     GitRefusal,
     Interrupted,
     Repository,
+    UndoIncomplete,
     check_branch_names,
     check_ready,
     open_repository,
@@ -306,7 +307,10 @@ def _guard(command: Callable[[], int]) -> None:
     except GitRefusal as refusal:
         _say(f"unjam: {refusal}; nothing was changed")
         raise typer.Exit(EXIT_ERROR) from None
-    except (Interrupted, KeyboardInterrupt):
+    except UndoIncomplete as problem:
+        _say(f"unjam: {problem}")
+        raise typer.Exit(EXIT_ERROR) from None
+    except (Interrupted, KeyboardInterrupt, typer.Abort):  # Abort: Ctrl-C at a prompt
         _say("unjam: interrupted; nothing was changed")
         raise typer.Exit(EXIT_ERROR) from None
     raise typer.Exit(code)
@@ -452,7 +456,7 @@ def apply(
     def command() -> int:
         if output_format not in ("text", "json"):
             raise Usage(f"--format must be text or json, not {output_format!r}")
-        if not yes and not sys.stdin.isatty():
+        if not yes and not _interactive():
             raise Usage("apply asks before writing: pass --yes when not run from a terminal")
         session = _session(
             paths,
@@ -504,6 +508,11 @@ def apply(
     _guard(command)
 
 
+def _interactive() -> bool:
+    """Can apply ask before writing? Only a person at a terminal can answer."""
+    return sys.stdin.isatty()
+
+
 def _preview(changes: list[Change]) -> None:
     """The diff and a per-file summary: paged on a terminal, the patch on stdout else."""
     grid = Table(title="files unjam will rewrite")
@@ -516,7 +525,7 @@ def _preview(changes: list[Change]) -> None:
         grid.add_row(change.shown, ", ".join(f"{name} {n}" for name, n in counts.items()))
     patch = b"".join(unified_diff(c.shown, c.before, c.after) for c in changes)
     out = Console(highlight=False)
-    if not out.is_terminal or not sys.stdin.isatty():
+    if not out.is_terminal or not _interactive():
         _write_patch(patch)
         _console(stderr=True).print(grid)
         return

@@ -44,6 +44,10 @@ class GitRefusal(Exception):
     """apply will not run here; the message says why and what to do, on one line."""
 
 
+class UndoIncomplete(Exception):
+    """Undoing a failed landing failed too; the message says what to check."""
+
+
 class Interrupted(Exception):
     """Ctrl-C (or SIGTERM) arrived while the changes were being landed; all undone."""
 
@@ -275,8 +279,20 @@ class Landing:
                 raise
 
     def undo(self) -> None:
+        """Every step is undone even if one of them fails (another git process holding
+        the index lock, say); the failures are then reported together."""
+        failed: list[str] = []
         while self.journal:
-            self.journal.pop()()
+            step = self.journal.pop()
+            try:
+                step()
+            except Exception as error:  # keep undoing: each step restores something
+                failed.append(" ".join(str(error).split()))
+        if failed:
+            raise UndoIncomplete(
+                "apply failed and could not undo everything (" + "; ".join(failed) + "); "
+                "check `git status` and `git branch`"
+            )
 
     def _git(self) -> Repository:
         assert self.repository is not None, "a git step of a --no-commit landing"
