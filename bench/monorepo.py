@@ -20,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import Measure, measure  # noqa: E402
+from run import Measure, measure, parse_baseline  # noqa: E402
 from synthetic import generate  # noqa: E402
 
 
@@ -63,19 +63,7 @@ def main() -> None:
 
     python = sys.executable
     unjam = [python, "-m", "unjam"]
-    runs: list[Measure] = [
-        measure(
-            "libcst parse only (1 process)",
-            [
-                python,
-                "-c",
-                f"import sys; sys.path.insert(0, {str(HERE)!r}); "
-                "from synthetic import parse_only; from pathlib import Path; "
-                f"parse_only(Path({str(tree)!r}))",
-            ],
-            tree,
-        )
-    ]
+    runs: list[Measure] = [parse_baseline(tree, tree)]
     for jobs in ("1", "2"):
         runs.append(measure(f"unjam diff . --jobs {jobs}", [*unjam, "diff", ".", "-j", jobs], tree))
     for jobs in ("1", "2"):

@@ -85,6 +85,16 @@ def measure(name: str, command: list[str], cwd: Path) -> Measure:
     return Measure(name, wall, cpu, peak_mb, process.returncode)
 
 
+def parse_baseline(tree: Path, cwd: Path) -> Measure:
+    """libcst parsing every file of ``tree`` in one process: the unit of the ratios."""
+    code = (
+        f"import sys; sys.path.insert(0, {str(HERE)!r}); "
+        "from synthetic import parse_only; from pathlib import Path; "
+        f"parse_only(Path({str(tree)!r}))"
+    )
+    return measure("libcst parse only (1 process)", [sys.executable, "-c", code], cwd)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--packages", type=int, default=20)
@@ -102,17 +112,7 @@ def main() -> None:
     print(f"tree: {count} modules in {args.packages} packages, {size / 1e6:.1f} MB")
 
     python = sys.executable
-    baseline = measure(
-        "libcst parse only (1 process)",
-        [
-            python,
-            "-c",
-            f"import sys; sys.path.insert(0, {str(HERE)!r}); "
-            "from synthetic import parse_only; from pathlib import Path; "
-            f"parse_only(Path({str(tree)!r}))",
-        ],
-        work,
-    )
+    baseline = parse_baseline(tree, work)
     runs = [baseline]
     runs.append(
         measure(

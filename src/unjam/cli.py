@@ -10,9 +10,9 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import git
 import typer
@@ -139,29 +139,41 @@ def _names(value: str | None) -> tuple[str, ...] | None:
     return tuple(name.strip() for name in value.split(",") if name.strip())
 
 
-def _session(
-    paths: list[Path] | None,
-    select: str | None,
-    ignore: str | None,
-    unsafe_fixes: bool | None,
-    jobs: int | None,
-    exclude: list[str] | None,
-    config_path: Path | None,
-    no_prefilter: bool = False,
-    every_route: bool = False,
-    http_client: str | None = None,
-    httpx_default_timeout: bool | None = None,
-    shard: str | None = None,
-) -> Session:
+@dataclass(frozen=True)
+class RunOptions:
+    """The options the analysing commands share, by the names typer hands them over."""
+
+    paths: list[Path] | None = None
+    select: str | None = None
+    ignore: str | None = None
+    unsafe_fixes: bool | None = None
+    jobs: int | None = None
+    exclude: list[str] | None = None
+    config: Path | None = None
+    http_client: str | None = None
+    httpx_default_timeout: bool | None = None
+    shard: str | None = None
+    no_prefilter: bool = False
+
+    @classmethod
+    def of(cls, parameters: Mapping[str, Any]) -> RunOptions:
+        """From a command's ``locals()``: its other parameters are its own business."""
+        names = {option.name for option in fields(cls)}
+        return cls(**{name: value for name, value in parameters.items() if name in names})
+
+
+def _session(options: RunOptions, every_route: bool = False) -> Session:
+    paths, select, ignore = options.paths, options.select, options.ignore
+    http_client, config_path, shard = options.http_client, options.config, options.shard
     targets = paths or [Path(".")]
     if http_client is not None and http_client not in HTTP_CLIENTS:
         raise Usage(f"--http-client must be one of {', '.join(HTTP_CLIENTS)}")
     overrides = {
         "select": _names(select),
         "ignore": _names(ignore),
-        "unsafe_fixes": unsafe_fixes,
+        "unsafe_fixes": options.unsafe_fixes,
         "http_client": http_client,
-        "httpx_default_timeout": httpx_default_timeout,
+        "httpx_default_timeout": options.httpx_default_timeout,
     }
     try:
         # The configuration the run starts from must be usable; a broken one deeper in a
@@ -171,7 +183,7 @@ def _session(
         sharding = parse_shard(shard) if shard is not None else None
     except (ConfigError, UnknownCodemod, ValueError) as error:
         raise Usage(str(error)) from None
-    found = discover(targets, tuple(exclude or ()))
+    found = discover(targets, tuple(options.exclude or ()))
     base = Path.cwd()
     whole = layout(found.files, targets, base, overrides, config_path)
     focus = whole.sharded(*sharding) if sharding else whole
@@ -182,9 +194,9 @@ def _session(
         extra.update(package.config.extra_blocking)
     runner = Runner(
         passes,
-        jobs=jobs,
+        jobs=options.jobs,
         extra_blocking=extra,
-        use_prefilter=not no_prefilter,
+        use_prefilter=not options.no_prefilter,
         every_route=every_route,
         base=base,
         progress=_progress if err.is_terminal else None,
@@ -334,20 +346,10 @@ def check(
 ) -> None:
     """Report what the codemods would change, and what they refuse to and why."""
 
+    options = RunOptions.of(locals())
+
     def command() -> int:
-        session = _session(
-            paths,
-            select,
-            ignore,
-            unsafe_fixes,
-            jobs,
-            exclude,
-            config,
-            no_prefilter,
-            http_client=http_client,
-            httpx_default_timeout=httpx_default_timeout,
-            shard=shard,
-        )
+        session = _session(options)
         analysis, results, errors = _run(session, check_only=True)
         findings = _findings(session, analysis, results)
         sys.stdout.write(render(findings, output_format, session.passes))
@@ -377,20 +379,10 @@ def diff(
 ) -> None:
     """Dry run: print the rewrite as a unified diff (``git apply`` accepts it)."""
 
+    options = RunOptions.of(locals())
+
     def command() -> int:
-        session = _session(
-            paths,
-            select,
-            ignore,
-            unsafe_fixes,
-            jobs,
-            exclude,
-            config,
-            no_prefilter,
-            http_client=http_client,
-            httpx_default_timeout=httpx_default_timeout,
-            shard=shard,
-        )
+        session = _session(options)
         if output_format not in ("diff", "json"):
             raise Usage(f"--format must be diff or json, not {output_format!r}")
         analysis, results, errors = _run(session)
@@ -453,24 +445,14 @@ def apply(
     """Show the diff, confirm, then write it on a new git branch with one commit per
     codemod (or per package); refuses, changing nothing, where that could lose work."""
 
+    options = RunOptions.of(locals())
+
     def command() -> int:
         if output_format not in ("text", "json"):
             raise Usage(f"--format must be text or json, not {output_format!r}")
         if not yes and not _interactive():
             raise Usage("apply asks before writing: pass --yes when not run from a terminal")
-        session = _session(
-            paths,
-            select,
-            ignore,
-            unsafe_fixes,
-            jobs,
-            exclude,
-            config,
-            no_prefilter,
-            http_client=http_client,
-            httpx_default_timeout=httpx_default_timeout,
-            shard=shard,
-        )
+        session = _session(options)
         repository = None if no_commit else open_repository(session.paths)
         start = check_ready(repository, base) if repository else None
         if repository and branch:
@@ -641,12 +623,12 @@ def routes(
 ) -> None:
     """Every function FastAPI calls: kind, path, async or def, awaits, blocking calls, plan."""
 
+    options = RunOptions.of(locals())
+
     def command() -> int:
         if output_format not in ("table", "json"):
             raise Usage(f"--format must be table or json, not {output_format!r}")
-        session = _session(
-            paths, select, ignore, unsafe_fixes, jobs, exclude, config, every_route=True
-        )
+        session = _session(options, every_route=True)
         analysis = _analyse(session)
         profiles = {
             shown: session.runner.profiles[job.profile] for shown, job in analysis.jobs.items()

@@ -252,26 +252,27 @@ class Landing:
         """Create the ``tips`` branches; if ``checkout`` names one of them, move the user
         onto it with ``files`` (path, relative, before, after) written. All or nothing,
         with interrupts held off until it is done or undone."""
-        with interrupts_deferred() as interrupts:
-            try:
-                for branch, sha in tips.items():
-                    self._create_branch(branch, sha)
-                if checkout is not None:
-                    if base == self._git().head_commit:
-                        self._switch_in_place(checkout, files)
-                    else:
-                        self._checkout(checkout)
-                if interrupts:
-                    raise Interrupted("interrupted; nothing was changed")
-            except BaseException:
-                self.undo()
-                raise
+        with self._all_or_nothing():
+            for branch, sha in tips.items():
+                self._create_branch(branch, sha)
+            if checkout is not None:
+                if base == self._git().head_commit:
+                    self._switch_in_place(checkout, files)
+                else:
+                    self._checkout(checkout)
 
     def write_tree_only(self, files: Sequence[tuple[Path, str, bytes, bytes]]) -> None:
         """``--no-commit``: the files only, all or nothing."""
+        with self._all_or_nothing():
+            self._write_files(files)
+
+    @contextmanager
+    def _all_or_nothing(self) -> Iterator[None]:
+        """Interrupts wait until the block is done; then, or on any failure, the journal
+        is undone."""
         with interrupts_deferred() as interrupts:
             try:
-                self._write_files(files)
+                yield
                 if interrupts:
                     raise Interrupted("interrupted; nothing was changed")
             except BaseException:
