@@ -16,15 +16,18 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 from enum import Enum
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import libcst as cst
+from libcst.codemod import Codemod as LibcstCodemod
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from unjam.codemods._nodes import index_module
 
 from unjam.analysis.model import Location
 from unjam.analysis.project import FunctionPlan, ModuleView
 from unjam.analysis.suppression import is_suppressed
+from unjam.analysis.walker import Walker
 
 
 class Safety(str, Enum):
@@ -66,6 +69,9 @@ class Decision:
     fixable: bool
 
 
+Node = TypeVar("Node", bound=cst.CSTNode)
+
+
 class Codemod(VisitorBasedCodemodCommand):
     NAME: ClassVar[str]
     DESCRIPTION: str  # libcst's CodemodCommand declares it as a plain attribute
@@ -76,9 +82,25 @@ class Codemod(VisitorBasedCodemodCommand):
     EVERY_COROUTINE: ClassVar[bool] = False
     #: Runs unless ``--select``/``select`` names the passes to run.
     DEFAULT: ClassVar[bool] = True
+    #: Everything the pass does happens inside functions ``decide`` has a verdict on:
+    #: the walk skips every other function (rebuilding them is most of a pass's cost).
+    WALKS_DECIDED_ONLY: ClassVar[bool] = False
+
+    # No pass uses matcher decorators (``@m.visit``, ``@m.call_if_inside``) or attribute
+    # visitors (``visit_Call_func``), so the walk skips libcst's bookkeeping for them: it
+    # looked up matchers and attribute methods on every node, about a quarter of a pass.
+    on_visit_attribute = Walker.on_visit_attribute
+    on_leave_attribute = Walker.on_leave_attribute
 
     def __init__(self, context: CodemodContext, view: ModuleView, options: Options) -> None:
-        super().__init__(context)
+        # libcst's codemod base, without MatcherDecoratableTransformer.__init__: it
+        # gathers matcher decorators with inspect.getmembers (milliseconds per pass per
+        # file) for an on_visit this class does not use.
+        LibcstCodemod.__init__(self, context)
+        cst.CSTTransformer.__init__(self)
+        self.qualnames: dict[int, str] = {}
+        self.indexes: dict[int, int] = {}
+        self.skipped: frozenset[int] = frozenset()
         self.view = view
         self.options = options
         self.sites: list[Site] = []
@@ -98,6 +120,43 @@ class Codemod(VisitorBasedCodemodCommand):
             if key in self.context.scratch:
                 tree = self._instantiate_and_run(follow_up, tree)
         return tree
+
+    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        """Index the module the walk will see (functions' qualified names, calls' order
+        as the analysis counted them), then walk it."""
+        self.qualnames, self.indexes = index_module(tree, self.view.module)
+        self.skipped = self._functions_to_skip() if self.WALKS_DECIDED_ONLY else frozenset()
+        if self.skipped:  # the checks cost a call per node: only where they pay
+            self.on_visit = self._visit_unless_skipped  # type: ignore[method-assign]
+            self.on_leave = self._leave_unless_skipped  # type: ignore[method-assign]
+        return super().transform_module_impl(tree)
+
+    def _functions_to_skip(self) -> frozenset[int]:
+        entered: set[str] = set()
+        for qualname, plan in self.view.functions.items():
+            if self.decide(plan, self.options) is not None:
+                parts = qualname.split(".<locals>.")
+                entered.update(".<locals>.".join(parts[:end]) for end in range(1, len(parts) + 1))
+        return frozenset(
+            node_id for node_id, qualname in self.qualnames.items() if qualname not in entered
+        )
+
+    # libcst's MatcherDecoratableTransformer looks up matchers on every node; no pass
+    # uses them, so the plain transformer's dispatch is used (minus skipped functions).
+    on_visit = cst.CSTTransformer.on_visit
+    on_leave = cst.CSTTransformer.on_leave  # type: ignore[assignment]  # adds FlattenSentinel
+
+    def _visit_unless_skipped(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.FunctionDef) and id(node) in self.skipped:
+            return False
+        return cst.CSTTransformer.on_visit(self, node)
+
+    def _leave_unless_skipped(
+        self, original_node: Node, updated_node: Node
+    ) -> Node | cst.RemovalSentinel | cst.FlattenSentinel[Node]:
+        if id(original_node) in self.skipped:
+            return updated_node
+        return cst.CSTTransformer.on_leave(self, original_node, updated_node)
 
     # -- what the engine asks before running the pass ---------------------------------
     @classmethod

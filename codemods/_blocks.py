@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from unjam.analysis.walker import Walker
 
-class Parents(cst.CSTVisitor):
+
+class Parents(Walker):
     """Parent of every node under a root."""
 
     def __init__(self) -> None:
@@ -86,7 +88,7 @@ def smallest_run(
 
 
 def _find_block(root: cst.CSTNode, block_id: int) -> cst.IndentedBlock:
-    class Find(cst.CSTVisitor):
+    class Find(Walker):
         found: cst.IndentedBlock | None = None
 
         def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:

@@ -27,6 +27,8 @@ from libcst.metadata import Assignment, Scope
 from unjam.codemods._spelling import Spelled
 from unjam.codemods._thread_hop import SPACE, Refused, comma_params
 
+from unjam.analysis.walker import Walker
+
 #: Statements that would leave or change the coroutine itself if they moved.
 _LEAVES = m.Return() | m.Yield() | m.Await() | m.Global() | m.Nonlocal() | m.Del()
 _NESTED = m.FunctionDef() | m.ClassDef()
@@ -61,7 +63,7 @@ def check_body(node: cst.With) -> None:
 def _escapes(block: cst.BaseSuite) -> bool:
     """A ``break``/``continue`` not inside a loop of the block itself."""
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Walker):
         def __init__(self) -> None:
             self.loops = 0
             self.found = False

@@ -10,7 +10,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from unjam.codemods._base import Codemod, Decision, Example, Options, Safety, Site
 
 from unjam.analysis.model import Kind
-from unjam.analysis.names import function_qualnames, short_name
+from unjam.analysis.names import short_name
 from unjam.analysis.project import FunctionPlan, ModuleView
 
 #: FastAPI runs these in its threadpool when they are plain functions.
@@ -188,6 +188,7 @@ class DemoteSync(Codemod):
     NAME = "demote-sync"
     DESCRIPTION = "Make async FastAPI callables that never await but block plain def functions."
     SAFETY = Safety.SAFE
+    WALKS_DECIDED_ONLY = True
     EXAMPLES: ClassVar[tuple[Example, ...]] = (
         Example(
             before=(
@@ -249,9 +250,6 @@ class DemoteSync(Codemod):
             for qualname, plan in view.functions.items()
         }
         return replace(view, functions=functions)
-
-    def visit_Module(self, node: cst.Module) -> None:
-        self.qualnames = function_qualnames(node, self.view.module)
 
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef

@@ -18,7 +18,7 @@ from libcst.metadata import (
 from unjam.codemods import _thread_hop as hop
 from unjam.codemods._base import Codemod, Decision, Example, Options, Safety
 from unjam.codemods._local_metadata import LocalMetadata
-from unjam.codemods._nodes import AwaitsInPlace, index_module, unique_name
+from unjam.codemods._nodes import AwaitsInPlace, unique_name
 from unjam.codemods._spelling import Spelled, Spelling
 from unjam.codemods._with_block import bound_for_sure, check_body, extract, names_in_and_out
 
@@ -232,7 +232,6 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
         self.metadata_of: dict[int, LocalMetadata] = {}
         self.function_nodes: list[cst.FunctionDef] = []
         self.start_placing()
-        self.qualnames, self.indexes = index_module(node, self.view.module)
         self.spelling = Spelling.of(node)
         self.frames: list[str | _Coroutine] = []
         self.hops: dict[int, _Hop] = {}

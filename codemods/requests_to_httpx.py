@@ -16,7 +16,7 @@ from unjam.codemods._blocks import Parents, smallest_run
 from unjam.codemods._httpx_mapping import HttpxMapping, mapping
 from unjam.codemods._imports import swap_imports
 from unjam.codemods._local_metadata import LocalMetadata
-from unjam.codemods._nodes import AwaitsInPlace, code, index_module, unique_name
+from unjam.codemods._nodes import AwaitsInPlace, code, unique_name
 from unjam.codemods._spelling import Spelling
 
 from unjam.analysis.model import Effect
@@ -211,7 +211,6 @@ class RequestsToHttpx(AwaitsInPlace, Codemod):
         self.table = mapping()
         self.spelling = Spelling.of(node)
         self.target = self._target()
-        self.qualnames, self.indexes = index_module(node, self.view.module)
         self.plans: list[_Plan] = []
         self.converted = 0
         self.start_placing()

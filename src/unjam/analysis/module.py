@@ -126,6 +126,16 @@ class ModuleAnalyser(cst.CSTVisitor):
         self.locator.enter(node)
         return super().on_visit(node)
 
+    # The only attribute hooks are a function's body: dispatch those directly instead
+    # of libcst's lookup of ``visit_<Node>_<field>`` on every field of every node.
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        if attribute == "body" and isinstance(node, cst.FunctionDef):
+            self.visit_FunctionDef_body(node)
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        if attribute == "body" and isinstance(original_node, cst.FunctionDef):
+            self.leave_FunctionDef_body(original_node)
+
     def call_location(self, node: cst.Call) -> Location:
         return self.call_locations[id(node)]
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import QualifiedName, QualifiedNameSource, Scope
 
+from unjam.analysis.walker import Walker
+
 
 @dataclass(frozen=True, slots=True)
 class Namespace:
@@ -78,7 +80,7 @@ def qualified_names(scope: Scope | None, node: cst.CSTNode, module: ModuleName) 
     return {module.absolute(name) for name in found}
 
 
-class _Qualnames(cst.CSTVisitor):
+class _Qualnames(Walker):
     """Python's ``__qualname__`` scheme, prefixed with the module: ``m.C.f.<locals>.g``."""
 
     def __init__(self, module: str) -> None:
