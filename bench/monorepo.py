@@ -79,6 +79,9 @@ def main() -> None:
     branches = git(tree, "for-each-ref", "--format=%(refname:short)", "refs/heads/per/")
     print(f"  --branch-per-package: {len(branches.split())} branch(es)")
     reset(tree, "per/")
+    for shard in ("1/4", "2/4"):
+        command = [*unjam, "diff", ".", "-j", "2", "--shard", shard]
+        runs.append(measure(f"unjam diff . --shard {shard} -j 2", command, tree))
 
     base = runs[0]
     print(f"{'command':42} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'wall/base':>10}")

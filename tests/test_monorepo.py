@@ -224,3 +224,27 @@ def test_bad_shard_is_a_usage_error(
 ) -> None:
     result = unjam(tmp_path, monkeypatch, "diff", ".", "--shard", value)
     assert result.code == 2 and "--shard" in result.err
+
+
+def _by_file(patch: str) -> dict[str, str]:
+    blocks = ["diff --git" + block for block in patch.split("diff --git")[1:]]
+    return {block.split(" b/", 1)[1].split("\n", 1)[0]: block for block in blocks}
+
+
+@pytest.mark.parametrize("tree", [TWIN_SERVICES, SHARED_LIBRARY], ids=["twins", "library"])
+def test_every_shard_rewrites_what_the_whole_run_does(
+    tree: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shard reads other packages only where its own code needs them; what it
+    rewrites must still be exactly the whole run's rewrite of its packages."""
+    write_tree(tmp_path, {**tree, "services/c/pyproject.toml": "", "services/c/svc.py": SERVICE})
+    whole = _by_file(unjam(tmp_path, monkeypatch, "diff", ".").out)
+    assert whole  # something to compare
+    # The services that await and register sit in different shards.
+    assert shard_of("services/a", 3) != shard_of("services/b", 3)
+    pieces: dict[str, str] = {}
+    for index in (1, 2, 3):
+        part = _by_file(unjam(tmp_path, monkeypatch, "diff", ".", "--shard", f"{index}/3").out)
+        assert not set(part) & set(pieces)
+        pieces.update(part)
+    assert pieces == whole
