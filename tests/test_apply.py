@@ -3,6 +3,7 @@ every refusal (with nothing changed), interruptions undone, modes and line endin
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -475,3 +476,31 @@ def test_undo_carries_on_past_a_failing_step() -> None:
     with pytest.raises(gitflow.UndoIncomplete, match=r"index\.lock exists"):
         landing.undo()
     assert done == ["file", "branch"] and not landing.journal
+
+
+def test_json_report_names_the_branch_and_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(tmp_path, FILES)
+    start = repo.head.commit.hexsha
+    result = unjam(
+        tmp_path, monkeypatch, "apply", ".", "--yes", "--branch", "b", "--format", "json"
+    )
+    assert result.code == 0, result.err
+    report = json.loads(result.out)  # stdout is the report alone: no patch around it
+    assert report["command"] == "apply" and report["base"] == start
+    assert report["branches"] == ["b"]
+    shas = [commit["sha"] for commit in report["commits"]]
+    assert shas == repo.git.rev_list("--reverse", "main..b").split()
+    assert report["totals"]["files_changed"] == 2
+
+
+def test_run_from_a_sub_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paths are shown relative to where you stand and committed relative to the
+    repository root."""
+    repo = make_repo(tmp_path, {**FILES, "other/service.py": SERVICE})
+    result = unjam(tmp_path / "app", monkeypatch, "apply", ".", "--yes", "--branch", "b")
+    assert result.code == 0, result.err
+    assert "--- a/service.py" in result.out  # the preview, relative to app/
+    changed = repo.git.diff("--name-only", "main", "b").split()
+    assert changed == ["app/service.py", "app/worker.py"]  # other/ was not a target

@@ -11,6 +11,7 @@ the one-package case of the same thing.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,10 +167,8 @@ def _package_root(folder: Path, ceiling: Path, known: dict[Path, Path]) -> Path:
 
 
 def _shown(path: Path, base: Path) -> str:
-    try:
-        return path.relative_to(base).as_posix() or "."
-    except ValueError:
-        return path.as_posix()
+    """Relative to where the user stands (``..`` for a package above it)."""
+    return Path(os.path.relpath(path, base)).as_posix()
 
 
 def _configure(
