@@ -248,3 +248,11 @@ def test_every_shard_rewrites_what_the_whole_run_does(
         assert not set(part) & set(pieces)
         pieces.update(part)
     assert pieces == whole
+
+
+def test_routes_show_names_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_tree(tmp_path, TWIN_SERVICES)
+    rows = json.loads(unjam(tmp_path, monkeypatch, "routes", ".", "--format", "json").out)
+    mine = {(row["location"].split("/app/")[0], row["function"]) for row in rows}
+    assert ("services/a", "app.main.me") in mine and ("services/b", "app.main.again") in mine
+    assert not any(row["function"].startswith("@") for row in rows)

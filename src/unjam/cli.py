@@ -24,7 +24,7 @@ from rich.table import Table
 from unjam import __version__
 from unjam.analysis.catalog import is_blocking
 from unjam.analysis.model import Effect
-from unjam.analysis.names import short_name
+from unjam.analysis.names import short_name, shown_qualname
 from unjam.analysis.project import FunctionPlan, Project
 from unjam.batch import ReportError, RunReport, merge, package_report, read_report, table
 from unjam.codemods import PASSES, Codemod, by_name
@@ -656,7 +656,7 @@ def route_rows(project: Project, profiles: Mapping[str, Profile]) -> list[dict[s
                 "kind": route.kind.value,
                 "methods": list(route.methods),
                 "path": route.path,
-                "function": route.function,
+                "function": shown_qualname(route.function),
                 "location": f"{function.path}:{function.location.line}",
                 "registered_at": route.registered_at,
                 "async": function.is_async,

@@ -37,6 +37,14 @@ class Namespace:
 OWN_NAMES = Namespace()
 
 
+def shown_qualname(qualname: str) -> str:
+    """A qualified name as the user writes it: without the ``@<package>.`` that keeps
+    same-named modules of different packages apart."""
+    if qualname.startswith("@"):
+        return qualname.split(".", 1)[1] if "." in qualname else qualname
+    return qualname
+
+
 @dataclass(frozen=True, slots=True)
 class ModuleName:
     module: str  # already scoped by ``namespace``
