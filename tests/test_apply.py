@@ -457,8 +457,11 @@ def test_symlinked_files_are_not_written_through(
     (tmp_path / "linked.py").symlink_to(tmp_path / "app" / "worker.py")
     repo.git.add("linked.py")
     repo.git.commit("-q", "-m", "link")
-    result = unjam(tmp_path, monkeypatch, "apply", ".", "--yes", "--branch", "b")
+    result = unjam(
+        tmp_path, monkeypatch, "apply", ".", "--yes", "--branch", "b", "--format", "json"
+    )
     assert result.code == 2  # the skipped link is reported as an error line
+    assert "linked.py" not in json.loads(result.out)["totals"]["changed_files"]
     assert "linked.py: is a symlink; apply does not write through links" in result.err
     assert (tmp_path / "linked.py").is_symlink()
     assert repo.git.ls_tree("b", "linked.py").startswith("120000")

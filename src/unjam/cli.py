@@ -460,7 +460,9 @@ def apply(
         analysis, results, errors = _run(session)
         changes, skipped = changes_from(results, repository)
         errors += skipped
-        report = _package_report("apply", session, analysis, results, errors)
+        applied = {change.shown for change in changes}
+        kept = [r for r in results if not r.changed or r.shown in applied]
+        report = _package_report("apply", session, analysis, kept, errors)
         if not changes:
             _finish(report, session, output_format, errors, "nothing to apply")
             return _exit_code(False, errors)
