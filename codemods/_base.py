@@ -72,6 +72,16 @@ class Decision:
 Node = TypeVar("Node", bound=cst.CSTNode)
 
 
+class _AddImports(AddImportsVisitor):
+    """libcst's AddImportsVisitor (it uses no matcher decorators) with the plain
+    transformer's dispatch: a third faster on a route module, same output."""
+
+    on_visit = cst.CSTTransformer.on_visit
+    on_leave = cst.CSTTransformer.on_leave  # type: ignore[assignment]  # adds FlattenSentinel
+    on_visit_attribute = Walker.on_visit_attribute
+    on_leave_attribute = Walker.on_leave_attribute
+
+
 class Codemod(VisitorBasedCodemodCommand):
     NAME: ClassVar[str]
     DESCRIPTION: str  # libcst's CodemodCommand declares it as a plain attribute
@@ -113,12 +123,11 @@ class Codemod(VisitorBasedCodemodCommand):
         if self.METADATA_DEPENDENCIES:
             return super().transform_module(tree)
         tree = self.transform_module_impl(tree)
-        for key, follow_up in (
-            (AddImportsVisitor.CONTEXT_KEY, AddImportsVisitor),
-            (RemoveImportsVisitor.CONTEXT_KEY, RemoveImportsVisitor),
-        ):
-            if key in self.context.scratch:
-                tree = self._instantiate_and_run(follow_up, tree)
+        if AddImportsVisitor.CONTEXT_KEY in self.context.scratch:
+            # It declares no metadata either: no copy, and the plain dispatch.
+            tree = _AddImports(self.context).transform_module_impl(tree)
+        if RemoveImportsVisitor.CONTEXT_KEY in self.context.scratch:
+            tree = self._instantiate_and_run(RemoveImportsVisitor, tree)  # needs scopes
         return tree
 
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
