@@ -226,7 +226,7 @@ def _blob(repository: Repository, relative: str, data: bytes, scratch: Path) -> 
 
 
 @contextmanager
-def _stdin(scratch: Path, data: bytes) -> Iterator[IO[bytes]]:
+def _stdin(scratch: Path | None, data: bytes) -> Iterator[IO[bytes]]:
     """A real file to hand a git process as stdin (gitpython passes it to Popen)."""
     with tempfile.TemporaryFile(dir=scratch) as handle:
         handle.write(data)
@@ -346,9 +346,7 @@ class Landing:
                 meta, _, path = entry.partition("\t")
                 mode, _, sha = meta.split()
                 lines.append(f"{mode} {sha}\t{path}\0")
-        with tempfile.TemporaryFile() as stdin:
-            stdin.write("".join(lines).encode())
-            stdin.seek(0)
+        with _stdin(None, "".join(lines).encode()) as stdin:
             run.update_index("-z", "--index-info", istream=stdin)
         with suppress(git.GitCommandError):  # other files need updating: theirs to stage
             run.update_index("-q", "--refresh")

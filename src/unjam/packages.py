@@ -66,7 +66,6 @@ class Layout:
 
     packages: dict[str, Package]
     files: dict[str, list[SourceFile]] = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)  # files a package's exclude drops
 
     def package_of(self) -> dict[Path, str]:
         return {file.path: name for name, files in self.files.items() for file in files}
@@ -83,7 +82,6 @@ class Layout:
         return Layout(
             {name: p for name, p in self.packages.items() if name in kept},
             {name: files for name, files in self.files.items() if name in kept},
-            self.skipped,
         )
 
 
@@ -135,7 +133,6 @@ def layout(
             packages[name] = _configure(root, name, config_file, overrides, configs)
         package = packages[name]
         if package.error is None and _excluded(file.path, package.config):
-            result.skipped.append(_shown(file.path, base))
             continue
         result.files.setdefault(name, []).append(file)
     return result
