@@ -3,42 +3,32 @@ holds a set of nodes (for wrapping them in ``async with``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import libcst as cst
+from libcst.metadata import MetadataWrapper, ParentNodeProvider
 
-from unjam.analysis.walker import Walker
 
+class Parents:
+    """Parent of every node in one function: libcst's ParentNodeProvider, run on the
+    function alone (wrapped, uncopied, in a one-statement module, as ``LocalMetadata``
+    does), so the nodes are the ones the transformer visits."""
 
-class Parents(Walker):
-    """Parent of every node under a root."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parent: dict[int, cst.CSTNode] = {}
-        self.stack: list[cst.CSTNode] = []
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if self.stack:
-            self.parent[id(node)] = self.stack[-1]
-        self.stack.append(node)
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        self.stack.pop()
+    def __init__(self, parent: Mapping[cst.CSTNode, cst.CSTNode]) -> None:
+        self.parent = parent
 
     @classmethod
-    def of(cls, root: cst.CSTNode) -> Parents:
-        found = cls()
-        root.visit(found)
-        return found
+    def of(cls, function: cst.FunctionDef) -> Parents:
+        wrapper = MetadataWrapper(cst.Module(body=[function]), unsafe_skip_copy=True)
+        return cls(wrapper.resolve(ParentNodeProvider))
 
     def ancestors(self, node: cst.CSTNode) -> Iterable[cst.CSTNode]:
-        current = self.parent.get(id(node))
-        while current is not None:
+        """Up to the function itself (not the module made to hold it)."""
+        current = self.parent.get(node)
+        while current is not None and not isinstance(current, cst.Module):
             yield current
-            current = self.parent.get(id(current))
+            current = self.parent.get(current)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,15 +40,17 @@ class Run:
     last: int
 
 
-def _path(node: cst.CSTNode, parents: Parents, stop: cst.CSTNode) -> list[tuple[int, int]]:
-    """(id of an IndentedBlock, index of the statement in it), from ``stop`` down."""
-    path: list[tuple[int, int]] = []
+def _path(
+    node: cst.CSTNode, parents: Parents, stop: cst.CSTNode
+) -> list[tuple[cst.IndentedBlock, int]]:
+    """(an IndentedBlock, index of the statement in it), from ``stop`` down."""
+    path: list[tuple[cst.IndentedBlock, int]] = []
     child = node
     for ancestor in parents.ancestors(node):
         if isinstance(ancestor, cst.IndentedBlock):
             for index, statement in enumerate(ancestor.body):
                 if statement is child:
-                    path.append((id(ancestor), index))
+                    path.append((ancestor, index))
         if ancestor is stop:
             break
         child = ancestor
@@ -74,28 +66,17 @@ def smallest_run(
     if not paths or any(not path for path in paths):
         return None
     shared = 0  # length of the common prefix: statements that hold every node
-    while all(len(path) > shared for path in paths) and len({p[shared] for p in paths}) == 1:
+    while all(len(path) > shared for path in paths) and len({_step(p[shared]) for p in paths}) == 1:
         shared += 1
-    if all(len(path) > shared for path in paths) and len({p[shared][0] for p in paths}) == 1:
+    if all(len(path) > shared for path in paths) and len({id(p[shared][0]) for p in paths}) == 1:
         level = shared  # one block, several of its statements
     elif shared > 0:
         level = shared - 1  # one statement holds them all
     else:
         return None
-    block_id = paths[0][level][0]
     indexes = [path[level][1] for path in paths]
-    return Run(_find_block(function, block_id), min(indexes), max(indexes))
+    return Run(paths[0][level][0], min(indexes), max(indexes))
 
 
-def _find_block(root: cst.CSTNode, block_id: int) -> cst.IndentedBlock:
-    class Find(Walker):
-        found: cst.IndentedBlock | None = None
-
-        def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
-            if id(node) == block_id:
-                self.found = node
-
-    finder = Find()
-    root.visit(finder)
-    assert finder.found is not None
-    return finder.found
+def _step(step: tuple[cst.IndentedBlock, int]) -> tuple[int, int]:
+    return id(step[0]), step[1]

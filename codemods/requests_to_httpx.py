@@ -586,9 +586,9 @@ class _Planner:
             return False
         for assignment in assignments:
             node = getattr(assignment, "node", None)
-            parent = self.parents.parent.get(id(node)) if node is not None else None
+            parent = self.parents.parent.get(node) if node is not None else None
             if isinstance(parent, cst.AssignTarget):
-                statement = self.parents.parent.get(id(parent))
+                statement = self.parents.parent.get(parent)
                 if isinstance(statement, cst.Assign) and isinstance(
                     statement.value, (cst.Dict, cst.DictComp)
                 ):
@@ -616,7 +616,7 @@ class _Planner:
 
     # -- the response ------------------------------------------------------------------
     def _response(self, node: cst.Call, follows: bool, renames: dict[int, str]) -> None:
-        parent = self.parents.parent.get(id(node))
+        parent = self.parents.parent.get(node)
         if isinstance(parent, cst.Expr):
             return
         if isinstance(parent, cst.Attribute) and parent.value is node:
@@ -642,7 +642,7 @@ class _Planner:
         if len(assignments) != 1:
             raise Refused(f"{target.value} is assigned more than once")
         for access in assignments[0].references:
-            parent = self.parents.parent.get(id(access.node))
+            parent = self.parents.parent.get(access.node)
             if not (isinstance(parent, cst.Attribute) and parent.value is access.node):
                 raise Refused(
                     f"the response {target.value} is used as a value; an httpx.Response is "
@@ -725,9 +725,9 @@ class _Planner:
         if len(assignments) != 1:
             raise Refused(f"the session {name} is not made once inside the function")
         assignment = assignments[0]
-        made = self.parents.parent.get(id(assignment.node))
+        made = self.parents.parent.get(assignment.node)
         if isinstance(made, (cst.AsName, cst.AssignTarget)):
-            made = self.parents.parent.get(id(made))
+            made = self.parents.parent.get(made)
         value = made.item if isinstance(made, cst.WithItem) else getattr(made, "value", None)
         callee = get_full_name_for_node(value.func) if isinstance(value, cst.Call) else None
         qualified = self.owner.spelling.qualified(callee) if callee else None
@@ -739,8 +739,8 @@ class _Planner:
         if value.args:
             raise Refused("requests.Session() with arguments")
         for access in assignment.references:
-            parent = self.parents.parent.get(id(access.node))
-            grand = self.parents.parent.get(id(parent)) if parent is not None else None
+            parent = self.parents.parent.get(access.node)
+            grand = self.parents.parent.get(parent) if parent is not None else None
             if isinstance(parent, cst.Attribute) and isinstance(grand, cst.Call):
                 method = parent.attr.value
                 if method in self.table.session_methods or method == "close":
@@ -765,12 +765,12 @@ class _Planner:
             )
         ]
         if isinstance(made, cst.WithItem):
-            with_node = self.parents.parent.get(id(made))
+            with_node = self.parents.parent.get(made)
             if not isinstance(with_node, cst.With) or with_node.items[0] is not made:
                 raise Refused("the session is not the first item of its with statement")
             self.result.withs[id(with_node)] = item
         else:
-            statement = self.parents.parent.get(id(made))
+            statement = self.parents.parent.get(made)
             nodes: list[cst.CSTNode] = [statement] if statement else []
             nodes += [c.node for c in calls] + closes
             run = smallest_run(nodes, self.parents, self.function)
@@ -782,8 +782,8 @@ class _Planner:
                 (run.first + 1, run.last, item, run.first)
             )
         for close in closes:
-            line = self.parents.parent.get(id(close))
-            block = self.parents.parent.get(id(line)) if line is not None else None
+            line = self.parents.parent.get(close)
+            block = self.parents.parent.get(line) if line is not None else None
             if isinstance(block, cst.IndentedBlock):
                 index = next(i for i, s in enumerate(block.body) if s is line)
                 self.result.drops.setdefault(id(block), set()).add(index)
@@ -797,7 +797,7 @@ class _Planner:
         found = []
         for handler in m.findall(self.function, m.ExceptHandler()):
             assert isinstance(handler, cst.ExceptHandler)
-            try_node = self.parents.parent.get(id(handler))
+            try_node = self.parents.parent.get(handler)
             if handler.type is None or not isinstance(try_node, cst.Try):
                 continue
             elements = handler.type.elements if isinstance(handler.type, cst.Tuple) else None
