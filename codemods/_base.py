@@ -115,6 +115,10 @@ class Codemod(PlainDispatch, VisitorBasedCodemodCommand):
         self.view = view
         self.options = options
         self.sites: list[Site] = []
+        #: The text of the module about to be walked, when the caller has it already:
+        #: libcst writes the whole module out again on every ``.code``.
+        self.known_code: str | None = None
+        self._walked: cst.Module | None = None
 
     def transform_module(self, tree: cst.Module) -> cst.Module:
         """A pass that declares no metadata walks the module as it is. libcst would
@@ -134,6 +138,7 @@ class Codemod(PlainDispatch, VisitorBasedCodemodCommand):
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
         """Index the module the walk will see (functions' qualified names, calls' order
         as the analysis counted them), then walk it."""
+        self._walked = tree
         self.qualnames, self.indexes = index_module(tree, self.view.module)
         self.skipped = self._functions_to_skip() if self.WALKS_DECIDED_ONLY else frozenset()
         if self.skipped:  # the checks cost a call per node: only where they pay
@@ -163,6 +168,12 @@ class Codemod(PlainDispatch, VisitorBasedCodemodCommand):
         if id(original_node) in self.skipped:
             return updated_node
         return cst.CSTTransformer.on_leave(self, original_node, updated_node)
+
+    def code_of(self, module: cst.Module) -> str:
+        """``module.code``, without writing it out again for the module being walked."""
+        if module is self._walked and self.known_code is not None:
+            return self.known_code
+        return module.code
 
     # -- what the engine asks before running the pass ---------------------------------
     @classmethod

@@ -149,7 +149,7 @@ class GatherAwaits(Codemod):
     # -- the walk ----------------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
         self.spelling = Spelling.of(node)
-        self.code = node.code
+        self.code = self.code_of(node)
         self.functions: list[tuple[cst.FunctionDef, FunctionPlan | None]] = []
         self.local: dict[int, LocalMetadata] = {}
         self.module_clients = _module_clients(node, self.spelling, self._safe_types())

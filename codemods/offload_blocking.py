@@ -228,7 +228,7 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
 
     # -- the walk ----------------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
-        self.code = node.code
+        self.code = self.code_of(node)
         self.metadata_of: dict[int, LocalMetadata] = {}
         self.function_nodes: list[cst.FunctionDef] = []
         self.start_placing()

@@ -215,8 +215,9 @@ class RequestsToHttpx(AwaitsInPlace, Codemod):
         self.converted = 0
         self.start_placing()
         self.needs_ssl = False
+        code = self.code_of(node)
         self.ssl_name = unique_name(
-            "_SSL_CONTEXT", lambda name: re.search(rf"\b{name}\b", node.code) is not None
+            "_SSL_CONTEXT", lambda name: re.search(rf"\b{name}\b", code) is not None
         )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:

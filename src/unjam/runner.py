@@ -32,6 +32,7 @@ from unjam.analysis.module import analyse_module
 from unjam.analysis.names import OWN_NAMES, ModuleName, Namespace
 from unjam.analysis.positions import AstPositions
 from unjam.analysis.project import ModuleView, Project
+from unjam.analysis.readwalk import read_only_walks
 from unjam.codemods import Codemod, Options, Site
 from unjam.discovery import SourceFile
 from unjam.lines import LineMap
@@ -140,14 +141,15 @@ def scan_job(job: Job) -> ModuleFacts | SourceError:
     state = _state()
     try:
         module = parse_source(job.data, job.shown)
-        return analyse_module(
-            module,
-            job.shown,
-            ModuleName(job.module, job.package, job.namespace),
-            state.catalog,
-            state.roots,
-            _cpython_positions(job),
-        )
+        with read_only_walks():
+            return analyse_module(
+                module,
+                job.shown,
+                ModuleName(job.module, job.package, job.namespace),
+                state.catalog,
+                state.roots,
+                _cpython_positions(job),
+            )
     except SourceError as error:
         return error
     except RecursionError:
@@ -176,7 +178,8 @@ def transform_job(job: Job) -> FileResult:
     state = _state()
     assert state.project is not None
     try:
-        return _transform(job, state, state.project)
+        with read_only_walks():
+            return _transform(job, state, state.project)
     except SourceError as error:
         return _failed(job, str(error))
     except RecursionError:
@@ -191,6 +194,10 @@ def _failed(job: Job, reason: str, sites: Sequence[Site] = ()) -> FileResult:
 
 def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
     current = parse_source(job.data, job.shown)
+    # libcst writes a module out again on every ``.code``: each state's text is kept
+    # (the file's own text until a pass changes it; libcst round-trips it exactly).
+    current_bytes = job.data
+    current_code = job.data.decode(current.encoding)
     # Code written for a newer Python than this one cannot be compiled here; its
     # rewrites are still re-parsed by libcst, which knows the newer syntax.
     compiles = _cpython_positions(job) is not None
@@ -205,7 +212,7 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
         if stale and pending_view is not None:  # the last pass said what it changed
             view, stale = pending_view, False
         if stale:  # the next pass sees the analysis of the rewritten code
-            rewritten = replace(job, data=current.bytes)
+            rewritten = replace(job, data=current_bytes)
             facts = analyse_module(
                 current,
                 job.shown,
@@ -227,6 +234,7 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
             filename=job.path, full_module_name=job.module, full_package_name=job.package
         )
         codemod = codemod_class(context, view, profile.options)
+        codemod.known_code = current_code
         try:
             updated = codemod.transform_module(current)
         except SkipFile:
@@ -235,22 +243,24 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
             reason = f"{job.shown}: {codemod_class.NAME} failed: {type(error).__name__}: {error}"
             return _failed(job, reason)
         sites.extend(_on_user_lines(codemod.sites, lines))
-        if updated.code == current.code:
+        updated_code = updated.code
+        if updated_code == current_code:
             continue
-        current_code = current.code
+        updated_bytes = updated_code.encode(updated.encoding)
         try:
-            current = verify(updated.bytes, job.shown, compile_check=compiles)
+            current = verify(updated_bytes, job.shown, compile_check=compiles)
         except VerificationError as problem:
             reason = (
                 f"{job.shown}: {codemod_class.NAME} produced invalid code ({problem}); "
                 "file left unchanged"
             )
             return _failed(job, reason, sites)
-        lines.rewritten(current_code, current.code)
+        lines.rewritten(current_code, updated_code)
+        current_code, current_bytes = updated_code, updated_bytes
         stale = True
-        stages.append((codemod_class.NAME, current.bytes))
+        stages.append((codemod_class.NAME, current_bytes))
         pending_view = codemod_class.view_after(view, codemod.sites)
-    after = current.bytes if stages else None
+    after = current_bytes if stages else None
     return FileResult(
         job.shown,
         job.path,

@@ -1,0 +1,146 @@
+"""The read-only walk must be libcst's traversal minus the copies: same calls, same nodes,
+same order, same facts; and libcst must be itself again outside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper, ParentNodeProvider, ScopeProvider
+
+from unjam.analysis import readwalk
+from unjam.analysis.catalog import default_catalog
+from unjam.analysis.module import analyse_module
+from unjam.analysis.names import ModuleName
+from unjam.analysis.positions import AstPositions
+from unjam.analysis.readwalk import read_only_walks
+from unjam.source import python_ast
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = sorted((ROOT / "fixtures").rglob("*.py")) + sorted((ROOT / "src").rglob("*.py"))
+ORIGINAL_VISIT = cst.CSTNode.visit
+
+
+def _events(module: cst.Module) -> list[tuple[str, int, str]]:
+    recorder = readwalk._Recorder()
+    module.visit(recorder)
+    return recorder.events
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_same_calls_in_the_same_order(path: Path) -> None:
+    module = cst.parse_module(path.read_bytes())
+    expected = _events(module)
+    with read_only_walks():
+        assert cst.CSTNode.visit is not ORIGINAL_VISIT  # the shortcut is really on
+        walked = _events(module)
+    assert walked == expected
+
+
+def test_sample_covers_the_grammar_and_agrees() -> None:
+    module = cst.parse_module(readwalk._SAMPLE)
+    kinds = {type(node).__name__ for node in _nodes(module)}
+    # The statements and expressions a route module is made of, and the rarer forms.
+    for kind in ("Match", "TypeAlias", "TryStar", "NamedExpr", "Lambda", "FormattedString"):
+        assert kind in kinds
+    assert readwalk._agrees_with_libcst()
+
+
+def _nodes(module: cst.Module) -> list[cst.CSTNode]:
+    seen: list[cst.CSTNode] = []
+
+    class Collect(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            seen.append(node)
+            return True
+
+    module.visit(Collect())
+    return seen
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((ROOT / "fixtures").rglob("*.input.py"))[:40]
+    + sorted((ROOT / "fixtures/apps").rglob("*.py")),
+    ids=lambda p: p.relative_to(ROOT).as_posix(),
+)
+def test_same_facts(path: Path) -> None:
+    data = path.read_bytes()
+
+    def facts() -> object:
+        return analyse_module(
+            cst.parse_module(data),
+            path.name,
+            ModuleName(path.stem.split(".")[0], ""),
+            default_catalog(),
+            frozenset(),
+            AstPositions(*python_ast(data, path.name)),
+        )
+
+    expected = facts()
+    with read_only_walks():
+        walked = facts()
+    assert walked == expected
+
+
+def test_metadata_providers_agree() -> None:
+    module = cst.parse_module((ROOT / "fixtures/apps/demo/demo/main.py").read_bytes())
+
+    def resolved() -> tuple[list[object], list[int]]:
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        scopes = wrapper.resolve(ScopeProvider)
+        parents = wrapper.resolve(ParentNodeProvider)
+        names = [
+            sorted(q.name for q in scope.get_qualified_names_for(node))
+            if (scope := scopes.get(node)) is not None and isinstance(node, cst.Name)
+            else None
+            for node in _nodes(module)
+        ]
+        return names, [id(parents.get(node)) for node in _nodes(module)]
+
+    expected = resolved()
+    with read_only_walks():
+        walked = resolved()
+    assert walked == expected
+    assert any(names for names in expected[0])
+
+
+def test_libcst_is_restored_even_after_an_error() -> None:
+    with pytest.raises(RuntimeError), read_only_walks(), read_only_walks():
+        raise RuntimeError("boom")
+    assert cst.CSTNode.visit is ORIGINAL_VISIT
+    assert cst.BatchableCSTVisitor.get_visitors is readwalk._ORIGINAL_GET_VISITORS
+
+
+def test_transformers_still_rebuild_inside() -> None:
+    class Rename(cst.CSTTransformer):
+        def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+            return (
+                updated_node.with_changes(value="y") if original_node.value == "x" else updated_node
+            )
+
+    module = cst.parse_module("x = 1  # keep\nprint(x)\n")
+    with read_only_walks():
+        assert module.visit(Rename()).code == "y = 1  # keep\nprint(y)\n"
+
+
+def test_falls_back_to_libcst_when_the_check_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(readwalk, "_verified", False)
+    with read_only_walks():
+        assert cst.CSTNode.visit is ORIGINAL_VISIT
+
+
+def test_a_walk_that_differs_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The start-up check can fail: drop one field libcst visits and it says so."""
+    monkeypatch.setattr(readwalk, "_ORDER", {})
+    real = readwalk._fields_of
+
+    def missing_orelse(node_type: type[cst.CSTNode]) -> tuple[readwalk._Field, ...] | None:
+        fields = real(node_type)
+        if node_type is cst.If and fields is not None:
+            return tuple(field for field in fields if field.name != "orelse")
+        return fields
+
+    monkeypatch.setattr(readwalk, "_fields_of", missing_orelse)
+    assert not readwalk._agrees_with_libcst()
