@@ -10,25 +10,38 @@ name has no binding at all, which callers treat as "not local".
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider, Scope, ScopeProvider
 
 
-@dataclass(frozen=True, slots=True)
 class LocalMetadata:
-    scopes: Mapping[cst.CSTNode, Scope | None]
-    positions: Mapping[cst.CSTNode, CodeRange]
-    offset: int  # add to a line of the function alone to get the module's line
+    """Scopes at once; positions (which write the function out) only when a site asks."""
+
+    def __init__(self, function: cst.FunctionDef, def_line: int | None) -> None:
+        self._function = function
+        self._def_line = def_line
+        self._wrapper = MetadataWrapper(cst.Module(body=[function]), unsafe_skip_copy=True)
+        self.scopes: Mapping[cst.CSTNode, Scope | None] = self._wrapper.resolve(ScopeProvider)
+        self._positions: Mapping[cst.CSTNode, CodeRange] | None = None
 
     @classmethod
     def of(cls, function: cst.FunctionDef, def_line: int | None) -> LocalMetadata:
         """``def_line``: the module line of the function's name, when known."""
-        wrapper = MetadataWrapper(cst.Module(body=[function]), unsafe_skip_copy=True)
-        scopes, positions = wrapper.resolve(ScopeProvider), wrapper.resolve(PositionProvider)
-        offset = def_line - positions[function.name].start.line if def_line else 0
-        return cls(scopes, positions, offset)
+        return cls(function, def_line)
+
+    @property
+    def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
+        if self._positions is None:
+            self._positions = self._wrapper.resolve(PositionProvider)
+        return self._positions
+
+    @property
+    def offset(self) -> int:
+        """Add to a line of the function alone to get the module's line."""
+        if not self._def_line:
+            return 0
+        return self._def_line - self.positions[self._function.name].start.line
 
     def is_local(self, name: cst.Name) -> bool:
         """Whether ``name`` is bound inside the function (a parameter, an assignment,

@@ -152,6 +152,7 @@ class GatherAwaits(Codemod):
         self.code = self.code_of(node)
         self.functions: list[tuple[cst.FunctionDef, FunctionPlan | None]] = []
         self.local: dict[int, LocalMetadata] = {}
+        self.clients: dict[int, _LocalClients] = {}
         self.module_clients = _module_clients(node, self.spelling, self._safe_types())
 
     def __init__(self, context: CodemodContext, view: ModuleView, options: Options) -> None:
@@ -387,15 +388,12 @@ class GatherAwaits(Codemod):
         for param in (*function.params.params, *function.params.kwonly_params):
             if param.name.value == name and param.annotation is not None:
                 return self._qualified(param.annotation.annotation)
-        for found in m.findall(function, m.WithItem(asname=m.AsName(m.Name(name)))):
-            assert isinstance(found, cst.WithItem)
-            if isinstance(found.item, cst.Call):
-                return self._qualified(found.item.func)
-        for found in m.findall(
-            function, m.Assign(targets=[m.AssignTarget(m.Name(name))], value=m.Call())
-        ):
-            assert isinstance(found, cst.Assign) and isinstance(found.value, cst.Call)
-            return self._qualified(found.value.func)
+        clients = self.clients.get(id(function))
+        if clients is None:
+            clients = self.clients[id(function)] = _LocalClients.of(function)
+        made = clients.entered.get(name) or clients.assigned.get(name)
+        if made is not None:
+            return self._qualified(made)
         return self.module_clients.get(name)
 
     def _qualified(self, node: cst.BaseExpression) -> str | None:
@@ -628,3 +626,36 @@ def _module_clients(module: cst.Module, spelling: Spelling, safe: frozenset[str]
         if qualified in safe and isinstance(target, cst.Name):
             found[target.value] = qualified
     return found
+
+
+class _LocalClients(Walker):
+    """Where a function makes its clients, by name, found in one walk (it was two
+    searches per awaited call): the first ``async with X(...) as name`` and the first
+    ``name = X(...)``, each as the ``X`` that was called."""
+
+    def __init__(self) -> None:
+        self.entered: dict[str, cst.BaseExpression] = {}
+        self.assigned: dict[str, cst.BaseExpression] = {}
+
+    @classmethod
+    def of(cls, function: cst.FunctionDef) -> _LocalClients:
+        found = cls()
+        function.visit(found)
+        return found
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        asname = node.asname
+        if (
+            asname is not None
+            and isinstance(asname.name, cst.Name)
+            and isinstance(node.item, cst.Call)
+        ):
+            self.entered.setdefault(asname.name.value, node.item.func)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if (
+            len(node.targets) == 1
+            and isinstance(node.targets[0].target, cst.Name)
+            and isinstance(node.value, cst.Call)
+        ):
+            self.assigned.setdefault(node.targets[0].target.value, node.value.func)

@@ -32,9 +32,9 @@ from unjam.analysis.module import analyse_module
 from unjam.analysis.names import OWN_NAMES, ModuleName, Namespace
 from unjam.analysis.positions import AstPositions
 from unjam.analysis.project import ModuleView, Project
-from unjam.analysis.readwalk import read_only_walks
 from unjam.codemods import Codemod, Options, Site
 from unjam.discovery import SourceFile
+from unjam.fastwalk import fast_walks
 from unjam.lines import LineMap
 from unjam.prefilter import Mentions, Summary, select, summarise, vocabulary
 from unjam.source import SourceError, parse_source, python_ast, read_source
@@ -141,7 +141,7 @@ def scan_job(job: Job) -> ModuleFacts | SourceError:
     state = _state()
     try:
         module = parse_source(job.data, job.shown)
-        with read_only_walks():
+        with fast_walks():
             return analyse_module(
                 module,
                 job.shown,
@@ -178,7 +178,7 @@ def transform_job(job: Job) -> FileResult:
     state = _state()
     assert state.project is not None
     try:
-        with read_only_walks():
+        with fast_walks():
             return _transform(job, state, state.project)
     except SourceError as error:
         return _failed(job, str(error))

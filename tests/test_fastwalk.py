@@ -9,12 +9,12 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, ScopeProvider
 
-from unjam.analysis import readwalk
+from unjam import fastwalk as readwalk
 from unjam.analysis.catalog import default_catalog
 from unjam.analysis.module import analyse_module
 from unjam.analysis.names import ModuleName
 from unjam.analysis.positions import AstPositions
-from unjam.analysis.readwalk import read_only_walks
+from unjam.fastwalk import fast_walks as read_only_walks
 from unjam.source import python_ast
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +38,41 @@ def test_same_calls_in_the_same_order(path: Path) -> None:
     assert walked == expected
 
 
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_transformers_get_the_same_calls_and_build_the_same_tree(path: Path) -> None:
+    """A transformer that renames, removes and flattens all over each file; where libcst
+    refuses a removal (a comma a node cannot lose), the shortcut refuses it the same way."""
+    module = cst.parse_module(path.read_bytes())
+    libcst_rewriter, rewriter = readwalk._Rewriter(), readwalk._Rewriter()
+    expected = _outcome(module, libcst_rewriter)
+    with read_only_walks():
+        rewritten = _outcome(module, rewriter)
+    assert rewriter.events == libcst_rewriter.events
+    if isinstance(expected, str):
+        assert rewritten == expected
+    else:
+        assert isinstance(rewritten, cst.Module)
+        assert rewritten.code == expected.code
+        assert rewritten.deep_equals(expected)
+
+
+def _outcome(module: cst.Module, rewriter: cst.CSTTransformer) -> cst.Module | str:
+    try:
+        return module.visit(rewriter)
+    except TypeError as refused:
+        return str(refused)
+
+
+def test_an_untouched_subtree_is_not_copied() -> None:
+    module = cst.parse_module("def f():\n    return 1\n\ndef g():\n    return x\n")
+    with read_only_walks():
+        rewritten = module.visit(readwalk._Rewriter())
+    assert isinstance(rewritten, cst.Module)
+    assert rewritten.body[0] is module.body[0]  # f has no x: the same node
+    assert rewritten.body[1] is not module.body[1]
+    assert rewritten.code == "def f():\n    return 1\n\ndef g():\n    return renamed\n"
+
+
 def test_sample_covers_the_grammar_and_agrees() -> None:
     module = cst.parse_module(readwalk._SAMPLE)
     kinds = {type(node).__name__ for node in _nodes(module)}
@@ -45,6 +80,9 @@ def test_sample_covers_the_grammar_and_agrees() -> None:
     for kind in ("Match", "TypeAlias", "TryStar", "NamedExpr", "Lambda", "FormattedString"):
         assert kind in kinds
     assert readwalk._agrees_with_libcst()
+    rewritten = module.visit(readwalk._Rewriter())
+    assert isinstance(rewritten, cst.Module)
+    assert "renamed" in rewritten.code and "continue; break" in rewritten.code
 
 
 def _nodes(module: cst.Module) -> list[cst.CSTNode]:
@@ -143,4 +181,15 @@ def test_a_walk_that_differs_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
         return fields
 
     monkeypatch.setattr(readwalk, "_fields_of", missing_orelse)
+    assert not readwalk._agrees_with_libcst()
+
+
+def test_a_transform_that_differs_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keeping lines a removal emptied (libcst drops them) fails the start-up check."""
+    real = readwalk._transform_many
+
+    def keeps_emptied_lines(values: object, transformer: object, helper: str) -> object:
+        return real(values, transformer, helper.replace("visit_body", "visit"))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(readwalk, "_transform_many", keeps_emptied_lines)
     assert not readwalk._agrees_with_libcst()
