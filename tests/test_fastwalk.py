@@ -169,6 +169,20 @@ def test_falls_back_to_libcst_when_the_check_fails(monkeypatch: pytest.MonkeyPat
         assert cst.CSTNode.visit is ORIGINAL_VISIT
 
 
+def test_skipped_attribute_hooks_are_only_the_empty_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Calling a real hook's skip is caught: pretend ClassDef.bases has none."""
+    module = cst.parse_module(readwalk._SAMPLE)
+    expected = readwalk._HookedRecorder()
+    module.visit(expected)
+    assert ("visit_attribute", "bases") in {(kind, field) for kind, _, field in expected.events}
+    with read_only_walks():
+        walked = readwalk._HookedRecorder()
+        module.visit(walked)
+    assert walked.events == expected.events
+    monkeypatch.setattr(readwalk, "_CLASS_HOOKS", {readwalk._HookedRecorder: {}})
+    assert not readwalk._agrees_with_libcst()
+
+
 def test_a_walk_that_differs_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """The start-up check can fail: drop one field libcst visits and it says so."""
     monkeypatch.setattr(readwalk, "_ORDER", {})
@@ -188,8 +202,10 @@ def test_a_transform_that_differs_is_caught(monkeypatch: pytest.MonkeyPatch) -> 
     """Keeping lines a removal emptied (libcst drops them) fails the start-up check."""
     real = readwalk._transform_many
 
-    def keeps_emptied_lines(values: object, transformer: object, helper: str) -> object:
-        return real(values, transformer, helper.replace("visit_body", "visit"))  # type: ignore[arg-type]
+    def keeps_emptied_lines(
+        values: object, transformer: object, helper: str, hooks: object
+    ) -> object:
+        return real(values, transformer, helper.replace("visit_body", "visit"), hooks)  # type: ignore[arg-type]
 
     monkeypatch.setattr(readwalk, "_transform_many", keeps_emptied_lines)
     assert not readwalk._agrees_with_libcst()

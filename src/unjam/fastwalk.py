@@ -42,8 +42,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import libcst as cst
-from libcst._batched_visitor import BatchableCSTVisitor
+from libcst._batched_visitor import BatchableCSTVisitor, _BatchedCSTVisitor
 from libcst._nodes.base import CSTNode
+
+from unjam.analysis.walker import Walker
 
 #: libcst's helpers that visit one node in a field.
 _SINGLE = frozenset({"visit_required", "visit_optional", "visit_sentinel"})
@@ -119,45 +121,106 @@ def _fields(node_type: type[CSTNode]) -> tuple[_Field, ...] | None:
     return fields
 
 
-def _walk(node: CSTNode, visitor: cst.CSTVisitor) -> None:
+#: Per node type name, the fields a visitor has attribute hooks for; None: call them all.
+_Hooks = Mapping[str, frozenset[str]] | None
+_NO_HOOKS: Mapping[str, frozenset[str]] = {}
+_CLASS_HOOKS: dict[type, _Hooks] = {}
+
+
+def _hooks_of(visitor: Any) -> _Hooks:
+    """Which ``on_visit_attribute``/``on_leave_attribute`` calls can do anything.
+
+    libcst calls both for every field of every node; the default ones look up a
+    ``visit_<Node>_<field>`` method by a formatted name, and nearly every visitor only
+    has libcst's no-op stubs there. Skipped calls are the ones that would have found
+    nothing to run; for hooks this cannot tell about, every call is made."""
+    visitor_type = type(visitor)
+    if visitor_type is _BatchedCSTVisitor:  # its hooks are the batch's methods
+        return _names_to_hooks(visitor.visitor_methods)
+    if visitor_type not in _CLASS_HOOKS:
+        _CLASS_HOOKS[visitor_type] = _class_hooks(visitor_type)
+    return _CLASS_HOOKS[visitor_type]
+
+
+def _class_hooks(visitor_type: type) -> _Hooks:
+    on_visit = getattr(visitor_type, "on_visit_attribute", None)
+    on_leave = getattr(visitor_type, "on_leave_attribute", None)
+    if on_visit is Walker.on_visit_attribute and on_leave is Walker.on_leave_attribute:
+        return _NO_HOOKS
+    defaults = (cst.CSTVisitor, cst.CSTTransformer)
+    if not any(
+        on_visit is base.on_visit_attribute and on_leave is base.on_leave_attribute
+        for base in defaults
+    ):
+        return None
+    return _names_to_hooks(
+        {
+            name: None
+            for name in dir(visitor_type)
+            if name.startswith(("visit_", "leave_"))
+            and name.count("_") >= 2
+            and not getattr(getattr(visitor_type, name, None), "_is_no_op", False)
+        }
+    )
+
+
+def _names_to_hooks(names: Mapping[str, Any]) -> _Hooks:
+    hooks: dict[str, set[str]] = {}
+    for name in names:
+        _, _, rest = name.partition("_")
+        node_type, separator, field = rest.partition("_")
+        if separator:
+            hooks.setdefault(node_type, set()).add(field)
+    return {node_type: frozenset(fields) for node_type, fields in hooks.items()}
+
+
+def _walk(node: CSTNode, visitor: cst.CSTVisitor, hooks: _Hooks) -> None:
     fields = _fields(type(node))
     if fields is None:
         _ORIGINAL_VISIT(node, visitor)
         return
     if visitor.on_visit(node):
+        hooked = None if hooks is None else hooks.get(type(node).__name__, frozenset())
         for field in fields:
             value = getattr(node, field.name)
             if value is None and field.only_when_set:
                 continue
-            visitor.on_visit_attribute(node, field.name)
-            if isinstance(value, CSTNode):
-                _walk(value, visitor)
-            elif isinstance(value, (tuple, list)):
+            call = hooked is None or field.name in hooked
+            if call:
+                visitor.on_visit_attribute(node, field.name)
+            if type(value) is tuple or type(value) is list:
                 for child in value:
-                    _walk(child, visitor)
-            visitor.on_leave_attribute(node, field.name)
+                    _walk(child, visitor, hooks)
+            elif value is not None and value is not cst.MaybeSentinel.DEFAULT:
+                _walk(value, visitor, hooks)
+            if call:
+                visitor.on_leave_attribute(node, field.name)
     visitor.on_leave(node)
 
 
-def _transform(node: CSTNode, transformer: cst.CSTTransformer) -> Any:
+def _transform(node: CSTNode, transformer: cst.CSTTransformer, hooks: _Hooks) -> Any:
     fields = _fields(type(node))
     if fields is None:
         return _ORIGINAL_VISIT(node, transformer)
     updated = node
     if transformer.on_visit(node):
+        hooked = None if hooks is None else hooks.get(type(node).__name__, frozenset())
         changes: dict[str, Any] = {}
         for field in fields:
             value = getattr(node, field.name)
             if value is None and field.only_when_set:
                 continue
-            transformer.on_visit_attribute(node, field.name)
-            if isinstance(value, (tuple, list)):
-                new = _transform_many(value, transformer, field.many or "visit_sequence")
+            call = hooked is None or field.name in hooked
+            if call:
+                transformer.on_visit_attribute(node, field.name)
+            if type(value) is tuple or type(value) is list:
+                new = _transform_many(value, transformer, field.many or "visit_sequence", hooks)
             else:
-                new = _transform_single(node, value, transformer, field.single or "visit_required")
+                new = _transform_single(value, transformer, field.single or "visit_required", hooks)
             if new is not value:
                 changes[field.name] = new
-            transformer.on_leave_attribute(node, field.name)
+            if call:
+                transformer.on_leave_attribute(node, field.name)
         if changes:
             updated = node.with_changes(**changes)
     result = transformer.on_leave(node, updated)
@@ -169,12 +232,12 @@ def _transform(node: CSTNode, transformer: cst.CSTTransformer) -> Any:
     return result
 
 
-def _transform_single(parent: CSTNode, value: Any, transformer: Any, helper: str) -> Any:
+def _transform_single(value: Any, transformer: Any, helper: str, hooks: _Hooks) -> Any:
     """libcst's visit_required/visit_optional/visit_sentinel, returning ``value`` itself
     when the transformer kept it."""
-    if not isinstance(value, CSTNode):  # None, or MaybeSentinel.DEFAULT
+    if value is None or value is cst.MaybeSentinel.DEFAULT:
         return value
-    result = _transform(value, transformer)
+    result = _transform(value, transformer, hooks)
     if isinstance(result, cst.FlattenSentinel):
         raise TypeError(
             f"We got a FlattenSentinel while visiting a {type(value).__name__}. This "
@@ -193,14 +256,14 @@ def _transform_single(parent: CSTNode, value: Any, transformer: Any, helper: str
     return result
 
 
-def _transform_many(values: Sequence[CSTNode], transformer: Any, helper: str) -> Any:
+def _transform_many(values: Sequence[CSTNode], transformer: Any, helper: str, hooks: _Hooks) -> Any:
     """libcst's sequence helpers (the body ones drop a line a removal emptied),
     returning ``values`` itself when every child came back unchanged."""
     body = helper.startswith("visit_body")
     kept: list[CSTNode] = []
     same = True
     for child in values:
-        result = _transform(child, transformer)
+        result = _transform(child, transformer, hooks)
         if result is not child:
             same = False
         if isinstance(result, cst.RemovalSentinel):
@@ -241,10 +304,10 @@ def fast_walks() -> Iterator[None]:
 
 def _shortcut(self: CSTNode, visitor: Any) -> Any:
     if isinstance(visitor, cst.CSTVisitor):
-        _walk(self, visitor)
+        _walk(self, visitor, _hooks_of(visitor))
         return self
     if isinstance(visitor, cst.CSTTransformer):
-        return _transform(self, visitor)
+        return _transform(self, visitor, _hooks_of(visitor))
     return _ORIGINAL_VISIT(self, visitor)
 
 
@@ -343,6 +406,24 @@ class _Recorder(cst.CSTVisitor):
         self.events.append(("leave_attribute", id(original_node), attribute))
 
 
+class _HookedRecorder(cst.CSTVisitor):
+    """libcst's own attribute dispatch with two real hooks among the no-op stubs: the
+    calls the shortcut skips must be the ones that would have done nothing."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, int, str]] = []
+
+    def on_visit(self, node: CSTNode) -> bool:
+        self.events.append(("visit", id(node), ""))
+        return super().on_visit(node)
+
+    def visit_ClassDef_bases(self, node: cst.ClassDef) -> None:
+        self.events.append(("visit_attribute", id(node), "bases"))
+
+    def leave_FunctionDef_body(self, node: cst.FunctionDef) -> None:
+        self.events.append(("leave_attribute", id(node), "body"))
+
+
 class _Rewriter(cst.CSTTransformer):
     """Renames, removes (required-by-choice, optional, sentinel, sequence and body
     positions) and flattens, recording every call: the transformer half of the check."""
@@ -385,16 +466,20 @@ def _agrees_with_libcst() -> bool:
     except cst.ParserSyntaxError:  # an older libcst without the newest syntax
         module = cst.parse_module(_SAMPLE.split("type Alias")[0])
     expected, walked = _Recorder(), _Recorder()
+    libcst_hooked, hooked = _HookedRecorder(), _HookedRecorder()
     libcst_rewriter, rewriter = _Rewriter(), _Rewriter()
     try:
         _ORIGINAL_VISIT(module, expected)
+        _ORIGINAL_VISIT(module, libcst_hooked)
         rewritten = _ORIGINAL_VISIT(module, libcst_rewriter)
-        _walk(module, walked)
-        ours = _transform(module, rewriter)
+        _walk(module, walked, _hooks_of(walked))
+        _walk(module, hooked, _hooks_of(hooked))
+        ours = _transform(module, rewriter, _hooks_of(rewriter))
     except Exception:  # a libcst whose nodes these walks do not understand
         return False
     return (
         walked.events == expected.events
+        and hooked.events == libcst_hooked.events
         and rewriter.events == libcst_rewriter.events
         and isinstance(ours, cst.Module)
         and isinstance(rewritten, cst.Module)
