@@ -28,8 +28,9 @@ import ast
 import itertools
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from unjam.analysis.catalog import BLOCKING_CATEGORIES, Catalog
 from unjam.analysis.light import appended_awaits, awaited_statement
@@ -203,13 +204,13 @@ class _Imports:
         return None
 
 
-def _calls(segment: str, imports: _Imports, defined: set[str]) -> set[Call]:
+def _calls(called: list[tuple[str, str]], imports: _Imports, defined: set[str]) -> set[Call]:
     """Project functions the analysis could see called here (not awaited), resolved
     the way the analysis resolves them: a bare name defined or imported in the file, a
     dotted name whose root is an import, or ``self``/``cls``. ``session.get()`` on a local
     value reaches no project function, and is left out."""
     found: set[Call] = set()
-    for awaited, dotted in _CALL.findall(segment):
+    for awaited, dotted in called:
         if not awaited and (call := imports.resolve(dotted, defined)) is not None:
             found.add(call)
     return found
@@ -254,8 +255,10 @@ def summarise(
     def uses_vocabulary(segment: str) -> bool:
         """A catalog name as the analysis could resolve it: a name imported from a
         catalog module, or ``alias.….leaf`` through a module imported as ``alias``."""
-        if vocab.intersection(_WORD.findall(segment)):
+        if vocab and vocab.intersection(_WORD.findall(segment)):
             return True
+        if not aliases:
+            return False
         for spelled in _DOTTED.findall(segment):
             head, _, tail = spelled.partition(".")
             root = aliases.get(head)
@@ -284,15 +287,14 @@ def summarise(
     sync_calls: dict[str, set[Call]] = defaultdict(set)
     for node in functions:
         segment = _segment(lines, node)
-        calls = _calls(segment, imports, defined)
-        builtin_call = any(
-            name in BUILTIN_CALLS and not awaited for awaited, name in _CALL.findall(segment)
-        )
+        called = _CALL.findall(segment)
+        calls = _calls(called, imports, defined)
+        builtin_call = any(name in BUILTIN_CALLS and not awaited for awaited, name in called)
         uses_vocab = builtin_call or uses_vocabulary(segment)
         if isinstance(node, ast.AsyncFunctionDef):
             has_async = True
             async_vocab = async_vocab or uses_vocab
-            if "await" in segment:
+            if not read_runs and "await" in segment:  # nothing more to learn once "read"
                 found = _await_runs(node)
                 awaits_twice = awaits_twice or found is not None
                 read_runs = read_runs or found == "read"
@@ -368,12 +370,11 @@ HTTP_METHODS = frozenset(
 def _await_runs(function: ast.AsyncFunctionDef) -> str | None:
     """ "read" when awaited statements follow each other and one calls an HTTP client
     (``client.get(...)``), "any" for other such runs or for a loop appending awaited
-    results, None when there is none (``analysis.light`` counts the same runs)."""
+    results, None when there is none (``analysis.light`` counts the same runs). Only
+    statements are visited: expressions hold no blocks."""
     found = None
-    for node in ast.walk(function):
-        body = getattr(node, "body", None)
-        if not isinstance(body, list):
-            continue
+    for node in [function, *_block_owners(function.body)]:
+        body = node.body
         for first, second in itertools.pairwise(body):
             if awaited_statement(first) and awaited_statement(second):
                 if _reads(first) or _reads(second):
@@ -385,6 +386,17 @@ def _await_runs(function: ast.AsyncFunctionDef) -> str | None:
         if appended:
             found = "any"
     return found
+
+
+def _block_owners(body: list[ast.stmt]) -> Iterator[Any]:
+    """Every statement, ``except`` clause and ``case`` with a ``body`` block, nested ones
+    included."""
+    for statement in ordered_statements(body):
+        if isinstance(getattr(statement, "body", None), list):
+            yield statement
+        yield from getattr(statement, "handlers", None) or ()
+        if isinstance(statement, ast.Match):
+            yield from statement.cases
 
 
 def _reads(statement: ast.stmt) -> bool:
