@@ -3,6 +3,7 @@ same order, same facts; and libcst must be itself again outside it."""
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import libcst as cst
@@ -15,7 +16,7 @@ from unjam.analysis.module import analyse_module
 from unjam.analysis.names import ModuleName
 from unjam.analysis.positions import AstPositions
 from unjam.fastwalk import fast_walks as read_only_walks
-from unjam.source import python_ast
+from unjam.source import SourceError, python_ast
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted((ROOT / "fixtures").rglob("*.py")) + sorted((ROOT / "src").rglob("*.py"))
@@ -209,3 +210,13 @@ def test_a_transform_that_differs_is_caught(monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr(readwalk, "_transform_many", keeps_emptied_lines)
     assert not readwalk._agrees_with_libcst()
+
+
+def test_a_skipped_file_passes_through_unchanged() -> None:
+    """``SourceError`` leaves a ``with fast_walks()`` block as itself (a frozen dataclass
+    exception could not take the traceback Python sets on the way out) and survives the
+    trip back from a worker process."""
+    with pytest.raises(SourceError) as raised, read_only_walks():
+        raise SourceError("app/main.py", "cannot decode")
+    assert str(raised.value) == "app/main.py: cannot decode"
+    assert str(pickle.loads(pickle.dumps(raised.value))) == "app/main.py: cannot decode"

@@ -16,9 +16,12 @@ from pathlib import Path
 import libcst as cst
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(eq=False)
 class SourceError(Exception):
-    """Why a file was skipped; ``str()`` is the line shown to the user."""
+    """Why a file was skipped; ``str()`` is the line shown to the user.
+
+    Not frozen: Python sets ``__traceback__`` on an exception leaving a ``with`` block
+    of a generator-based context manager, and a frozen dataclass refuses that."""
 
     path: str
     reason: str
