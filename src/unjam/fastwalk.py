@@ -380,6 +380,12 @@ def generic[T: int, *Ts, **P](x: T) -> T: ...
 '''
 
 
+def prepare() -> bool:
+    """Check the shortcut now (reading libcst's field order costs a few hundred ms):
+    a process about to fork its workers does it once for all of them."""
+    return _usable()
+
+
 def _usable() -> bool:
     """The shortcut's walks equal libcst's on the sample; checked once per process."""
     global _verified

@@ -25,6 +25,7 @@ from typing import TypeVar
 
 from libcst.codemod import CodemodContext, SkipFile
 
+from unjam import fastwalk
 from unjam.analysis.catalog import Catalog, default_catalog
 from unjam.analysis.light import light_facts
 from unjam.analysis.model import ModuleFacts
@@ -545,6 +546,7 @@ class Runner:
         if self.jobs == 1 or count < POOL_THRESHOLD:
             _init_worker(state)
             return None
+        fastwalk.prepare()  # forked workers inherit the checked field order
         return ProcessPoolExecutor(
             max_workers=min(self.jobs, count),
             initializer=functools.partial(_init_worker, state),
