@@ -42,8 +42,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import libcst as cst
-from libcst._batched_visitor import BatchableCSTVisitor, _BatchedCSTVisitor
-from libcst._nodes.base import CSTNode
+from libcst import BatchableCSTVisitor, CSTNode
+
+try:  # private to libcst: without it, batched walks call every attribute hook
+    from libcst._batched_visitor import _BatchedCSTVisitor
+except ImportError:  # pragma: no cover - depends on the installed libcst
+    _BatchedCSTVisitor = None  # type: ignore[assignment,misc]
 
 from unjam.analysis.walker import Walker
 
@@ -70,7 +74,7 @@ def _fields_of(node_type: type[CSTNode]) -> tuple[_Field, ...] | None:
     source cannot be read (libcst's traversal is used for that type then)."""
     try:
         source = textwrap.dedent(inspect.getsource(node_type._visit_and_replace_children))
-    except (OSError, TypeError):
+    except (AttributeError, OSError, TypeError):
         return None
     conditional: set[str] = set()
     calls: list[tuple[int, int, str, str]] = []
@@ -135,7 +139,8 @@ def _hooks_of(visitor: Any) -> _Hooks:
     has libcst's no-op stubs there. Skipped calls are the ones that would have found
     nothing to run; for hooks this cannot tell about, every call is made."""
     visitor_type = type(visitor)
-    if visitor_type is _BatchedCSTVisitor:  # its hooks are the batch's methods
+    if _BatchedCSTVisitor is not None and visitor_type is _BatchedCSTVisitor:
+        # its hooks are the batch's methods
         return _names_to_hooks(visitor.visitor_methods)
     if visitor_type not in _CLASS_HOOKS:
         _CLASS_HOOKS[visitor_type] = _class_hooks(visitor_type)
