@@ -116,6 +116,7 @@ def _visited_field(expression: ast.AST) -> tuple[str, str] | None:
 _ORIGINAL_VISIT = CSTNode.visit
 _ORIGINAL_GET_VISITORS = BatchableCSTVisitor.get_visitors
 _ORDER: dict[type[CSTNode], tuple[_Field, ...] | None] = {}
+_DEFAULT = cst.MaybeSentinel.DEFAULT
 
 
 def _fields(node_type: type[CSTNode]) -> tuple[_Field, ...] | None:
@@ -180,27 +181,48 @@ def _names_to_hooks(names: Mapping[str, Any]) -> _Hooks:
 
 
 def _walk(node: CSTNode, visitor: cst.CSTVisitor, hooks: _Hooks) -> None:
-    fields = _fields(type(node))
+    node_type = type(node)
+    fields = _ORDER[node_type] if node_type in _ORDER else _fields(node_type)
     if fields is None:
         _ORIGINAL_VISIT(node, visitor)
         return
     if visitor.on_visit(node):
-        hooked = None if hooks is None else hooks.get(type(node).__name__, frozenset())
-        for field in fields:
-            value = getattr(node, field.name)
-            if value is None and field.only_when_set:
-                continue
-            call = hooked is None or field.name in hooked
-            if call:
-                visitor.on_visit_attribute(node, field.name)
-            if type(value) is tuple or type(value) is list:
-                for child in value:
-                    _walk(child, visitor, hooks)
-            elif value is not None and value is not cst.MaybeSentinel.DEFAULT:
-                _walk(value, visitor, hooks)
-            if call:
-                visitor.on_leave_attribute(node, field.name)
+        hooked = None if hooks is None else hooks.get(node_type.__name__)
+        if hooked is None and hooks is not None:  # no hooks here: the hot path
+            for field in fields:
+                value = getattr(node, field.name)
+                if type(value) is tuple or type(value) is list:
+                    for child in value:
+                        _walk(child, visitor, hooks)
+                elif value is not None and value is not _DEFAULT:
+                    _walk(value, visitor, hooks)
+        else:
+            _walk_hooked(node, visitor, hooks, fields, hooked)
     visitor.on_leave(node)
+
+
+def _walk_hooked(
+    node: CSTNode,
+    visitor: cst.CSTVisitor,
+    hooks: _Hooks,
+    fields: tuple[_Field, ...],
+    hooked: frozenset[str] | None,
+) -> None:
+    """The children of ``node``, with the attribute hooks in ``hooked`` (None: all)."""
+    for field in fields:
+        value = getattr(node, field.name)
+        if value is None and field.only_when_set:
+            continue
+        call = hooked is None or field.name in hooked
+        if call:
+            visitor.on_visit_attribute(node, field.name)
+        if type(value) is tuple or type(value) is list:
+            for child in value:
+                _walk(child, visitor, hooks)
+        elif value is not None and value is not _DEFAULT:
+            _walk(value, visitor, hooks)
+        if call:
+            visitor.on_leave_attribute(node, field.name)
 
 
 def _transform(node: CSTNode, transformer: cst.CSTTransformer, hooks: _Hooks) -> Any:
