@@ -307,3 +307,14 @@ def test_bad_http_client_is_a_usage_error(tmp_path: Path) -> None:
     write_tree(tmp_path, {"m.py": HTTP_ROUTE})
     code, _, err = invoke("check", str(tmp_path), "--http-client", "aiohttp")
     assert code == 2 and "--http-client must be one of httpx, httpx2" in err
+
+
+def test_check_and_diff_do_not_import_gitpython() -> None:
+    """GitPython and rich's Markdown cost a tenth of a second or more at every start;
+    only ``apply`` and ``explain`` need them (a pre-commit hook runs ``check`` often)."""
+    slow = ("git", "rich.markdown")
+    probe = f"import sys, unjam.cli; print([m for m in {slow!r} if m in sys.modules])"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "[]"

@@ -14,10 +14,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Annotated, Any
 
-import git
 import typer
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -448,6 +446,8 @@ def apply(
     options = RunOptions.of(locals())
 
     def command() -> int:
+        import git  # GitPython: only apply needs it, and it is slow to import
+
         if output_format not in ("text", "json"):
             raise Usage(f"--format must be text or json, not {output_format!r}")
         if not yes and not _interactive():
@@ -763,6 +763,8 @@ def explain(name: Annotated[str, typer.Argument(help="A codemod name, e.g. demot
         )
         out = Console()
         if out.is_terminal:
+            from rich.markdown import Markdown  # a tenth of a second: only here
+
             out.print(Markdown(text))
         else:
             sys.stdout.write(text)

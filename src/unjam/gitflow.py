@@ -20,13 +20,15 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
-
-import git
+from types import ModuleType
+from typing import IO, TYPE_CHECKING
 
 from unjam.atomic import interrupts_deferred, write_atomically
 from unjam.batch import Commit
 from unjam.commits import PlannedCommit
+
+if TYPE_CHECKING:
+    import git
 
 ZERO = "0" * 40
 #: Files in the git directory that mean an operation is half done.
@@ -38,6 +40,14 @@ IN_PROGRESS = (
     ("REVERT_HEAD", "a revert", "git revert --continue / --abort"),
     ("BISECT_LOG", "a bisect", "git bisect reset"),
 )
+
+
+def _gitpython() -> ModuleType:
+    """GitPython, imported on first use: ``check`` and ``diff`` never need it, and it
+    costs a tenth of a second to import."""
+    import git
+
+    return git
 
 
 class GitRefusal(Exception):
@@ -71,8 +81,8 @@ def open_repository(paths: Sequence[Path]) -> Repository:
         folder = Path(os.path.abspath(target))
         folder = folder if folder.is_dir() else folder.parent
         try:
-            opened = git.Repo(folder, search_parent_directories=True)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            opened = _gitpython().Repo(folder, search_parent_directories=True)
+        except (_gitpython().InvalidGitRepositoryError, _gitpython().NoSuchPathError):
             raise GitRefusal(
                 f"{target} is not inside a git repository; review with `unjam diff`, or "
                 "write the working tree with `unjam apply --no-commit`"
@@ -110,7 +120,7 @@ def check_ready(repository: Repository, base: str | None) -> str:
         return repository.head_commit
     try:
         return str(repository.repo.git.rev_parse("--verify", "--quiet", f"{base}^{{commit}}"))
-    except git.GitCommandError:
+    except _gitpython().GitCommandError:
         raise GitRefusal(f"--base {base}: no such commit, branch or tag") from None
 
 
@@ -118,7 +128,7 @@ def check_branch_names(repository: Repository, branches: Sequence[str]) -> None:
     for name in branches:
         try:
             repository.repo.git.check_ref_format("--branch", name)
-        except git.GitCommandError:
+        except _gitpython().GitCommandError:
             raise GitRefusal(f"{name!r} is not a valid branch name") from None
         if _ref_exists(repository, f"refs/heads/{name}"):
             raise GitRefusal(
@@ -130,7 +140,7 @@ def check_branch_names(repository: Repository, branches: Sequence[str]) -> None:
 def _ref_exists(repository: Repository, ref: str) -> bool:
     try:
         repository.repo.git.show_ref("--verify", "--quiet", ref)
-    except git.GitCommandError:
+    except _gitpython().GitCommandError:
         return False
     return True
 
@@ -348,7 +358,7 @@ class Landing:
                 lines.append(f"{mode} {sha}\t{path}\0")
         with _stdin(None, "".join(lines).encode()) as stdin:
             run.update_index("-z", "--index-info", istream=stdin)
-        with suppress(git.GitCommandError):  # other files need updating: theirs to stage
+        with suppress(_gitpython().GitCommandError):  # other files need updating: theirs to stage
             run.update_index("-q", "--refresh")
 
     def _checkout(self, branch: str) -> None:
