@@ -101,6 +101,21 @@ def test_check_reports_what_the_rewrite_does_on_the_demo() -> None:
     assert len(_sites(rewritten)) >= 6
 
 
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.codemod.NAME}/{c.name}")
+def test_check_reports_what_every_pass_together_does(case: Case, tmp_path: Path) -> None:
+    """With every pass selected, one after the other: ``check`` (which skips running a
+    pass that can tell its sites and its effect on the view, such as demote-sync)
+    reports exactly what the rewrite does."""
+    for relative, source in case.files().items():
+        target = tmp_path / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    runner = Runner(PASSES, Options(unsafe_fixes=True), jobs=1, base=tmp_path)
+    analysis = runner.analyse(discover([tmp_path], base=tmp_path).files)
+    rewritten = runner.transform(analysis)
+    assert _sites(runner.check(analysis)) == _sites(rewritten)
+
+
 def _expectations(source: Path) -> list[str]:
     """``# expect: <text>`` lines: what the pass must report for this file
     (``nothing``: it must report nothing). Leave-alone cases say why they are left."""

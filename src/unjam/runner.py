@@ -108,6 +108,9 @@ class _WorkerState:
     vocabulary: Mapping[str, frozenset[str]] = field(default_factory=dict)
     project: Project | None = None
     profiles: Mapping[str, Profile] = field(default_factory=dict)
+    #: ``check``: a pass that can tell its sites and the view after them without
+    #: running (demote-sync) is not run, since nothing will be written.
+    report_only: bool = False
 
 
 _STATE: _WorkerState | None = None
@@ -231,6 +234,12 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
         if known is not None and not any(site.fixed for site in known):
             sites.extend(_on_user_lines(known, lines))  # it would only report: not run
             continue
+        if known is not None and state.report_only:
+            seen_after = codemod_class.view_after(view, known)
+            if seen_after is not None:  # later passes see its effect without its rewrite
+                sites.extend(_on_user_lines(known, lines))
+                view = seen_after
+                continue
         context = CodemodContext(
             filename=job.path, full_module_name=job.module, full_package_name=job.package
         )
@@ -516,9 +525,12 @@ class Runner:
                 static.append(
                     FileResult(job.shown, job.path, job.data, None, found, profile=job.profile)
                 )
-        return static + self.transform(analysis, only=rewrite)
+        return static + self.transform(analysis, only=rewrite, report_only=True)
 
-    def transform(self, analysis: Analysis, only: Set[str] | None = None) -> list[FileResult]:
+    def transform(
+        self, analysis: Analysis, only: Set[str] | None = None, report_only: bool = False
+    ) -> list[FileResult]:
+        """``report_only``: only the sites count (``check``), not the rewritten code."""
         project = analysis.project
         todo = [
             job
@@ -528,7 +540,9 @@ class Runner:
             and any(p.applies_to(project.view(path)) for p in self.profiles[job.profile].passes)
         ]
         roots = frozenset(j.module.split(".", 1)[0] for j in analysis.jobs.values() if j.module)
-        state = _WorkerState(self.catalog, roots, project=project, profiles=self.profiles)
+        state = _WorkerState(
+            self.catalog, roots, project=project, profiles=self.profiles, report_only=report_only
+        )
         executor = self._executor(state, len(todo))
         results: list[FileResult] = []
         tick = self.progress("rewriting", len(todo)) if self.progress and todo else None
