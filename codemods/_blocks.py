@@ -7,21 +7,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, ParentNodeProvider
 
 
 class Parents:
     """Parent of every node in one function: libcst's ParentNodeProvider, run on the
-    function alone (wrapped, uncopied, in a one-statement module, as ``LocalMetadata``
-    does), so the nodes are the ones the transformer visits."""
+    function alone (``LocalMetadata.parents``), so the nodes are the ones the
+    transformer visits."""
 
     def __init__(self, parent: Mapping[cst.CSTNode, cst.CSTNode]) -> None:
         self.parent = parent
-
-    @classmethod
-    def of(cls, function: cst.FunctionDef) -> Parents:
-        wrapper = MetadataWrapper(cst.Module(body=[function]), unsafe_skip_copy=True)
-        return cls(wrapper.resolve(ParentNodeProvider))
 
     def ancestors(self, node: cst.CSTNode) -> Iterable[cst.CSTNode]:
         """Up to the function itself (not the module made to hold it)."""

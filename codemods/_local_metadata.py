@@ -1,4 +1,4 @@
-"""Scopes and positions of one function, computed on that function alone.
+"""Scopes, positions and parents of one function, computed on that function alone.
 
 libcst's ``ScopeProvider`` over a whole module costs several parses of it; a rewrite
 only ever asks about the names of the function it is in. Wrapping the function's own
@@ -12,11 +12,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider, Scope, ScopeProvider
+from libcst.metadata import (
+    CodeRange,
+    MetadataWrapper,
+    ParentNodeProvider,
+    PositionProvider,
+    Scope,
+    ScopeProvider,
+)
+from unjam.codemods._blocks import Parents
 
 
 class LocalMetadata:
-    """Scopes at once; positions (which write the function out) only when a site asks."""
+    """Scopes at once; positions (which write the function out) and parents only when
+    asked. ``def_line``: the module line of the function's name, when known."""
 
     def __init__(self, function: cst.FunctionDef, def_line: int | None) -> None:
         self._function = function
@@ -25,16 +34,15 @@ class LocalMetadata:
         self.scopes: Mapping[cst.CSTNode, Scope | None] = self._wrapper.resolve(ScopeProvider)
         self._positions: Mapping[cst.CSTNode, CodeRange] | None = None
 
-    @classmethod
-    def of(cls, function: cst.FunctionDef, def_line: int | None) -> LocalMetadata:
-        """``def_line``: the module line of the function's name, when known."""
-        return cls(function, def_line)
-
     @property
     def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
         if self._positions is None:
             self._positions = self._wrapper.resolve(PositionProvider)
         return self._positions
+
+    @property
+    def parents(self) -> Parents:
+        return Parents(self._wrapper.resolve(ParentNodeProvider))
 
     @property
     def offset(self) -> int:

@@ -489,7 +489,7 @@ class GatherAwaits(Codemod):
     def _local(self, function: cst.FunctionDef, plan: FunctionPlan) -> LocalMetadata:
         found = self.local.get(id(function))
         if found is None:
-            found = self.local[id(function)] = LocalMetadata.of(function, plan.facts.location.line)
+            found = self.local[id(function)] = LocalMetadata(function, plan.facts.location.line)
         return found
 
     def _location(self, item: _Await, local: LocalMetadata) -> Location:

@@ -456,7 +456,7 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
         if found is None:
             qualname = self.qualnames.get(id(outermost))
             plan = self.view.functions.get(qualname) if qualname else None
-            found = LocalMetadata.of(outermost, plan.facts.location.line if plan else None)
+            found = LocalMetadata(outermost, plan.facts.location.line if plan else None)
             self.metadata_of[id(outermost)] = found
         return found
 

@@ -12,7 +12,7 @@ import libcst.matchers as m
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from unjam.codemods._base import Codemod, Decision, Example, Options, Safety
-from unjam.codemods._blocks import Parents, smallest_run
+from unjam.codemods._blocks import smallest_run
 from unjam.codemods._httpx_mapping import HttpxMapping, mapping
 from unjam.codemods._imports import swap_imports
 from unjam.codemods._local_metadata import LocalMetadata
@@ -396,13 +396,13 @@ class _Planner:
         self.function = function
         self.facts = plan
         self.table: HttpxMapping = owner.table
-        self.parents = Parents.of(function)
+        self.local = LocalMetadata(function, plan.facts.location.line)
+        self.parents = self.local.parents
         self.calls = {
             owner.indexes[id(node)]: node
             for node in m.findall(function, m.Call())
             if isinstance(node, cst.Call) and id(node) in owner.indexes
         }
-        self.local = LocalMetadata.of(function, plan.facts.location.line)
         self.result = _Plan()
 
     def plan(self) -> _Plan | None:

@@ -407,7 +407,7 @@ def generic[T: int, *Ts, **P](x: T) -> T: ...
 '''
 
 
-def prepare() -> bool:
+def prepare_fast_walks() -> bool:
     """Check the shortcut now (reading libcst's field order costs a few hundred ms):
     a process about to fork its workers does it once for all of them."""
     return _usable()

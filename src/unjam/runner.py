@@ -25,7 +25,6 @@ from typing import TypeVar
 
 from libcst.codemod import CodemodContext, SkipFile
 
-from unjam import fastwalk
 from unjam.analysis.catalog import Catalog, default_catalog
 from unjam.analysis.light import light_facts
 from unjam.analysis.model import ModuleFacts
@@ -35,7 +34,7 @@ from unjam.analysis.positions import AstPositions
 from unjam.analysis.project import ModuleView, Project
 from unjam.codemods import Codemod, Options, Site
 from unjam.discovery import SourceFile
-from unjam.fastwalk import fast_walks
+from unjam.fastwalk import fast_walks, prepare_fast_walks
 from unjam.lines import LineMap
 from unjam.prefilter import Mentions, Summary, select, summarise, vocabulary
 from unjam.source import SourceError, parse_source, python_ast, read_source
@@ -231,14 +230,16 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
         if not codemod_class.applies_to(view):
             continue
         known = codemod_class.sites_from_view(view, profile.options)
-        if known is not None and not any(site.fixed for site in known):
-            sites.extend(_on_user_lines(known, lines))  # it would only report: not run
-            continue
-        if known is not None and state.report_only:
-            seen_after = codemod_class.view_after(view, known)
-            if seen_after is not None:  # later passes see its effect without its rewrite
+        if known is not None:  # the pass can tell its sites without running
+            if not any(site.fixed for site in known):
+                unrun: ModuleView | None = view  # it would only report
+            elif state.report_only:  # check: later passes see its rewrite in the view
+                unrun = codemod_class.view_after(view, known)
+            else:
+                unrun = None
+            if unrun is not None:
                 sites.extend(_on_user_lines(known, lines))
-                view = seen_after
+                view = unrun
                 continue
         context = CodemodContext(
             filename=job.path, full_module_name=job.module, full_package_name=job.package
@@ -560,7 +561,7 @@ class Runner:
         if self.jobs == 1 or count < POOL_THRESHOLD:
             _init_worker(state)
             return None
-        fastwalk.prepare()  # forked workers inherit the checked field order
+        prepare_fast_walks()  # forked workers inherit the checked field order
         return ProcessPoolExecutor(
             max_workers=min(self.jobs, count),
             initializer=functools.partial(_init_worker, state),
