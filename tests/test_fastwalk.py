@@ -4,18 +4,20 @@ same order, same facts; and libcst must be itself again outside it."""
 from __future__ import annotations
 
 import pickle
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, ScopeProvider
 
-from unjam import fastwalk as readwalk
+from unjam import fastwalk
 from unjam.analysis.catalog import default_catalog
 from unjam.analysis.module import analyse_module
 from unjam.analysis.names import ModuleName
 from unjam.analysis.positions import AstPositions
-from unjam.fastwalk import fast_walks as read_only_walks
+from unjam.fastwalk import fast_walks
 from unjam.source import SourceError, python_ast
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,8 +25,17 @@ SOURCES = sorted((ROOT / "fixtures").rglob("*.py")) + sorted((ROOT / "src").rglo
 ORIGINAL_VISIT = cst.CSTNode.visit
 
 
+@contextmanager
+def _shortcut_on() -> Iterator[None]:
+    """``fast_walks()``, failing the test if the shortcut is not really on (a comparison
+    with libcst's own walk on both sides would pass whatever the shortcut does)."""
+    with fast_walks():
+        assert cst.CSTNode.visit is not ORIGINAL_VISIT
+        yield
+
+
 def _events(module: cst.Module) -> list[tuple[str, int, str]]:
-    recorder = readwalk._Recorder()
+    recorder = fastwalk._Recorder()
     module.visit(recorder)
     return recorder.events
 
@@ -33,8 +44,7 @@ def _events(module: cst.Module) -> list[tuple[str, int, str]]:
 def test_same_calls_in_the_same_order(path: Path) -> None:
     module = cst.parse_module(path.read_bytes())
     expected = _events(module)
-    with read_only_walks():
-        assert cst.CSTNode.visit is not ORIGINAL_VISIT  # the shortcut is really on
+    with _shortcut_on():
         walked = _events(module)
     assert walked == expected
 
@@ -44,9 +54,9 @@ def test_transformers_get_the_same_calls_and_build_the_same_tree(path: Path) -> 
     """A transformer that renames, removes and flattens all over each file; where libcst
     refuses a removal (a comma a node cannot lose), the shortcut refuses it the same way."""
     module = cst.parse_module(path.read_bytes())
-    libcst_rewriter, rewriter = readwalk._Rewriter(), readwalk._Rewriter()
+    libcst_rewriter, rewriter = fastwalk._Rewriter(), fastwalk._Rewriter()
     expected = _outcome(module, libcst_rewriter)
-    with read_only_walks():
+    with _shortcut_on():
         rewritten = _outcome(module, rewriter)
     assert rewriter.events == libcst_rewriter.events
     if isinstance(expected, str):
@@ -66,8 +76,8 @@ def _outcome(module: cst.Module, rewriter: cst.CSTTransformer) -> cst.Module | s
 
 def test_an_untouched_subtree_is_not_copied() -> None:
     module = cst.parse_module("def f():\n    return 1\n\ndef g():\n    return x\n")
-    with read_only_walks():
-        rewritten = module.visit(readwalk._Rewriter())
+    with _shortcut_on():
+        rewritten = module.visit(fastwalk._Rewriter())
     assert isinstance(rewritten, cst.Module)
     assert rewritten.body[0] is module.body[0]  # f has no x: the same node
     assert rewritten.body[1] is not module.body[1]
@@ -75,13 +85,13 @@ def test_an_untouched_subtree_is_not_copied() -> None:
 
 
 def test_sample_covers_the_grammar_and_agrees() -> None:
-    module = cst.parse_module(readwalk._SAMPLE)
+    module = cst.parse_module(fastwalk._SAMPLE)
     kinds = {type(node).__name__ for node in _nodes(module)}
     # The statements and expressions a route module is made of, and the rarer forms.
     for kind in ("Match", "TypeAlias", "TryStar", "NamedExpr", "Lambda", "FormattedString"):
         assert kind in kinds
-    assert readwalk._agrees_with_libcst()
-    rewritten = module.visit(readwalk._Rewriter())
+    assert fastwalk._agrees_with_libcst()
+    rewritten = module.visit(fastwalk._Rewriter())
     assert isinstance(rewritten, cst.Module)
     assert "renamed" in rewritten.code and "continue; break" in rewritten.code
 
@@ -118,7 +128,7 @@ def test_same_facts(path: Path) -> None:
         )
 
     expected = facts()
-    with read_only_walks():
+    with _shortcut_on():
         walked = facts()
     assert walked == expected
 
@@ -139,17 +149,17 @@ def test_metadata_providers_agree() -> None:
         return names, [id(parents.get(node)) for node in _nodes(module)]
 
     expected = resolved()
-    with read_only_walks():
+    with _shortcut_on():
         walked = resolved()
     assert walked == expected
     assert any(names for names in expected[0])
 
 
 def test_libcst_is_restored_even_after_an_error() -> None:
-    with pytest.raises(RuntimeError), read_only_walks(), read_only_walks():
+    with pytest.raises(RuntimeError), fast_walks(), fast_walks():
         raise RuntimeError("boom")
     assert cst.CSTNode.visit is ORIGINAL_VISIT
-    assert cst.BatchableCSTVisitor.get_visitors is readwalk._ORIGINAL_GET_VISITORS
+    assert cst.BatchableCSTVisitor.get_visitors is fastwalk._ORIGINAL_GET_VISITORS
 
 
 def test_transformers_still_rebuild_inside() -> None:
@@ -160,63 +170,63 @@ def test_transformers_still_rebuild_inside() -> None:
             )
 
     module = cst.parse_module("x = 1  # keep\nprint(x)\n")
-    with read_only_walks():
+    with _shortcut_on():
         assert module.visit(Rename()).code == "y = 1  # keep\nprint(y)\n"
 
 
 def test_falls_back_to_libcst_when_the_check_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(readwalk, "_verified", False)
-    with read_only_walks():
+    monkeypatch.setattr(fastwalk, "_verified", False)
+    with fast_walks():
         assert cst.CSTNode.visit is ORIGINAL_VISIT
 
 
 def test_skipped_attribute_hooks_are_only_the_empty_ones(monkeypatch: pytest.MonkeyPatch) -> None:
     """Calling a real hook's skip is caught: pretend ClassDef.bases has none."""
-    module = cst.parse_module(readwalk._SAMPLE)
-    expected = readwalk._HookedRecorder()
+    module = cst.parse_module(fastwalk._SAMPLE)
+    expected = fastwalk._HookedRecorder()
     module.visit(expected)
     assert ("visit_attribute", "bases") in {(kind, field) for kind, _, field in expected.events}
-    with read_only_walks():
-        walked = readwalk._HookedRecorder()
+    with _shortcut_on():
+        walked = fastwalk._HookedRecorder()
         module.visit(walked)
     assert walked.events == expected.events
-    monkeypatch.setattr(readwalk, "_CLASS_HOOKS", {readwalk._HookedRecorder: {}})
-    assert not readwalk._agrees_with_libcst()
+    monkeypatch.setattr(fastwalk, "_CLASS_HOOKS", {fastwalk._HookedRecorder: {}})
+    assert not fastwalk._agrees_with_libcst()
 
 
 def test_a_walk_that_differs_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """The start-up check can fail: drop one field libcst visits and it says so."""
-    monkeypatch.setattr(readwalk, "_ORDER", {})
-    real = readwalk._fields_of
+    monkeypatch.setattr(fastwalk, "_ORDER", {})
+    real = fastwalk._fields_of
 
-    def missing_orelse(node_type: type[cst.CSTNode]) -> tuple[readwalk._Field, ...] | None:
+    def missing_orelse(node_type: type[cst.CSTNode]) -> tuple[fastwalk._Field, ...] | None:
         fields = real(node_type)
         if node_type is cst.If and fields is not None:
             return tuple(field for field in fields if field.name != "orelse")
         return fields
 
-    monkeypatch.setattr(readwalk, "_fields_of", missing_orelse)
-    assert not readwalk._agrees_with_libcst()
+    monkeypatch.setattr(fastwalk, "_fields_of", missing_orelse)
+    assert not fastwalk._agrees_with_libcst()
 
 
 def test_a_transform_that_differs_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keeping lines a removal emptied (libcst drops them) fails the start-up check."""
-    real = readwalk._transform_many
+    real = fastwalk._transform_many
 
     def keeps_emptied_lines(
         values: object, transformer: object, helper: str, hooks: object
     ) -> object:
         return real(values, transformer, helper.replace("visit_body", "visit"), hooks)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(readwalk, "_transform_many", keeps_emptied_lines)
-    assert not readwalk._agrees_with_libcst()
+    monkeypatch.setattr(fastwalk, "_transform_many", keeps_emptied_lines)
+    assert not fastwalk._agrees_with_libcst()
 
 
 def test_a_skipped_file_passes_through_unchanged() -> None:
     """``SourceError`` leaves a ``with fast_walks()`` block as itself (a frozen dataclass
     exception could not take the traceback Python sets on the way out) and survives the
     trip back from a worker process."""
-    with pytest.raises(SourceError) as raised, read_only_walks():
+    with pytest.raises(SourceError) as raised, fast_walks():
         raise SourceError("app/main.py", "cannot decode")
     assert str(raised.value) == "app/main.py: cannot decode"
     assert str(pickle.loads(pickle.dumps(raised.value))) == "app/main.py: cannot decode"
