@@ -628,34 +628,29 @@ def _module_clients(module: cst.Module, spelling: Spelling, safe: frozenset[str]
     return found
 
 
-class _LocalClients(Walker):
-    """Where a function makes its clients, by name, found in one walk (it was two
-    searches per awaited call): the first ``async with X(...) as name`` and the first
+@dataclass(frozen=True, slots=True)
+class _LocalClients:
+    """Where a function makes its clients, by name, found in one search (it was two per
+    awaited call): the first ``async with X(...) as name`` and the first
     ``name = X(...)``, each as the ``X`` that was called."""
 
-    def __init__(self) -> None:
-        self.entered: dict[str, cst.BaseExpression] = {}
-        self.assigned: dict[str, cst.BaseExpression] = {}
+    entered: dict[str, cst.BaseExpression]
+    assigned: dict[str, cst.BaseExpression]
 
     @classmethod
     def of(cls, function: cst.FunctionDef) -> _LocalClients:
-        found = cls()
-        function.visit(found)
+        found = cls({}, {})
+        made = m.WithItem(item=m.Call(), asname=m.AsName(m.Name())) | m.Assign(
+            targets=[m.AssignTarget(m.Name())], value=m.Call()
+        )
+        for node in m.findall(function, made):
+            if isinstance(node, cst.WithItem):
+                assert node.asname is not None and isinstance(node.asname.name, cst.Name)
+                assert isinstance(node.item, cst.Call)
+                found.entered.setdefault(node.asname.name.value, node.item.func)
+            else:
+                assert isinstance(node, cst.Assign) and isinstance(node.value, cst.Call)
+                target = node.targets[0].target
+                assert isinstance(target, cst.Name)
+                found.assigned.setdefault(target.value, node.value.func)
         return found
-
-    def visit_WithItem(self, node: cst.WithItem) -> None:
-        asname = node.asname
-        if (
-            asname is not None
-            and isinstance(asname.name, cst.Name)
-            and isinstance(node.item, cst.Call)
-        ):
-            self.entered.setdefault(asname.name.value, node.item.func)
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if (
-            len(node.targets) == 1
-            and isinstance(node.targets[0].target, cst.Name)
-            and isinstance(node.value, cst.Call)
-        ):
-            self.assigned.setdefault(node.targets[0].target.value, node.value.func)
