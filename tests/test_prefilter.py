@@ -13,11 +13,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import unjam.prefilter
+import unjam.runner
 from tests.helpers import FIXTURES, analyse, write_tree
 from unjam.analysis.catalog import default_catalog
 from unjam.analysis.project import Project
 from unjam.cli import app
-from unjam.prefilter import select, summarise, vocabulary
+from unjam.prefilter import select, summarise, summarise_newer, vocabulary
+from unjam.source import SourceError, parse_source
 
 TRICKY = {
     "pkg/__init__.py": "",
@@ -199,3 +202,89 @@ def test_calls_resolve_through_imports_like_the_analysis() -> None:
     caller = "from pkg import users as svc\nasync def handler(db):\n    return svc.get(db)\n"
     chosen = _chosen({**services, "pkg/api.py": caller})
     assert "pkg/users.py" in chosen and "pkg/orders.py" not in chosen
+
+
+# -- files written for a newer Python than the one running unjam --------------------------
+
+
+def _python_cannot_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if every file used syntax this Python lacks (``type X = int`` on 3.11): the
+    fallback is exercised whatever Python runs the tests."""
+
+    def refuse(data: bytes, shown: str) -> object:
+        raise SourceError(shown, "syntax error at 1:1: invalid syntax")
+
+    monkeypatch.setattr(unjam.prefilter, "python_ast", refuse)
+    monkeypatch.setattr(unjam.runner, "python_ast", refuse)
+
+
+def _fixture_sources() -> list[Path]:
+    return sorted(p for p in FIXTURES.rglob("*.py") if "invalid" not in p.parts)
+
+
+def test_newer_syntax_summary_says_at_least_what_cpythons_does() -> None:
+    words = vocabulary(default_catalog())
+    compared = 0
+    for path in _fixture_sources():
+        data = path.read_bytes()
+        try:
+            exact = summarise(data, path.name, words, "pkg.mod", "pkg")
+            tree = parse_source(data, path.name)
+        except SourceError:
+            continue
+        wide = summarise_newer(tree, data, words, "pkg.mod", "pkg")
+        for flag in (
+            "always",
+            "has_async",
+            "awaits_twice",
+            "read_runs",
+            "async_uses_vocabulary",
+            "binds_vocabulary",
+        ):
+            assert getattr(wide, flag) or not getattr(exact, flag), (path, flag)
+        assert exact.called_from_async <= wide.called_from_async, path
+        assert exact.sync_vocabulary <= wide.sync_vocabulary, path
+        for name, calls in exact.sync_calls.items():
+            assert calls <= wide.sync_calls.get(name, frozenset()), (path, name)
+        compared += 1
+    assert compared > 100
+
+
+@pytest.mark.parametrize("root", _projects(), ids=lambda p: p.name)
+def test_files_only_libcst_can_parse_are_still_analysed(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    full = analyse(root, use_prefilter=False)
+    command = ["check", str(root), "--format", "json", "--jobs", "1"]
+    expected = CliRunner().invoke(app, [*command, "--no-prefilter"]).stdout
+    _python_cannot_parse(monkeypatch)
+    fallback = analyse(root, use_prefilter=True)
+    assert fallback.errors == []
+    assert _conclusions(fallback.project) == _conclusions(full.project)
+    assert CliRunner().invoke(app, command).stdout == expected
+
+
+def test_newer_syntax_route_and_the_helper_only_it_calls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write_tree(tmp_path, TRICKY)
+    full = analyse(root, use_prefilter=False)
+    _python_cannot_parse(monkeypatch)
+    fallback = analyse(root, use_prefilter=True)
+    assert _conclusions(fallback.project) == _conclusions(full.project)
+    # The route reaches pkg.deeper only through pkg.helpers: both were followed.
+    assert "pkg.routes.endpoint" in _conclusions(fallback.project)
+    assert "pkg/deeper.py" in fallback.project.modules
+
+
+def test_gather_candidates_only_libcst_can_parse_are_analysed_in_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """gather-awaits reads most modules through CPython's tree (light facts); one this
+    Python cannot parse is analysed with libcst instead of being dropped."""
+    root = FIXTURES / "gather_awaits"
+    command = ["check", str(root), "--select", "gather-awaits", "--format", "json", "--jobs", "1"]
+    expected = CliRunner().invoke(app, [*command, "--no-prefilter"]).stdout
+    assert json.loads(expected), "the fixtures must hold findings"
+    _python_cannot_parse(monkeypatch)
+    assert CliRunner().invoke(app, command).stdout == expected

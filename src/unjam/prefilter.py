@@ -32,6 +32,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import libcst as cst
+import libcst.matchers as m
+
 from unjam.analysis.catalog import BLOCKING_CATEGORIES, Catalog
 from unjam.analysis.light import appended_awaits, awaited_statement
 from unjam.analysis.names import OWN_NAMES, Namespace
@@ -134,11 +137,6 @@ class Summary:
     sync_vocabulary: frozenset[str] = frozenset()  # sync functions that use it
     sync_calls: Mapping[str, frozenset[Call]] = field(default_factory=dict)
 
-    @classmethod
-    def unknown(cls, module: str) -> Summary:
-        """For a file this Python cannot parse but libcst can (newer syntax): analyse it."""
-        return cls(module=module, always=True, has_async=True, awaits_twice=True, read_runs=True)
-
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # ``alias.name.leaf``, as code writes it (no spaces around the dots: that would join a
@@ -216,6 +214,53 @@ def _calls(called: list[tuple[str, str]], imports: _Imports, defined: set[str]) 
     return found
 
 
+class _Words:
+    """The file's imports, and which of its words stand for catalog things."""
+
+    def __init__(
+        self, roots: Mapping[str, frozenset[str]], module: str, package: str, namespace: Namespace
+    ) -> None:
+        self.roots = roots
+        self.imports = _Imports(module, package, namespace)
+        self.vocab: set[str] = set()  # bare names that stand for catalog things
+        self.aliases: dict[str, str] = {}  # local module alias -> catalog root
+
+    def add_import(self, node: ast.Import | ast.ImportFrom) -> None:
+        self.imports.add(node)
+        roots = self.roots
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                root = alias.name.split(".", 1)[0]
+                if root in roots:
+                    self.aliases[(alias.asname or alias.name).split(".", 1)[0]] = root
+        elif node.module and node.level == 0:
+            root = node.module.split(".", 1)[0]
+            if root in roots:
+                for alias in node.names:
+                    local = alias.asname or alias.name
+                    if alias.name in roots[root]:
+                        self.vocab.add(local)
+                    self.aliases[local] = root  # ``from os import path``: a module, maybe
+
+    def used_in(self, segment: str) -> bool:
+        """A catalog name as the analysis could resolve it: a name imported from a
+        catalog module, or ``alias.….leaf`` through a module imported as ``alias``."""
+        if self.vocab and self.vocab.intersection(_WORD.findall(segment)):
+            return True
+        if not self.aliases:
+            return False
+        for spelled in _DOTTED.findall(segment):
+            head, _, tail = spelled.partition(".")
+            root = self.aliases.get(head)
+            if root is not None and tail.rsplit(".", 1)[-1] in self.roots[root]:
+                return True
+        return False
+
+
+def _calls_builtin(called: list[tuple[str, str]]) -> bool:
+    return any(name in BUILTIN_CALLS and not awaited for awaited, name in called)
+
+
 def summarise(
     data: bytes,
     shown: str,
@@ -232,49 +277,20 @@ def summarise(
     tree, text = python_ast(data, shown)
     lines = text.splitlines(keepends=True)
     statements = list(ordered_statements(tree.body))
-    vocab: set[str] = set()  # bare names that stand for catalog things
-    aliases: dict[str, str] = {}  # local module alias -> catalog root (``import os.path``)
-    imports = _Imports(module, package, namespace)
+    words = _Words(roots, module, package, namespace)
     for node in statements:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            imports.add(node)
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                root = alias.name.split(".", 1)[0]
-                if root in roots:
-                    aliases[(alias.asname or alias.name).split(".", 1)[0]] = root
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            root = node.module.split(".", 1)[0]
-            if root in roots:
-                for alias in node.names:
-                    local = alias.asname or alias.name
-                    if alias.name in roots[root]:
-                        vocab.add(local)
-                    aliases[local] = root  # ``from os import path``: a module, maybe
-
-    def uses_vocabulary(segment: str) -> bool:
-        """A catalog name as the analysis could resolve it: a name imported from a
-        catalog module, or ``alias.….leaf`` through a module imported as ``alias``."""
-        if vocab and vocab.intersection(_WORD.findall(segment)):
-            return True
-        if not aliases:
-            return False
-        for spelled in _DOTTED.findall(segment):
-            head, _, tail = spelled.partition(".")
-            root = aliases.get(head)
-            if root is not None and tail.rsplit(".", 1)[-1] in roots[root]:
-                return True
-        return False
+            words.add_import(node)
 
     binds = False
     for statement in tree.body:
         if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
-            if uses_vocabulary(_segment(lines, statement)):
+            if words.used_in(_segment(lines, statement)):
                 binds = True
                 targets = (
                     statement.targets if isinstance(statement, ast.Assign) else [statement.target]
                 )
-                vocab.update(t.id for t in targets if isinstance(t, ast.Name))
+                words.vocab.update(t.id for t in targets if isinstance(t, ast.Name))
 
     functions = [n for n in statements if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     defined = {function.name for function in functions}
@@ -288,9 +304,8 @@ def summarise(
     for node in functions:
         segment = _segment(lines, node)
         called = _CALL.findall(segment)
-        calls = _calls(called, imports, defined)
-        builtin_call = any(name in BUILTIN_CALLS and not awaited for awaited, name in called)
-        uses_vocab = builtin_call or uses_vocabulary(segment)
+        calls = _calls(called, words.imports, defined)
+        uses_vocab = _calls_builtin(called) or words.used_in(segment)
         if isinstance(node, ast.AsyncFunctionDef):
             has_async = True
             async_vocab = async_vocab or uses_vocab
@@ -315,6 +330,57 @@ def summarise(
         sync_vocabulary=frozenset(sync_vocab),
         sync_calls={name: frozenset(calls) for name, calls in sync_calls.items()},
     )
+
+
+def summarise_newer(
+    tree: cst.Module,
+    data: bytes,
+    roots: Mapping[str, frozenset[str]],
+    module: str = "",
+    package: str = "",
+    namespace: Namespace = OWN_NAMES,
+) -> Summary:
+    """A summary that can only say more than ``summarise`` would, for a file written for
+    a newer Python than the one running unjam (``type X = ...``, ``def f[T]()``): libcst
+    parses it, CPython here cannot.
+
+    The whole file stands for every one of its functions: each may call what any of them
+    calls and use the catalog if any of them does, and each coroutine may await in runs.
+    Import statements use no new syntax, so CPython reads them one by one.
+    """
+    text = tree.code
+    words = _Words(roots, module, package, namespace)
+    for statement in m.findall(tree, m.Import() | m.ImportFrom()):
+        parsed = ast.parse(tree.code_for_node(statement)).body[0]
+        assert isinstance(parsed, (ast.Import, ast.ImportFrom))
+        words.add_import(parsed)
+    functions = m.findall(tree, m.FunctionDef())
+    defined = {
+        function.name.value for function in functions if isinstance(function, cst.FunctionDef)
+    }
+    called = _CALL.findall(text)
+    calls = frozenset(_calls(called, words.imports, defined))
+    uses_vocab = _calls_builtin(called) or words.used_in(text)
+    has_async = any(
+        isinstance(function, cst.FunctionDef) and function.asynchronous is not None
+        for function in functions
+    )
+    awaits = has_async and _AWAIT.search(text) is not None
+    return Summary(
+        module=module,
+        always=any(word in data for word in ALWAYS),
+        has_async=has_async,
+        awaits_twice=awaits,
+        read_runs=awaits,
+        async_uses_vocabulary=has_async and uses_vocab,
+        binds_vocabulary=uses_vocab,
+        called_from_async=calls if has_async else frozenset(),
+        sync_vocabulary=frozenset(defined) if uses_vocab else frozenset(),
+        sync_calls={name: calls for name in defined},
+    )
+
+
+_AWAIT = re.compile(r"\bawait\b")
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from unjam.codemods import Codemod, Options, Site
 from unjam.discovery import SourceFile
 from unjam.fastwalk import fast_walks, prepare_fast_walks
 from unjam.lines import LineMap
-from unjam.prefilter import Mentions, Summary, select, summarise, vocabulary
+from unjam.prefilter import Mentions, Summary, select, summarise, summarise_newer, vocabulary
 from unjam.source import SourceError, parse_source, python_ast, read_source
 from unjam.verify import VerificationError, verify
 
@@ -127,16 +127,15 @@ def _state() -> _WorkerState:
 
 def summary_job(job: Job) -> Summary | SourceError:
     """Summarise one file with CPython's parser; never raises for bad input."""
+    words = _state().vocabulary
     try:
-        return summarise(
-            job.data, job.shown, _state().vocabulary, job.module, job.package, job.namespace
-        )
+        return summarise(job.data, job.shown, words, job.module, job.package, job.namespace)
     except SourceError as error:
         try:  # the project may target a newer Python than the one running unjam
-            parse_source(job.data, job.shown)
+            tree = parse_source(job.data, job.shown)
         except SourceError:
             return error
-        return Summary.unknown(job.module)
+        return summarise_newer(tree, job.data, words, job.module, job.package, job.namespace)
 
 
 def scan_job(job: Job) -> ModuleFacts | SourceError:
@@ -438,6 +437,8 @@ class Runner:
             ):
                 if isinstance(outcome, ModuleFacts):
                     light[job.shown] = outcome
+                else:  # newer syntax than this Python's: libcst reads it in full
+                    chosen.add(job.shown)
         pending = [job for shown, job in jobs.items() if shown in chosen]
         facts: dict[str, ModuleFacts] = dict(light)  # by path: a full analysis replaces
         analysed: set[str] = set()
