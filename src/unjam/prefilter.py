@@ -33,12 +33,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
-import libcst.matchers as m
 
 from unjam.analysis.catalog import BLOCKING_CATEGORIES, Catalog
 from unjam.analysis.light import appended_awaits, awaited_statement
 from unjam.analysis.names import OWN_NAMES, Namespace
 from unjam.analysis.positions import ordered_statements
+from unjam.fastwalk import fast_walks
 from unjam.source import python_ast
 
 ALWAYS = (b"fastapi", b"starlette")
@@ -348,23 +348,20 @@ def summarise_newer(
     calls and use the catalog if any of them does, and each coroutine may await in runs.
     Import statements use no new syntax, so CPython reads them one by one.
     """
-    text = tree.code
+    text = data.decode(tree.encoding).removeprefix("\ufeff")
+    found = _Definitions()
+    with fast_walks():
+        tree.visit(found)
     words = _Words(roots, module, package, namespace)
-    for statement in m.findall(tree, m.Import() | m.ImportFrom()):
+    for statement in found.imports:
         parsed = ast.parse(tree.code_for_node(statement)).body[0]
         assert isinstance(parsed, (ast.Import, ast.ImportFrom))
         words.add_import(parsed)
-    functions = m.findall(tree, m.FunctionDef())
-    defined = {
-        function.name.value for function in functions if isinstance(function, cst.FunctionDef)
-    }
+    defined = found.functions
+    has_async = found.has_async
     called = _CALL.findall(text)
     calls = frozenset(_calls(called, words.imports, defined))
     uses_vocab = _calls_builtin(called) or words.used_in(text)
-    has_async = any(
-        isinstance(function, cst.FunctionDef) and function.asynchronous is not None
-        for function in functions
-    )
     awaits = has_async and _AWAIT.search(text) is not None
     return Summary(
         module=module,
@@ -381,6 +378,27 @@ def summarise_newer(
 
 
 _AWAIT = re.compile(r"\bawait\b")
+
+
+class _Definitions(cst.CSTVisitor):
+    """The import statements and function names of a module, nested ones included."""
+
+    def __init__(self) -> None:
+        self.imports: list[cst.Import | cst.ImportFrom] = []
+        self.functions: set[str] = set()
+        self.has_async = False
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        self.imports.append(node)
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        self.imports.append(node)
+        return False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions.add(node.name.value)
+        self.has_async = self.has_async or node.asynchronous is not None
 
 
 @dataclass(frozen=True, slots=True)
