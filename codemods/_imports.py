@@ -58,7 +58,9 @@ def swap_imports(module: cst.Module, target: str) -> tuple[cst.Module, bool]:
 
     body: list[cst.BaseStatement] = []
     carried: tuple[cst.EmptyLine, ...] = ()
-    placed = re.search(rf"^import {re.escape(target)}$", module.code, re.MULTILINE) is not None
+    # Every line that can read ``import <target>`` is in ``rest``: the module's header
+    # and footer hold only comments and blank lines.
+    placed = re.search(rf"^import {re.escape(target)}$", rest, re.MULTILINE) is not None
     for statement in module.body:
         names = _requests_names(statement)
         if names is None or not all(unused(name) for name in names):

@@ -13,6 +13,7 @@ import libcst as cst
 import pytest
 from unjam.codemods import Codemod, Safety
 
+import unjam.runner
 from tests.helpers import write_tree
 from unjam.analysis.project import ModuleView
 from unjam.discovery import SourceFile, discover
@@ -207,3 +208,40 @@ def test_root_can_still_read_chmod_000(tmp_path: Path) -> None:
     path.write_text("x = 1\n")
     path.chmod(0)
     assert path.read_bytes() == b"x = 1\n"
+
+
+def _check(root: Path, passes: tuple[type[Codemod], ...]) -> list[FileResult]:
+    runner = Runner(passes, jobs=1, base=root)
+    return runner.check(runner.analyse(discover([root], base=root).files))
+
+
+@pytest.mark.parametrize("passes", [(Breaks,), (RenameTarget, Breaks)], ids=["alone", "last"])
+def test_check_reports_a_last_rewrite_that_does_not_compile(
+    tmp_path: Path, passes: tuple[type[Codemod], ...]
+) -> None:
+    write_tree(tmp_path, {"m.py": SOURCE})
+    [result] = _check(tmp_path, passes)
+    assert result.error is not None
+    assert result.error.startswith("m.py: breaks produced invalid code (does not compile")
+
+
+def test_check_reparses_only_rewrites_a_later_pass_walks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``check`` writes nothing: the last rewrite is compiled, not parsed again."""
+    write_tree(tmp_path, {"m.py": SOURCE})
+    reparsed: list[bytes] = []
+    real_verify = unjam.runner.verify
+
+    def counting_verify(data: bytes, shown: str, compile_check: bool = True) -> cst.Module:
+        reparsed.append(data)
+        return real_verify(data, shown, compile_check)
+
+    monkeypatch.setattr(unjam.runner, "verify", counting_verify)
+    [checked] = _check(tmp_path, (RenameTarget,))
+    assert checked.error is None and reparsed == []
+    [rewritten], _ = _run(tmp_path, (RenameTarget,))
+    assert rewritten.after is not None and reparsed == [rewritten.after]
+    reparsed.clear()
+    [checked] = _check(tmp_path, (RenameTarget, SeesRename))  # SeesRename walks it
+    assert checked.error is None and reparsed == [rewritten.after]

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
+import libcst as cst
 from libcst.codemod import CodemodContext, SkipFile
 
 from unjam.analysis.catalog import Catalog, default_catalog
@@ -38,7 +39,7 @@ from unjam.fastwalk import fast_walks, prepare_fast_walks
 from unjam.lines import LineMap
 from unjam.prefilter import Mentions, Summary, select, summarise, summarise_newer, vocabulary
 from unjam.source import SourceError, parse_source, python_ast, read_source
-from unjam.verify import VerificationError, verify
+from unjam.verify import VerificationError, compiles, verify
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -194,90 +195,142 @@ def _failed(job: Job, reason: str, sites: Sequence[Site] = ()) -> FileResult:
     )
 
 
+class _Rewrites:
+    """A file's tree and text as the passes leave it, and the rewrites that counted.
+
+    A rewrite counts once Python compiles it and libcst parses it again (the next pass
+    walks that parse). ``check`` writes nothing, so the last rewrite of a file, which no
+    pass walks, is only compiled: the re-parse would cost a parse per rewritten file.
+    """
+
+    def __init__(self, job: Job, tree: cst.Module) -> None:
+        self.shown = job.shown
+        self.tree = tree
+        self.data = job.data
+        # libcst writes a module out again on every ``.code``: each state's text is
+        # kept (the file's own text until a pass changes it; libcst round-trips it).
+        self.code = job.data.decode(tree.encoding)
+        self.job = job
+        self.stages: list[tuple[str, bytes]] = []
+        self.lines = LineMap()
+        self.unsettled: tuple[str, cst.Module] | None = None
+
+    @functools.cached_property
+    def compiles(self) -> bool:
+        """Did the file compile before the passes? Code written for a newer Python than
+        this one cannot be compiled here (asked only when a rewrite does not compile);
+        its rewrites are still re-parsed by libcst, which knows the newer syntax."""
+        return _cpython_positions(self.job) is not None
+
+    def propose(self, name: str, updated: cst.Module) -> None:
+        self.unsettled = (name, updated)
+
+    def settle(self, last: bool = False) -> bool:
+        """Make the proposed rewrite count; False when it changed nothing.
+        ``VerificationError`` when it does not compile or re-parse."""
+        if self.unsettled is None:
+            return False
+        name, updated = self.unsettled
+        self.unsettled = None
+        code = updated.code
+        if code == self.code:
+            return False
+        data = code.encode(updated.encoding)
+        try:
+            compiles(data, self.shown)
+            compiled = True
+        except VerificationError:
+            if self.compiles:  # the file compiled before this rewrite
+                raise
+            compiled = False
+        if not (last and compiled):
+            self.tree = verify(data, self.shown, compile_check=False)
+        self.lines.rewritten(self.code, code)
+        self.code, self.data = code, data
+        self.stages.append((name, data))
+        return True
+
+
 def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
-    current = parse_source(job.data, job.shown)
-    # libcst writes a module out again on every ``.code``: each state's text is kept
-    # (the file's own text until a pass changes it; libcst round-trips it exactly).
-    current_bytes = job.data
-    current_code = job.data.decode(current.encoding)
-    # Code written for a newer Python than this one cannot be compiled here; its
-    # rewrites are still re-parsed by libcst, which knows the newer syntax.
-    compiles = _cpython_positions(job) is not None
+    file = _Rewrites(job, parse_source(job.data, job.shown))
     view = project.view(job.shown)
     profile = state.profiles[job.profile]
     sites: list[Site] = []
-    stages: list[tuple[str, bytes]] = []
     stale = False
     pending_view: ModuleView | None = None
-    lines = LineMap()
-    for codemod_class in profile.passes:
-        if stale and pending_view is not None:  # the last pass said what it changed
-            view, stale = pending_view, False
-        if stale:  # the next pass sees the analysis of the rewritten code
-            rewritten = replace(job, data=current_bytes)
-            facts = analyse_module(
-                current,
-                job.shown,
-                ModuleName(job.module, job.package, job.namespace),
-                state.catalog,
-                state.roots,
-                _cpython_positions(rewritten) if compiles else None,
-            )
-            project = project.relinked(facts)
-            view = project.view(job.shown)
-            stale = False
-        if not codemod_class.applies_to(view):
-            continue
-        known = codemod_class.sites_from_view(view, profile.options)
-        if known is not None:  # the pass can tell its sites without running
-            if not any(site.fixed for site in known):
-                unrun: ModuleView | None = view  # it would only report
-            elif state.report_only:  # check: later passes see its rewrite in the view
-                unrun = codemod_class.view_after(view, known)
-            else:
-                unrun = None
-            if unrun is not None:
-                sites.extend(_on_user_lines(known, lines))
-                view = unrun
+    failed_pass = ""
+    try:
+        for codemod_class in profile.passes:
+            if file.unsettled is not None:
+                failed_pass = file.unsettled[0]
+                stale = file.settle()
+            if stale and pending_view is not None:  # the last pass said what it changed
+                view, stale = pending_view, False
+            if stale:  # the next pass sees the analysis of the rewritten code
+                rewritten = replace(job, data=file.data)
+                facts = analyse_module(
+                    file.tree,
+                    job.shown,
+                    ModuleName(job.module, job.package, job.namespace),
+                    state.catalog,
+                    state.roots,
+                    _cpython_positions(rewritten),
+                )
+                project = project.relinked(facts)
+                view = project.view(job.shown)
+                stale = False
+            if not codemod_class.applies_to(view):
                 continue
-        context = CodemodContext(
-            filename=job.path, full_module_name=job.module, full_package_name=job.package
-        )
-        codemod = codemod_class(context, view, profile.options)
-        codemod.known_code = current_code
-        try:
-            updated = codemod.transform_module(current)
-        except SkipFile:
-            continue
-        except Exception as error:  # a bug in a pass must not take the run down
-            reason = f"{job.shown}: {codemod_class.NAME} failed: {type(error).__name__}: {error}"
-            return _failed(job, reason)
-        sites.extend(_on_user_lines(codemod.sites, lines))
-        updated_code = updated.code
-        if updated_code == current_code:
-            continue
-        updated_bytes = updated_code.encode(updated.encoding)
-        try:
-            current = verify(updated_bytes, job.shown, compile_check=compiles)
-        except VerificationError as problem:
-            reason = (
-                f"{job.shown}: {codemod_class.NAME} produced invalid code ({problem}); "
-                "file left unchanged"
+            known = codemod_class.sites_from_view(view, profile.options)
+            if known is not None:  # the pass can tell its sites without running
+                if not any(site.fixed for site in known):
+                    unrun: ModuleView | None = view  # it would only report
+                elif state.report_only:  # check: later passes see its rewrite in the view
+                    unrun = codemod_class.view_after(view, known)
+                else:
+                    unrun = None
+                if unrun is not None:
+                    sites.extend(_on_user_lines(known, file.lines))
+                    view = unrun
+                    continue
+            context = CodemodContext(
+                filename=job.path, full_module_name=job.module, full_package_name=job.package
             )
-            return _failed(job, reason, sites)
-        lines.rewritten(current_code, updated_code)
-        current_code, current_bytes = updated_code, updated_bytes
-        stale = True
-        stages.append((codemod_class.NAME, current_bytes))
-        pending_view = codemod_class.view_after(view, codemod.sites)
-    after = current_bytes if stages else None
+            codemod = codemod_class(context, view, profile.options)
+            codemod.known_code = file.code
+            try:
+                updated = codemod.transform_module(file.tree)
+            except SkipFile:
+                continue
+            except Exception as error:  # a bug in a pass must not take the run down
+                reason = (
+                    f"{job.shown}: {codemod_class.NAME} failed: {type(error).__name__}: {error}"
+                )
+                return _failed(job, reason)
+            sites.extend(_on_user_lines(codemod.sites, file.lines))
+            if updated is file.tree:
+                continue
+            file.propose(codemod_class.NAME, updated)
+            if not state.report_only:
+                failed_pass = codemod_class.NAME
+                stale = file.settle()
+            pending_view = codemod_class.view_after(view, codemod.sites)
+        if file.unsettled is not None:
+            failed_pass = file.unsettled[0]
+            file.settle(last=True)
+    except VerificationError as problem:
+        reason = (
+            f"{job.shown}: {failed_pass} produced invalid code ({problem}); file left unchanged"
+        )
+        return _failed(job, reason, sites)
+    after = file.data if file.stages else None
     return FileResult(
         job.shown,
         job.path,
         job.data,
         after,
         tuple(sites),
-        stages=tuple(stages),
+        stages=tuple(file.stages),
         profile=job.profile,
     )
 

@@ -15,16 +15,21 @@ def verify(data: bytes, shown: str, compile_check: bool = True) -> cst.Module:
     ``compile_check`` is off only for files this Python could not compile before the
     rewrite either (newer syntax); libcst's re-parse still checks them.
     """
+    if compile_check:
+        compiles(data, shown)
     try:
-        if compile_check:
-            compile(data, shown, "exec", dont_inherit=True)
+        return cst.parse_module(data)
+    except cst.ParserSyntaxError as error:
+        raise VerificationError(f"does not re-parse: {error.message}") from None
+
+
+def compiles(data: bytes, shown: str) -> None:
+    """``VerificationError`` unless Python compiles the code (nothing is executed)."""
+    try:
+        compile(data, shown, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as error:
         line = getattr(error, "lineno", None)
         where = f" at line {line}" if line else ""
         raise VerificationError(
             f"does not compile{where}: {error.msg if isinstance(error, SyntaxError) else error}"
         ) from None
-    try:
-        return cst.parse_module(data)
-    except cst.ParserSyntaxError as error:
-        raise VerificationError(f"does not re-parse: {error.message}") from None
