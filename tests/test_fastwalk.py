@@ -12,7 +12,7 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, ScopeProvider
 
-from unjam import fastwalk
+from unjam import fastscope, fastwalk
 from unjam.analysis.catalog import default_catalog
 from unjam.analysis.module import analyse_module
 from unjam.analysis.names import ModuleName
@@ -230,3 +230,45 @@ def test_a_skipped_file_passes_through_unchanged() -> None:
         raise SourceError("app/main.py", "cannot decode")
     assert str(raised.value) == "app/main.py: cannot decode"
     assert str(pickle.loads(pickle.dumps(raised.value))) == "app/main.py: cannot decode"
+
+
+def _scope_facts(module: cst.Module) -> list[object]:
+    """Every scope's assignments (with the order index libcst gives them, which the
+    node-type question counts) and accesses, and every name's qualified names."""
+    scopes = MetadataWrapper(module, unsafe_skip_copy=True).resolve(ScopeProvider)
+    facts: list[object] = []
+    seen: set[int] = set()
+    for node in _nodes(module):
+        scope = scopes.get(node)
+        if scope is None:
+            continue
+        if isinstance(node, cst.Name):
+            facts.append(sorted(q.name for q in scope.get_qualified_names_for(node)))
+        if id(scope) in seen:
+            continue
+        seen.add(id(scope))
+        facts.append(
+            sorted(
+                (a.name, type(a.node).__name__, getattr(a, "_index", -1), len(a.references))
+                for a in scope.assignments
+            )
+        )
+        facts.append(sorted(len(access.referents) for access in scope.accesses))
+    return facts
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_scope_analysis_is_libcsts(path: Path) -> None:
+    module = cst.parse_module(path.read_bytes())
+    expected = _scope_facts(module)
+    with _shortcut_on():
+        assert fastscope.installed()
+        walked = _scope_facts(module)
+    assert walked == expected
+    assert not fastscope.installed()
+
+
+def test_scope_shortcut_only_replaces_the_method_it_knows(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert fastscope._original() is not None  # the installed libcst is the known one
+    monkeypatch.setattr(fastscope, "_EXPECTED", fastscope._EXPECTED.replace("+= 1", "+= 2"))
+    assert fastscope._original() is None

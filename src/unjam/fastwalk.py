@@ -27,7 +27,8 @@ grammar; if anything differs, libcst's traversal is kept.
 libcst also lists a batchable visitor's ``visit_*``/``leave_*`` methods with
 ``inspect.getmembers`` each time metadata is resolved (milliseconds on a class with a
 method per node type); the names are the same for every instance of a class, so they are
-cached per class.
+cached per class; and libcst's scope analysis asks its node type question once per
+type (see ``fastscope``).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ try:  # private to libcst: without it, batched walks call every attribute hook
 except ImportError:  # pragma: no cover - depends on the installed libcst
     _BatchedCSTVisitor = None  # type: ignore[assignment,misc]
 
+from unjam import fastscope
 from unjam.analysis.walker import Walker
 
 #: libcst's helpers that visit one node in a field.
@@ -319,6 +321,7 @@ def fast_walks() -> Iterator[None]:
         if _depth == 0:
             CSTNode.visit = _shortcut  # type: ignore[method-assign]
             BatchableCSTVisitor.get_visitors = _cached_get_visitors  # type: ignore[method-assign]
+            fastscope.install()
         _depth += 1
         try:
             yield
@@ -327,6 +330,7 @@ def fast_walks() -> Iterator[None]:
             if _depth == 0:
                 CSTNode.visit = _ORIGINAL_VISIT  # type: ignore[method-assign]
                 BatchableCSTVisitor.get_visitors = _ORIGINAL_GET_VISITORS  # type: ignore[method-assign]
+                fastscope.uninstall()
 
 
 def _shortcut(self: CSTNode, visitor: Any) -> Any:
