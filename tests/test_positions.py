@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import textwrap
+from pathlib import Path
 
 import libcst as cst
 import pytest
@@ -13,7 +15,7 @@ from unjam.analysis.locator import AstLocator, ProviderLocator
 from unjam.analysis.model import ModuleFacts
 from unjam.analysis.module import ModuleAnalyser
 from unjam.analysis.names import ModuleName
-from unjam.analysis.positions import AstPositions
+from unjam.analysis.positions import AstPositions, ordered_statements
 from unjam.source import python_ast
 
 AWKWARD = {
@@ -126,3 +128,46 @@ def test_columns_are_characters_not_bytes() -> None:
 def test_suppression_in_a_string_is_not_a_comment() -> None:
     facts, _ = _facts(AWKWARD["suppression comments and look-alikes"], fast=True)
     assert dict(facts.suppressed_lines) == {2: frozenset({"demote-sync"}), 4: frozenset({"*"})}
+
+
+ROOT = Path(__file__).resolve().parent.parent
+MATCH_AND_TRY = """
+for x in y:
+    if a:
+        pass
+    elif b:
+        try:
+            c()
+        except E:
+            d()
+        else:
+            e()
+        finally:
+            f()
+    else:
+        match x:
+            case 1:
+                g()
+            case _:
+                h()
+while i:
+    j(); k()
+else:
+    l()
+"""
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((ROOT / "fixtures").rglob("*.py")) + sorted((ROOT / "src").rglob("*.py")) + [None],
+    ids=lambda p: "match-and-try" if p is None else p.relative_to(ROOT).as_posix(),
+)
+def test_ordered_statements_are_every_statement_in_source_order(path: Path | None) -> None:
+    text = MATCH_AND_TRY if path is None else path.read_text(encoding="utf-8")
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        pytest.skip("not Python this interpreter parses")
+    every = [node for node in ast.walk(tree) if isinstance(node, ast.stmt)]
+    in_source_order = sorted(every, key=lambda node: (node.lineno, node.col_offset))
+    assert list(ordered_statements(tree.body)) == in_source_order

@@ -268,11 +268,13 @@ def summarise(
     module: str = "",
     package: str = "",
     namespace: Namespace = OWN_NAMES,
+    await_runs: bool = True,
 ) -> Summary:
     """Summarise one file; ``SourceError`` if CPython cannot decode or parse it.
 
     Words are read from each function's source lines, strings and comments included:
-    that can only make the summary mention more, never less.
+    that can only make the summary mention more, never less. ``await_runs``: look for
+    runs of awaits (``awaits_twice``, ``read_runs``), which only gather-awaits reads.
     """
     tree, text = python_ast(data, shown)
     lines = text.splitlines(keepends=True)
@@ -309,7 +311,7 @@ def summarise(
         if isinstance(node, ast.AsyncFunctionDef):
             has_async = True
             async_vocab = async_vocab or uses_vocab
-            if not read_runs and "await" in segment:  # nothing more to learn once "read"
+            if await_runs and not read_runs and "await" in segment:  # all known once "read"
                 found = _await_runs(node)
                 awaits_twice = awaits_twice or found is not None
                 read_runs = read_runs or found == "read"

@@ -111,6 +111,8 @@ class _WorkerState:
     #: ``check``: a pass that can tell its sites and the view after them without
     #: running (demote-sync) is not run, since nothing will be written.
     report_only: bool = False
+    #: A pass that reads runs of awaits (gather-awaits) is selected somewhere.
+    await_runs: bool = True
 
 
 _STATE: _WorkerState | None = None
@@ -128,9 +130,18 @@ def _state() -> _WorkerState:
 
 def summary_job(job: Job) -> Summary | SourceError:
     """Summarise one file with CPython's parser; never raises for bad input."""
-    words = _state().vocabulary
+    state = _state()
+    words = state.vocabulary
     try:
-        return summarise(job.data, job.shown, words, job.module, job.package, job.namespace)
+        return summarise(
+            job.data,
+            job.shown,
+            words,
+            job.module,
+            job.package,
+            job.namespace,
+            await_runs=state.await_runs,
+        )
     except SourceError as error:
         try:  # the project may target a newer Python than the one running unjam
             tree = parse_source(job.data, job.shown)
@@ -448,7 +459,12 @@ class Runner:
                 namespace,
             )
         roots = frozenset(job.module.split(".", 1)[0] for job in jobs.values() if job.module)
-        state = _WorkerState(self.catalog, roots, vocabulary(self.catalog))
+        state = _WorkerState(
+            self.catalog,
+            roots,
+            vocabulary(self.catalog),
+            await_runs=bool(self._gathering_profiles()),
+        )
         executor = self._executor(state, len(jobs))
         try:
             return self._analyse(jobs, errors, executor, len(files))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import io
+import itertools
 import tokenize
 from collections.abc import Iterator
 
@@ -24,17 +25,46 @@ class PositionMismatch(Exception):
 
 
 def ordered_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Statements in source order, nested ones right after their parent's header."""
-    for statement in body:
-        yield statement
-        yield from ordered_statements(getattr(statement, "body", None) or [])
-        if isinstance(statement, ast.Match):
-            for case in statement.cases:
-                yield from ordered_statements(case.body)
-        for handler in getattr(statement, "handlers", None) or []:
-            yield from ordered_statements(handler.body)
-        yield from ordered_statements(getattr(statement, "orelse", None) or [])
-        yield from ordered_statements(getattr(statement, "finalbody", None) or [])
+    """Statements in source order, nested ones right after their parent's header.
+
+    Iterative: the recursive generator passed each statement up through one generator
+    per level of nesting, a third of summarising a file."""
+    stack: list[Iterator[ast.stmt]] = [iter(body)]
+    while stack:
+        for statement in stack[-1]:
+            yield statement
+            if _HAS_BLOCKS.get(type(statement), True):
+                blocks = _blocks(statement)
+                if blocks is not None:
+                    stack.append(blocks)
+                    break
+        else:
+            stack.pop()
+
+
+#: Statement types that never hold a block (filled in as they are met).
+_HAS_BLOCKS: dict[type, bool] = {}
+_BLOCK_FIELDS = frozenset({"body", "cases", "handlers", "orelse", "finalbody"})
+
+
+def _blocks(statement: ast.stmt) -> Iterator[ast.stmt] | None:
+    """The statement's blocks in source order: body, match cases, except handlers,
+    else and finally."""
+    kind = type(statement)
+    if kind not in _HAS_BLOCKS:
+        _HAS_BLOCKS[kind] = not _BLOCK_FIELDS.isdisjoint(kind._fields)
+        if not _HAS_BLOCKS[kind]:
+            return None
+    blocks: list[list[ast.stmt]] = []
+    body = getattr(statement, "body", None)
+    if isinstance(body, list):
+        blocks.append(body)
+    if isinstance(statement, ast.Match):
+        blocks.extend(case.body for case in statement.cases)
+    blocks.extend(handler.body for handler in getattr(statement, "handlers", None) or ())
+    blocks.append(getattr(statement, "orelse", None) or [])
+    blocks.append(getattr(statement, "finalbody", None) or [])
+    return itertools.chain.from_iterable(blocks)
 
 
 def callee_name(func: ast.expr) -> str | None:
