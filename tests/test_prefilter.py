@@ -288,3 +288,40 @@ def test_gather_candidates_only_libcst_can_parse_are_analysed_in_full(
     assert json.loads(expected), "the fixtures must hold findings"
     _python_cannot_parse(monkeypatch)
     assert CliRunner().invoke(app, command).stdout == expected
+
+
+def test_a_later_round_follows_an_import_from_the_files_own_package(tmp_path: Path) -> None:
+    """``from . import commit_all`` never spells ``pkg``: the helper, found blocking only
+    in a later round (through a project alias), must still reach the route's file."""
+    root = write_tree(
+        tmp_path,
+        {
+            "pkg/__init__.py": """
+                from pkg.db import DB
+                def commit_all(db: DB):
+                    db.commit()
+            """,
+            "pkg/db.py": """
+                from typing import Annotated
+                from fastapi import Depends
+                from sqlalchemy.orm import Session
+                def get_db(): ...
+                DB = Annotated[Session, Depends(get_db)]
+            """,
+            "pkg/routes.py": """
+                from fastapi import APIRouter
+                from . import commit_all
+                router = APIRouter()
+                @router.post("/")
+                async def endpoint(db):
+                    await something()
+                    commit_all(db)
+                async def something():
+                    return None
+            """,
+        },
+    )
+    full = analyse(root, use_prefilter=False)
+    filtered = analyse(root, use_prefilter=True)
+    assert "pkg.routes.endpoint" in _conclusions(full.project)
+    assert _conclusions(filtered.project) == _conclusions(full.project)

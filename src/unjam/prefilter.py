@@ -58,8 +58,10 @@ class Mentions:
 
     Code in another module can reach ``pkg.tasks.run`` only by importing it, and every
     import spells the module's last segment (``from pkg.tasks import run``, ``from pkg
-    import tasks``, ``from .tasks import run``). Requiring both words keeps a generic
-    name such as ``run`` from pulling in every file that says "run".
+    import tasks``, ``from .tasks import run``) except one from a package the file is
+    in (``from . import run``, ``from .. import run``): a file with such an import
+    needs only the name. Requiring both words keeps a generic name such as ``run`` from
+    pulling in every file that says "run".
     """
 
     def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
@@ -79,8 +81,14 @@ class Mentions:
         present = set(self.names.findall(data))
         if not present:
             return False
+        if _FROM_OWN_PACKAGE.search(data):
+            return True
         segments = set(self.segments.findall(data))
         return any(self.segments_of[name] & segments for name in present)
+
+
+#: ``from . import name``: the module it names is a package the file is in.
+_FROM_OWN_PACKAGE = re.compile(rb"\bfrom\s+\.+\s*import\b")
 
 
 def vocabulary(catalog: Catalog) -> dict[str, frozenset[str]]:
