@@ -325,3 +325,33 @@ def test_a_later_round_follows_an_import_from_the_files_own_package(tmp_path: Pa
     filtered = analyse(root, use_prefilter=True)
     assert "pkg.routes.endpoint" in _conclusions(full.project)
     assert _conclusions(filtered.project) == _conclusions(full.project)
+
+
+def test_a_static_method_called_through_its_class_is_followed(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/service.py": """
+                class Service:
+                    @staticmethod
+                    def stat():
+                        return open("y").read()
+            """,
+            "pkg/routes.py": """
+                from fastapi import APIRouter
+                from pkg.service import Service
+                router = APIRouter()
+                @router.get("/")
+                async def endpoint():
+                    await something()
+                    return Service.stat()
+                async def something():
+                    return None
+            """,
+        },
+    )
+    full = analyse(root, use_prefilter=False)
+    filtered = analyse(root, use_prefilter=True)
+    assert "pkg.routes.endpoint" in _conclusions(full.project)
+    assert _conclusions(filtered.project) == _conclusions(full.project)

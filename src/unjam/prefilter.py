@@ -425,13 +425,25 @@ def select(summaries: Mapping[str, Summary], every_route: bool = True) -> Select
     """``every_route``: also every file that mentions FastAPI (``unjam routes`` lists
     them all); otherwise such files are read only when a finding needs their facts."""
     by_module = {summary.module: path for path, summary in summaries.items()}
+
+    def file_of(module: str) -> str | None:
+        """The file of ``module``, or of the module that defines it as a class
+        (``Service.stat()`` with ``Service`` imported: ``pkg.service.Service``, whose
+        methods the summary lists by name)."""
+        while module:
+            path = by_module.get(module)
+            if path is not None:
+                return path
+            module = module.rpartition(".")[0]
+        return None
+
     reachable: set[Call] = set()
     for summary in summaries.values():
         reachable |= summary.called_from_async
     frontier = list(reachable)
     while frontier:
         module, name = frontier.pop()
-        path = by_module.get(module)
+        path = file_of(module)
         if path is None:
             continue
         for callee in summaries[path].sync_calls.get(name, ()):
@@ -440,8 +452,8 @@ def select(summaries: Mapping[str, Summary], every_route: bool = True) -> Select
                 frontier.append(callee)
     reached: dict[str, set[str]] = defaultdict(set)
     for module, name in reachable:
-        if module in by_module:
-            reached[by_module[module]].add(name)
+        if (path := file_of(module)) is not None:
+            reached[path].add(name)
     first = {
         path
         for path, summary in summaries.items()
