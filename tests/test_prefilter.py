@@ -355,3 +355,14 @@ def test_a_static_method_called_through_its_class_is_followed(tmp_path: Path) ->
     filtered = analyse(root, use_prefilter=True)
     assert "pkg.routes.endpoint" in _conclusions(full.project)
     assert _conclusions(filtered.project) == _conclusions(full.project)
+
+
+def test_the_run_says_how_many_files_use_newer_syntax(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write_tree(tmp_path, TRICKY)
+    _python_cannot_parse(monkeypatch)
+    result = CliRunner().invoke(app, ["check", str(root), "--jobs", "1"])
+    assert f"note: {len(TRICKY)} file(s) use syntax newer than Python" in result.stderr
+    monkeypatch.undo()
+    assert "newer than Python" not in CliRunner().invoke(app, ["check", str(root)]).stderr

@@ -244,6 +244,13 @@ def _analyse(session: Session) -> Analysis:
         analysis = session.runner.analyse(sorted(files, key=lambda f: f.path), package_of)
     analysis.errors[:0] = session.focus.errors()
     analysis.errors.extend(f"{m}: no such file or directory" for m in session.missing)
+    if analysis.newer_syntax:
+        python = f"{sys.version_info.major}.{sys.version_info.minor}"
+        _say(
+            f"note: {analysis.newer_syntax} file(s) use syntax newer than Python {python}, "
+            "which runs unjam; they are read with libcst, which is slower: run unjam with "
+            "the project's own Python"
+        )
     return analysis
 
 

@@ -144,6 +144,8 @@ class Summary:
     called_from_async: frozenset[Call] = frozenset()
     sync_vocabulary: frozenset[str] = frozenset()  # sync functions that use it
     sync_calls: Mapping[str, frozenset[Call]] = field(default_factory=dict)
+    #: Written for a newer Python than the one running unjam: read through libcst.
+    newer_syntax: bool = False
 
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -384,6 +386,7 @@ def summarise_newer(
         called_from_async=calls if has_async else frozenset(),
         sync_vocabulary=frozenset(defined) if uses_vocab else frozenset(),
         sync_calls={name: calls for name in defined},
+        newer_syntax=True,
     )
 
 

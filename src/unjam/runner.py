@@ -99,6 +99,8 @@ class Analysis:
     jobs: dict[str, Job]
     errors: list[str] = field(default_factory=list)
     files_seen: int = 0
+    #: Files this Python cannot parse but libcst can: they take libcst's slower paths.
+    newer_syntax: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -530,7 +532,8 @@ class Runner:
             pending = self._next_round(
                 project, jobs, summaries, selection.relays, analysed, searched
             )
-        return Analysis(project, jobs, errors, files_seen=seen)
+        newer = sum(1 for summary in summaries.values() if summary.newer_syntax)
+        return Analysis(project, jobs, errors, files_seen=seen, newer_syntax=newer)
 
     def _gathering_profiles(self) -> dict[str, str]:
         """Profiles running a pass that looks at every coroutine, with the ``Summary``
