@@ -59,8 +59,8 @@ class Mentions:
     Code in another module can reach ``pkg.tasks.run`` only by importing it, and every
     import spells the module's last segment (``from pkg.tasks import run``, ``from pkg
     import tasks``, ``from .tasks import run``) except one from a package the file is
-    in (``from . import run``, ``from .. import run``): a file with such an import
-    needs only the name. Requiring both words keeps a generic name such as ``run`` from
+    in (``from . import run``, ``from .. import run``): a name such an import lists
+    needs no module word. Requiring both words keeps a generic name such as ``run`` from
     pulling in every file that says "run".
     """
 
@@ -81,14 +81,19 @@ class Mentions:
         present = set(self.names.findall(data))
         if not present:
             return False
-        if _FROM_OWN_PACKAGE.search(data):
-            return True
+        for imported in _FROM_OWN_PACKAGE.findall(data):
+            if present.intersection(_NAME.findall(imported)):
+                return True
         segments = set(self.segments.findall(data))
         return any(self.segments_of[name] & segments for name in present)
 
 
-#: ``from . import name``: the module it names is a package the file is in.
-_FROM_OWN_PACKAGE = re.compile(rb"\bfrom\s+\.+\s*import\b")
+#: ``from . import name`` (the module it names is a package the file is in): the names,
+#: in parentheses over several lines or up to the end of the (continued) line.
+_FROM_OWN_PACKAGE = re.compile(
+    rb"\bfrom\s+\.+\s*import\s*(\((?:[^)#]|#[^\n]*)*\)|(?:\\\r?\n|[^\n;])*)"
+)
+_NAME = re.compile(rb"[A-Za-z_]\w*")
 
 
 def vocabulary(catalog: Catalog) -> dict[str, frozenset[str]]:
@@ -144,6 +149,10 @@ class Summary:
     called_from_async: frozenset[Call] = frozenset()
     sync_vocabulary: frozenset[str] = frozenset()  # sync functions that use it
     sync_calls: Mapping[str, frozenset[Call]] = field(default_factory=dict)
+    #: Classes defined at the module's top level (``Service.stat()`` reaches into one;
+    #: their sync methods are in ``sync_vocabulary`` and ``sync_calls`` as
+    #: ``Class.method`` too).
+    classes: frozenset[str] = frozenset()
     #: Written for a newer Python than the one running unjam: read through libcst.
     newer_syntax: bool = False
 
@@ -306,6 +315,10 @@ def summarise(
 
     functions = [n for n in statements if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     defined = {function.name for function in functions}
+    # Methods are also listed as ``Class.method`` (classes at the top level), which is
+    # how a call through the imported class (``Service.stat()``) reaches them.
+    classes = [n for n in tree.body if isinstance(n, ast.ClassDef)]
+    class_of = {id(item): c.name for c in classes for item in c.body}
     has_async = False
     awaits_twice = False
     read_runs = False
@@ -327,9 +340,13 @@ def summarise(
                 read_runs = read_runs or found == "read"
             called_from_async |= calls
         else:
-            if uses_vocab:
-                sync_vocab.add(node.name)
-            sync_calls[node.name] |= calls
+            names = [node.name]
+            if id(node) in class_of:
+                names.append(f"{class_of[id(node)]}.{node.name}")
+            for name in names:
+                if uses_vocab:
+                    sync_vocab.add(name)
+                sync_calls[name] |= calls
     return Summary(
         module=module,
         always=any(word in data for word in ALWAYS),
@@ -341,6 +358,7 @@ def summarise(
         called_from_async=frozenset(called_from_async),
         sync_vocabulary=frozenset(sync_vocab),
         sync_calls={name: frozenset(calls) for name, calls in sync_calls.items()},
+        classes=frozenset(c.name for c in classes),
     )
 
 
@@ -386,6 +404,7 @@ def summarise_newer(
         called_from_async=calls if has_async else frozenset(),
         sync_vocabulary=frozenset(defined) if uses_vocab else frozenset(),
         sync_calls={name: calls for name in defined},
+        classes=frozenset(found.classes),
         newer_syntax=True,
     )
 
@@ -399,6 +418,7 @@ class _Definitions(cst.CSTVisitor):
     def __init__(self) -> None:
         self.imports: list[cst.Import | cst.ImportFrom] = []
         self.functions: set[str] = set()
+        self.classes: set[str] = set()
         self.has_async = False
 
     def visit_Import(self, node: cst.Import) -> bool:
@@ -408,6 +428,9 @@ class _Definitions(cst.CSTVisitor):
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
         self.imports.append(node)
         return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes.add(node.name.value)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.functions.add(node.name.value)
@@ -429,34 +452,37 @@ def select(summaries: Mapping[str, Summary], every_route: bool = True) -> Select
     them all); otherwise such files are read only when a finding needs their facts."""
     by_module = {summary.module: path for path, summary in summaries.items()}
 
-    def file_of(module: str) -> str | None:
-        """The file of ``module``, or of the module that defines it as a class
-        (``Service.stat()`` with ``Service`` imported: ``pkg.service.Service``, whose
-        methods the summary lists by name)."""
-        while module:
-            path = by_module.get(module)
-            if path is not None:
-                return path
-            module = module.rpartition(".")[0]
-        return None
+    def function_of(module: str, name: str) -> tuple[str, str] | None:
+        """The file and function name a call resolved to ``(module, name)`` reaches:
+        a function of the module, or a method of a class the module defines
+        (``Service.stat()`` with ``Service`` imported: ``pkg.service.Service``)."""
+        path = by_module.get(module)
+        if path is not None:
+            return path, name
+        parent, _, owner = module.rpartition(".")
+        path = by_module.get(parent)
+        if path is None or owner not in summaries[path].classes:
+            return None
+        # A newer-syntax summary lists bare names only, each standing for everything.
+        return path, name if summaries[path].newer_syntax else f"{owner}.{name}"
 
     reachable: set[Call] = set()
     for summary in summaries.values():
         reachable |= summary.called_from_async
     frontier = list(reachable)
     while frontier:
-        module, name = frontier.pop()
-        path = file_of(module)
-        if path is None:
+        found = function_of(*frontier.pop())
+        if found is None:
             continue
+        path, name = found
         for callee in summaries[path].sync_calls.get(name, ()):
             if callee not in reachable:
                 reachable.add(callee)
                 frontier.append(callee)
     reached: dict[str, set[str]] = defaultdict(set)
-    for module, name in reachable:
-        if (path := file_of(module)) is not None:
-            reached[path].add(name)
+    for call in reachable:
+        if (found := function_of(*call)) is not None:
+            reached[found[0]].add(found[1])
     first = {
         path
         for path, summary in summaries.items()
