@@ -413,7 +413,8 @@ _AWAIT = re.compile(r"\bawait\b")
 
 
 class _Definitions(cst.CSTVisitor):
-    """The import statements and function names of a module, nested ones included."""
+    """The import statements and the function and class names of a module, nested ones
+    included."""
 
     def __init__(self) -> None:
         self.imports: list[cst.Import | cst.ImportFrom] = []
