@@ -293,67 +293,58 @@ def test_gather_candidates_only_libcst_can_parse_are_analysed_in_full(
     assert CliRunner().invoke(app, command).stdout == expected
 
 
-def test_a_later_round_follows_an_import_from_the_files_own_package(tmp_path: Path) -> None:
-    """``from . import commit_all`` never spells ``pkg``: the helper, found blocking only
-    in a later round (through a project alias), must still reach the route's file."""
-    root = write_tree(
-        tmp_path,
-        {
-            "pkg/__init__.py": """
-                from pkg.db import DB
-                def commit_all(db: DB):
-                    db.commit()
-            """,
-            "pkg/db.py": """
-                from typing import Annotated
-                from fastapi import Depends
-                from sqlalchemy.orm import Session
-                def get_db(): ...
-                DB = Annotated[Session, Depends(get_db)]
-            """,
-            "pkg/routes.py": """
-                from fastapi import APIRouter
-                from . import commit_all
-                router = APIRouter()
-                @router.post("/")
-                async def endpoint(db):
-                    await something()
-                    commit_all(db)
-                async def something():
-                    return None
-            """,
-        },
-    )
-    full = analyse(root, use_prefilter=False)
-    filtered = analyse(root, use_prefilter=True)
-    assert "pkg.routes.endpoint" in _conclusions(full.project)
-    assert _conclusions(filtered.project) == _conclusions(full.project)
+def _route_calling(imports: str, call: str) -> str:
+    """A router module whose only route awaits something and then calls ``call``."""
+    return f"""
+        from fastapi import APIRouter
+        {imports}
+        router = APIRouter()
+        @router.post("/")
+        async def endpoint(db):
+            await something()
+            return {call}
+        async def something():
+            return None
+    """
 
 
-def test_a_static_method_called_through_its_class_is_followed(tmp_path: Path) -> None:
-    root = write_tree(
-        tmp_path,
-        {
-            "pkg/__init__.py": "",
-            "pkg/service.py": """
-                class Service:
-                    @staticmethod
-                    def stat():
-                        return open("y").read()
-            """,
-            "pkg/routes.py": """
-                from fastapi import APIRouter
-                from pkg.service import Service
-                router = APIRouter()
-                @router.get("/")
-                async def endpoint():
-                    await something()
-                    return Service.stat()
-                async def something():
-                    return None
-            """,
-        },
-    )
+REACHED_ONLY_SO = {
+    # ``from . import commit_all`` never spells ``pkg``; the helper is found blocking
+    # only in a later round, through a project alias of a SQLAlchemy session.
+    "own-package-import": {
+        "pkg/__init__.py": """
+            from pkg.db import DB
+            def commit_all(db: DB):
+                db.commit()
+        """,
+        "pkg/db.py": """
+            from typing import Annotated
+            from fastapi import Depends
+            from sqlalchemy.orm import Session
+            def get_db(): ...
+            DB = Annotated[Session, Depends(get_db)]
+        """,
+        "pkg/routes.py": _route_calling("from . import commit_all", "commit_all(db)"),
+    },
+    # The analysis resolves ``Service.stat()`` to the static method.
+    "static-method-through-its-class": {
+        "pkg/__init__.py": "",
+        "pkg/service.py": """
+            class Service:
+                @staticmethod
+                def stat():
+                    return open("y").read()
+        """,
+        "pkg/routes.py": _route_calling("from pkg.service import Service", "Service.stat()"),
+    },
+}
+
+
+@pytest.mark.parametrize("files", REACHED_ONLY_SO.values(), ids=list(REACHED_ONLY_SO))
+def test_a_route_reached_only_this_way_is_still_analysed(
+    tmp_path: Path, files: dict[str, str]
+) -> None:
+    root = write_tree(tmp_path, files)
     full = analyse(root, use_prefilter=False)
     filtered = analyse(root, use_prefilter=True)
     assert "pkg.routes.endpoint" in _conclusions(full.project)
