@@ -249,6 +249,7 @@ def test_newer_syntax_summary_says_at_least_what_cpythons_does() -> None:
             bare = name.rpartition(".")[2]
             assert calls <= wide.sync_calls.get(bare, frozenset()), (path, name)
         assert exact.classes <= wide.classes, path
+        assert exact.imported.items() <= wide.imported.items(), path
         compared += 1
     assert compared > 100
 

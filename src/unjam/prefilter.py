@@ -37,7 +37,7 @@ import libcst as cst
 from unjam.analysis.catalog import BLOCKING_CATEGORIES, Catalog
 from unjam.analysis.light import appended_awaits, awaited_statement
 from unjam.analysis.names import OWN_NAMES, Namespace
-from unjam.analysis.positions import ordered_statements
+from unjam.analysis.positions import blocks_of, ordered_statements
 from unjam.fastwalk import fast_walks
 from unjam.source import python_ast
 
@@ -155,6 +155,8 @@ class Summary:
     classes: frozenset[str] = frozenset()
     #: Written for a newer Python than the one running unjam: read through libcst.
     newer_syntax: bool = False
+    #: Module-level ``from x import name [as local]``: local -> (x, name).
+    imported: Mapping[str, Call] = field(default_factory=dict)
 
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -359,6 +361,7 @@ def summarise(
         sync_vocabulary=frozenset(sync_vocab),
         sync_calls={name: frozenset(calls) for name, calls in sync_calls.items()},
         classes=frozenset(c.name for c in classes),
+        imported=_module_level_imports(tree, words.imports),
     )
 
 
@@ -406,10 +409,50 @@ def summarise_newer(
         sync_calls={name: calls for name in defined},
         classes=frozenset(found.classes),
         newer_syntax=True,
+        imported=dict(words.imports.names),  # nested ones too: it can only say more
     )
 
 
 _AWAIT = re.compile(r"\bawait\b")
+
+
+def _module_level_imports(tree: ast.Module, imports: _Imports) -> dict[str, Call]:
+    """What the module's own ``from x import name`` statements bind, those under a
+    module-level ``if`` or ``try`` included (not those in functions or classes, which
+    no other module can import)."""
+    found: dict[str, Call] = {}
+    pending: list[ast.stmt] = list(tree.body)
+    while pending:
+        statement = pending.pop()
+        if isinstance(statement, ast.ImportFrom):
+            for alias in statement.names:
+                local = alias.asname or alias.name
+                if local != "*" and local in imports.names:
+                    found[local] = imports.names[local]
+        elif not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            blocks = blocks_of(statement)
+            if blocks is not None:
+                pending.extend(blocks)
+    return found
+
+
+def reexported(pairs: set[Call], summaries: Mapping[str, Summary]) -> tuple[set[Call], set[str]]:
+    """``pairs`` with every name a module re-exports one of them under (``pkg``'s
+    ``get_settings`` for ``pkg.deps``'s, when ``pkg/__init__.py`` imports it), and the
+    files that re-export them."""
+    exporters: dict[Call, set[tuple[Call, str]]] = defaultdict(set)
+    for path, summary in summaries.items():
+        for local, target in summary.imported.items():
+            exporters[target].add(((summary.module, local), path))
+    found, files = set(pairs), set()
+    frontier = list(pairs)
+    while frontier:
+        for alias, path in exporters.get(frontier.pop(), ()):
+            files.add(path)
+            if alias not in found:
+                found.add(alias)
+                frontier.append(alias)
+    return found, files
 
 
 class _Definitions(cst.CSTVisitor):

@@ -37,7 +37,15 @@ from unjam.codemods import Codemod, Options, Site
 from unjam.discovery import SourceFile
 from unjam.fastwalk import fast_walks, prepare_fast_walks
 from unjam.lines import LineMap
-from unjam.prefilter import Mentions, Summary, select, summarise, summarise_newer, vocabulary
+from unjam.prefilter import (
+    Mentions,
+    Summary,
+    reexported,
+    select,
+    summarise,
+    summarise_newer,
+    vocabulary,
+)
 from unjam.source import SourceError, parse_source, python_ast, read_source
 from unjam.verify import VerificationError, compiles, verify
 
@@ -558,6 +566,12 @@ class Runner:
         and modules that may define a router a finding is registered on."""
         owners = project.missing_owner_modules()
         everywhere, in_async = project.interesting_names()
+        # A package may re-export a name (``from .deps import get_settings`` in its
+        # ``__init__``): code importing it from there spells the package, not ``deps``,
+        # and the linker needs the re-exporting module's facts to see it is one thing.
+        everywhere, by_everywhere = reexported(everywhere, summaries)
+        in_async, by_in_async = reexported(in_async, summaries)
+        owners |= {summaries[shown].module for shown in by_everywhere | by_in_async}
         everywhere -= searched
         in_async -= searched | everywhere
         searched |= everywhere | in_async

@@ -163,3 +163,6 @@ class ModuleFacts:
     instances: tuple[tuple[str, str], ...] = ()  # module-level name -> class it instantiates
     suppressed_lines: tuple[tuple[int, frozenset[str]], ...] = ()
     candidate_registrations: tuple[Registration, ...] = field(default=())
+    #: Module-level ``from x import name``: ``pkg.name`` -> ``x.name``. Other modules may
+    #: reach a function under the importing module's name (a package re-exporting it).
+    reexports: tuple[tuple[str, str], ...] = ()

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
+from libcst.helpers import get_full_name_for_node
+from libcst.metadata import (
+    MetadataWrapper,
+    PositionProvider,
+    QualifiedName,
+    QualifiedNameSource,
+    ScopeProvider,
+)
 
 from unjam.analysis import fastapi as fa
 from unjam.analysis.catalog import SHARED, THREAD_AFFINE, Catalog
@@ -112,6 +119,7 @@ class ModuleAnalyser(cst.CSTVisitor):
         self.prepared: dict[int, _Frame] = {}
         self.decorators: dict[int, tuple[str, ...]] = {}
         self.types = TypeResolver(self)
+        self.reexports: dict[str, str] = {}
 
     # -- helpers -------------------------------------------------------------------------
     def qnames(self, node: cst.CSTNode) -> set[str]:
@@ -640,6 +648,25 @@ class ModuleAnalyser(cst.CSTVisitor):
             return sorted(name for name in self.qnames(expr) if self.is_project(name))
         return []
 
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        """A module-level ``from x import name`` makes ``<this module>.name`` another
+        name for ``x.name``: code elsewhere may import it from here."""
+        if self.frames[-1].kind != "module" or isinstance(node.names, cst.ImportStar):
+            return
+        source = "." * len(node.relative)
+        if node.module is not None:
+            source += get_full_name_for_node(node.module) or ""
+        if not source:
+            return
+        for alias in node.names:
+            name = get_full_name_for_node(alias.name)
+            if not name:
+                continue
+            local = alias.evaluated_alias or name
+            dotted = f"{source}.{name}" if not source.endswith(".") else f"{source}{name}"
+            target = self.name.absolute(QualifiedName(dotted, QualifiedNameSource.IMPORT))
+            self.reexports[f"{self.name.module}.{local}"] = target
+
     # -- result --------------------------------------------------------------------------
     def facts(self) -> ModuleFacts:
         return ModuleFacts(
@@ -655,6 +682,7 @@ class ModuleAnalyser(cst.CSTVisitor):
             instances=tuple(self.instances.items()),
             suppressed_lines=tuple(sorted(self.suppressed.items())),
             candidate_registrations=tuple(self.candidates),
+            reexports=tuple(self.reexports.items()),
         )
 
 

@@ -34,7 +34,7 @@ def ordered_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
         for statement in stack[-1]:
             yield statement
             if _HAS_BLOCKS.get(type(statement), True):
-                blocks = _blocks(statement)
+                blocks = blocks_of(statement)
                 if blocks is not None:
                     stack.append(blocks)
                     break
@@ -47,7 +47,7 @@ _HAS_BLOCKS: dict[type, bool] = {}
 _BLOCK_FIELDS = frozenset({"body", "cases", "handlers", "orelse", "finalbody"})
 
 
-def _blocks(statement: ast.stmt) -> Iterator[ast.stmt] | None:
+def blocks_of(statement: ast.stmt) -> Iterator[ast.stmt] | None:
     """The statement's blocks in source order: body, match cases, except handlers,
     else and finally."""
     kind = type(statement)

@@ -89,6 +89,7 @@ class Project:
     parents: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     registrations: list[Registration] = field(default_factory=list)
     references: dict[str, list[Reference]] = field(default_factory=dict)
+    reexports: dict[str, str] = field(default_factory=dict)
     _resolved: dict[TypeRef, TypeRef | None] = field(default_factory=dict)
     _blocking: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
     _loop: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
@@ -102,6 +103,7 @@ class Project:
         project = cls(catalog)
         for facts in modules:
             project._add(facts)
+        project._follow_reexports()
         project._confirm_registrations()
         return project
 
@@ -126,6 +128,32 @@ class Project:
             )
         for reference in facts.references:
             self.references.setdefault(reference.target, []).append(reference)
+        self.reexports.update(facts.reexports)
+
+    def canonical(self, name: str) -> str:
+        """The project's own name for ``name`` when it reaches a function through a
+        module that imports it (``pkg.get_settings`` for ``pkg.deps.get_settings``,
+        imported in ``pkg/__init__.py``), a class's method included."""
+        for _ in range(MAX_CHAIN):
+            if name in self.functions:
+                return name
+            head = name
+            while head and head not in self.reexports:
+                head = head.rpartition(".")[0]
+            if not head:
+                return name
+            name = self.reexports[head] + name[len(head) :]
+        return name
+
+    def _follow_reexports(self) -> None:
+        """A use of a function through a re-export is a use of the function: demote-sync
+        must see ``await get_settings()`` whichever module it was imported from."""
+        if not self.reexports:
+            return
+        merged: dict[str, list[Reference]] = {}
+        for target, found in self.references.items():
+            merged.setdefault(self.canonical(target), []).extend(found)
+        self.references = merged
 
     def _confirm_registrations(self) -> None:
         registrations: list[Registration] = []
