@@ -338,6 +338,15 @@ REACHED_ONLY_SO = {
         """,
         "pkg/routes.py": _route_calling("from pkg.service import Service", "Service.stat()"),
     },
+    # The package re-exports the helper: the call resolves to ``pkg.load``.
+    "helper-through-a-package-reexport": {
+        "pkg/__init__.py": "from .helpers import load\n",
+        "pkg/helpers.py": """
+            def load():
+                return open("x").read()
+        """,
+        "pkg/routes.py": _route_calling("from pkg import load", "load()"),
+    },
 }
 
 

@@ -501,6 +501,14 @@ def select(summaries: Mapping[str, Summary], every_route: bool = True) -> Select
         a function of the module, or a method of a class the module defines
         (``Service.stat()`` with ``Service`` imported: ``pkg.service.Service``)."""
         path = by_module.get(module)
+        for _ in range(MAX_REEXPORTS):  # a package may re-export it from elsewhere
+            if path is None:
+                break
+            summary = summaries[path]
+            if name in summary.sync_calls or name not in summary.imported:
+                return path, name
+            module, name = summary.imported[name]
+            path = by_module.get(module)
         if path is not None:
             return path, name
         parent, _, owner = module.rpartition(".")
@@ -537,6 +545,10 @@ def select(summaries: Mapping[str, Summary], every_route: bool = True) -> Select
     }
     relays = {path for path, names in reached.items() if names & set(summaries[path].sync_calls)}
     return Selection(frozenset(first), frozenset(relays))
+
+
+#: Re-exports followed from one module to the next (``pkg`` re-exporting ``pkg.deps``).
+MAX_REEXPORTS = 10
 
 
 #: Methods of an HTTP client: gather-awaits gathers the reads and reports the writes

@@ -182,6 +182,7 @@ class Project:
 
     def _callable(self, target: str) -> str | None:
         """The function FastAPI ends up calling for ``target``."""
+        target = self.canonical(target)
         if target in self.functions:
             return target
         if target in self.instances:
@@ -214,7 +215,7 @@ class Project:
             return None
         name = ref.base
         if ref.called:
-            function = self.functions.get(name)
+            function = self.functions.get(self.canonical(name))
             if function is not None and function.returns is not None:
                 return self.resolve(function.returns, depth + 1)
             if name in self.value_types:
@@ -293,11 +294,12 @@ class Project:
             return ()
         found = [effect for effect in self.effects(function) if wanted(effect.category)]
         for call in function.calls:
-            helper = self.functions.get(call.target)
+            target = self.canonical(call.target)
+            helper = self.functions.get(target)
             # Calling a generator function (a ``@contextmanager`` too) runs none of its body.
             if helper is None or helper.is_async or helper.is_generator or call.awaited:
                 continue
-            inner = self._through_helpers(call.target, wanted, memo, (*stack, qualname))
+            inner = self._through_helpers(target, wanted, memo, (*stack, qualname))
             if inner:
                 first = inner[0]
                 found.append(
@@ -306,7 +308,7 @@ class Project:
                         first.category,
                         call.location,
                         twin=None,
-                        via=(call.target, *first.via),
+                        via=(target, *first.via),
                         call=call.call,
                     )
                 )
@@ -322,7 +324,7 @@ class Project:
             call
             for call in function.calls
             if not call.awaited
-            and (target := self.functions.get(call.target)) is not None
+            and (target := self.functions.get(self.canonical(call.target))) is not None
             and target.is_async
             and not target.is_generator
         )
@@ -413,7 +415,7 @@ class Project:
                 owner = candidate.owner
                 if owner is None or owner in self.routers:
                     continue
-                function = self.functions.get(candidate.target)
+                function = self.functions.get(self.canonical(candidate.target))
                 if (
                     function is None
                     or not function.is_async
