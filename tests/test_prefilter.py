@@ -250,6 +250,7 @@ def test_newer_syntax_summary_says_at_least_what_cpythons_does() -> None:
             assert calls <= wide.sync_calls.get(bare, frozenset()), (path, name)
         assert exact.classes <= wide.classes, path
         assert exact.imported.items() <= wide.imported.items(), path
+        assert set(exact.star_imports) <= set(wide.star_imports), path
         compared += 1
     assert compared > 100
 

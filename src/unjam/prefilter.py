@@ -157,6 +157,8 @@ class Summary:
     newer_syntax: bool = False
     #: Module-level ``from x import name [as local]``: local -> (x, name).
     imported: Mapping[str, Call] = field(default_factory=dict)
+    #: Modules imported with ``from x import *``.
+    star_imports: tuple[str, ...] = ()
 
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -183,6 +185,7 @@ class _Imports:
         self.namespace = namespace
         self.modules: dict[str, str] = {}  # local name -> module it is bound to
         self.names: dict[str, Call] = {}  # local name -> (module, name) it is bound to
+        self.stars: list[str] = []  # modules imported with ``from x import *``
 
     def absolute(self, node: ast.ImportFrom) -> str:
         base = node.module or ""
@@ -203,6 +206,9 @@ class _Imports:
             return
         source = self.absolute(node)
         for alias in node.names:
+            if alias.name == "*":
+                self.stars.append(source)
+                continue
             local = alias.asname or alias.name
             # ``from pkg import service`` may bind a module or a function: keep both.
             self.names[local] = (source, alias.name)
@@ -213,7 +219,8 @@ class _Imports:
         if not rest:
             if root in self.names:
                 return self.names[root]
-            return (self.module, root) if root in defined else None
+            # A name from ``from x import *`` is looked for in x by ``select``.
+            return (self.module, root) if root in defined or self.stars else None
         if root in _SELF:
             return self.module, rest.rsplit(".", 1)[-1]
         if root in self.modules:
@@ -362,6 +369,7 @@ def summarise(
         sync_calls={name: frozenset(calls) for name, calls in sync_calls.items()},
         classes=frozenset(c.name for c in classes),
         imported=_module_level_imports(tree, words.imports),
+        star_imports=tuple(words.imports.stars),
     )
 
 
@@ -410,6 +418,7 @@ def summarise_newer(
         classes=frozenset(found.classes),
         newer_syntax=True,
         imported=dict(words.imports.names),  # nested ones too: it can only say more
+        star_imports=tuple(words.imports.stars),
     )
 
 
@@ -441,13 +450,20 @@ def reexported(pairs: set[Call], summaries: Mapping[str, Summary]) -> tuple[set[
     ``get_settings`` for ``pkg.deps``'s, when ``pkg/__init__.py`` imports it), and the
     files that re-export them."""
     exporters: dict[Call, set[tuple[Call, str]]] = defaultdict(set)
+    star_importers: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for path, summary in summaries.items():
         for local, target in summary.imported.items():
             exporters[target].add(((summary.module, local), path))
+        for star in summary.star_imports:
+            star_importers[star].add((summary.module, path))
     found, files = set(pairs), set()
     frontier = list(pairs)
     while frontier:
-        for alias, path in exporters.get(frontier.pop(), ()):
+        module, name = pair = frontier.pop()
+        aliases = exporters.get(pair, set()) | {
+            ((importer, name), path) for importer, path in star_importers.get(module, ())
+        }
+        for alias, path in aliases:
             files.add(path)
             if alias not in found:
                 found.add(alias)
@@ -505,9 +521,16 @@ def select(summaries: Mapping[str, Summary], every_route: bool = True) -> Select
             if path is None:
                 break
             summary = summaries[path]
-            if name in summary.sync_calls or name not in summary.imported:
+            if name in summary.sync_calls:
                 return path, name
-            module, name = summary.imported[name]
+            if name in summary.imported:
+                module, name = summary.imported[name]
+            else:  # ``from x import *``: the first x that defines it
+                stars = [by_module.get(star) for star in summary.star_imports]
+                defining = [p for p in stars if p is not None and name in summaries[p].sync_calls]
+                if not defining:
+                    return path, name
+                module = summaries[defining[0]].module
             path = by_module.get(module)
         if path is not None:
             return path, name

@@ -166,3 +166,5 @@ class ModuleFacts:
     #: Module-level ``from x import name``: ``pkg.name`` -> ``x.name``. Other modules may
     #: reach a function under the importing module's name (a package re-exporting it).
     reexports: tuple[tuple[str, str], ...] = ()
+    #: Modules this one imports with ``from x import *`` at module level.
+    star_imports: tuple[str, ...] = ()

@@ -120,6 +120,7 @@ class ModuleAnalyser(cst.CSTVisitor):
         self.decorators: dict[int, tuple[str, ...]] = {}
         self.types = TypeResolver(self)
         self.reexports: dict[str, str] = {}
+        self.star_imports: list[str] = []
 
     # -- helpers -------------------------------------------------------------------------
     def qnames(self, node: cst.CSTNode) -> set[str]:
@@ -127,7 +128,12 @@ class ModuleAnalyser(cst.CSTVisitor):
         found = self.qualified.get(key)
         if found is None:
             scope = self.get_metadata(ScopeProvider, node, None)
-            found = self.qualified[key] = qualified_names(scope, node, self.name)
+            found = qualified_names(scope, node, self.name)
+            if not found and self.star_imports and isinstance(node, cst.Name):
+                # Bound by ``from x import *`` (libcst cannot tell): a name of this
+                # module, which the linker follows into the star-imported modules.
+                found = {f"{self.name.module}.{node.value}"}
+            self.qualified[key] = found
         return found
 
     def on_visit(self, node: cst.CSTNode) -> bool:
@@ -651,12 +657,16 @@ class ModuleAnalyser(cst.CSTVisitor):
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         """A module-level ``from x import name`` makes ``<this module>.name`` another
         name for ``x.name``: code elsewhere may import it from here."""
-        if self.frames[-1].kind != "module" or isinstance(node.names, cst.ImportStar):
+        if self.frames[-1].kind != "module":
             return
         source = "." * len(node.relative)
         if node.module is not None:
             source += get_full_name_for_node(node.module) or ""
         if not source:
+            return
+        if isinstance(node.names, cst.ImportStar):
+            module = self.name.absolute(QualifiedName(source, QualifiedNameSource.IMPORT))
+            self.star_imports.append(module)
             return
         for alias in node.names:
             name = get_full_name_for_node(alias.name)
@@ -683,6 +693,7 @@ class ModuleAnalyser(cst.CSTVisitor):
             suppressed_lines=tuple(sorted(self.suppressed.items())),
             candidate_registrations=tuple(self.candidates),
             reexports=tuple(self.reexports.items()),
+            star_imports=tuple(self.star_imports),
         )
 
 

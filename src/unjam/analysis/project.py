@@ -90,6 +90,7 @@ class Project:
     registrations: list[Registration] = field(default_factory=list)
     references: dict[str, list[Reference]] = field(default_factory=dict)
     reexports: dict[str, str] = field(default_factory=dict)
+    star_imports: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _resolved: dict[TypeRef, TypeRef | None] = field(default_factory=dict)
     _blocking: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
     _loop: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
@@ -129,26 +130,42 @@ class Project:
         for reference in facts.references:
             self.references.setdefault(reference.target, []).append(reference)
         self.reexports.update(facts.reexports)
+        if facts.star_imports:
+            self.star_imports[facts.module] = facts.star_imports
 
     def canonical(self, name: str) -> str:
         """The project's own name for ``name`` when it reaches a function through a
         module that imports it (``pkg.get_settings`` for ``pkg.deps.get_settings``,
-        imported in ``pkg/__init__.py``), a class's method included."""
-        for _ in range(MAX_CHAIN):
+        imported in ``pkg/__init__.py``, or star-imported there), a class's method
+        included; ``name`` itself otherwise."""
+        if name in self.functions:
+            return name
+        original = name
+        pending: list[str] = [name]
+        seen: set[str] = set()
+        while pending and len(seen) < MAX_CHAIN:
+            name = pending.pop(0)
             if name in self.functions:
                 return name
+            if name in seen:
+                continue
+            seen.add(name)
             head = name
-            while head and head not in self.reexports:
+            while head and head not in self.reexports and head not in self.star_imports:
                 head = head.rpartition(".")[0]
             if not head:
-                return name
-            name = self.reexports[head] + name[len(head) :]
-        return name
+                continue
+            rest = name[len(head) :]
+            if head in self.reexports:
+                pending.append(self.reexports[head] + rest)
+            # ``from x import *`` in ``head``: the name may come from any of them.
+            pending.extend(star + rest for star in self.star_imports.get(head, ()))
+        return original
 
     def _follow_reexports(self) -> None:
         """A use of a function through a re-export is a use of the function: demote-sync
         must see ``await get_settings()`` whichever module it was imported from."""
-        if not self.reexports:
+        if not self.reexports and not self.star_imports:
             return
         merged: dict[str, list[Reference]] = {}
         for target, found in self.references.items():
