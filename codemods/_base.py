@@ -144,7 +144,7 @@ class _AddImports(PlainDispatch, AddImportsVisitor, _WithoutMatcherSetUp):
             _add_imports._GatherTopImportsBeforeStatements = gatherer  # type: ignore[misc]
 
 
-class Codemod(PlainDispatch, VisitorBasedCodemodCommand):
+class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
     NAME: ClassVar[str]
     DESCRIPTION: str  # libcst's CodemodCommand declares it as a plain attribute
     SAFETY: ClassVar[Safety]
@@ -159,11 +159,7 @@ class Codemod(PlainDispatch, VisitorBasedCodemodCommand):
     WALKS_DECIDED_ONLY: ClassVar[bool] = False
 
     def __init__(self, context: CodemodContext, view: ModuleView, options: Options) -> None:
-        # libcst's codemod base, without MatcherDecoratableTransformer.__init__: it
-        # gathers matcher decorators with inspect.getmembers (milliseconds per pass per
-        # file) for an on_visit this class does not use.
-        LibcstCodemod.__init__(self, context)
-        cst.CSTTransformer.__init__(self)
+        super().__init__(context)  # without the matcher set-up (_WithoutMatcherSetUp)
         self.qualnames: dict[int, str] = {}
         self.indexes: dict[int, int] = {}
         self.skipped: frozenset[int] = frozenset()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from libcst.matchers import MatcherDecoratableTransformer, MatcherDecoratableVisitor
 from typer.testing import CliRunner
 from unjam.codemods import CONTRACT_ORDER, PASSES, Safety
 
 from unjam.cli import app
+from unjam.runner import run_source
 
 SECTIONS = ("## What it does", "## Why is this bad?", "## Example", "Use instead:", "## Fix safety")
 
@@ -44,3 +47,27 @@ def test_explain_prints_the_docs_and_codemods_lists_them() -> None:
         assert "## Fix safety" in result.stdout
     listing = runner.invoke(app, ["codemods"])
     assert all(codemod.NAME in listing.stdout for codemod in PASSES)
+
+
+def test_passes_and_their_import_helpers_skip_libcsts_matcher_set_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """libcst's matcher-decoratable constructors gather decorators with ``inspect``
+    (about 30 ms each, for every pass and import helper on every file); none of these
+    classes uses the matcher dispatch, so none may run them."""
+
+    def refuse(self: object, *args: object, **kwargs: object) -> None:
+        raise AssertionError(f"{type(self).__name__} ran libcst's matcher set-up")
+
+    monkeypatch.setattr(MatcherDecoratableTransformer, "__init__", refuse)
+    monkeypatch.setattr(MatcherDecoratableVisitor, "__init__", refuse)
+    source = (
+        "import time\nimport requests\n\n\n"
+        "async def handler():\n    await other()\n    time.sleep(1)\n"
+        "    return requests.get('http://127.0.0.1:9/').json()\n\n\n"
+        "async def other():\n    return None\n"
+    )
+    result = run_source(source, PASSES)
+    assert result.error is None
+    assert result.after is not None
+    assert b"import anyio" in result.after and b"import httpx" in result.after
