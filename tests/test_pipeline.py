@@ -18,6 +18,7 @@ from tests.helpers import write_tree
 from unjam.analysis.project import ModuleView
 from unjam.discovery import SourceFile, discover
 from unjam.runner import FileResult, Runner
+from unjam.verify import VerificationError
 
 
 class RenameTarget(Codemod):
@@ -231,13 +232,13 @@ def test_check_reparses_only_rewrites_a_later_pass_walks(
     """``check`` writes nothing: the last rewrite is compiled, not parsed again."""
     write_tree(tmp_path, {"m.py": SOURCE})
     reparsed: list[bytes] = []
-    real_verify = unjam.runner.verify
+    real_reparse = unjam.runner.reparse
 
-    def counting_verify(data: bytes, shown: str, compile_check: bool = True) -> cst.Module:
+    def counting_reparse(data: bytes) -> cst.Module:
         reparsed.append(data)
-        return real_verify(data, shown, compile_check)
+        return real_reparse(data)
 
-    monkeypatch.setattr(unjam.runner, "verify", counting_verify)
+    monkeypatch.setattr(unjam.runner, "reparse", counting_reparse)
     [checked] = _check(tmp_path, (RenameTarget,))
     assert checked.error is None and reparsed == []
     [rewritten], _ = _run(tmp_path, (RenameTarget,))
@@ -245,3 +246,31 @@ def test_check_reparses_only_rewrites_a_later_pass_walks(
     reparsed.clear()
     [checked] = _check(tmp_path, (RenameTarget, SeesRename))  # SeesRename walks it
     assert checked.error is None and reparsed == [rewritten.after]
+
+
+def test_a_file_this_python_cannot_compile_is_checked_by_libcsts_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Newer syntax than the running Python: neither the file nor its rewrite compiles
+    here, so libcst's re-parse is the check, in ``check`` for the last rewrite too."""
+    write_tree(tmp_path, {"m.py": SOURCE})
+
+    def cannot_compile(data: bytes, shown: str) -> None:
+        raise VerificationError("does not compile at line 1: newer syntax")
+
+    reparsed: list[bytes] = []
+    real_reparse = unjam.runner.reparse
+
+    def counting_reparse(data: bytes) -> cst.Module:
+        reparsed.append(data)
+        return real_reparse(data)
+
+    monkeypatch.setattr(unjam.runner, "compiles", cannot_compile)
+    monkeypatch.setattr(unjam.runner, "_cpython_positions", lambda job: None)
+    monkeypatch.setattr(unjam.runner, "reparse", counting_reparse)
+    [rewritten], _ = _run(tmp_path, (RenameTarget,))
+    assert rewritten.error is None
+    assert rewritten.after == SOURCE.replace("def target", "def renamed").encode()
+    [checked] = _check(tmp_path, (RenameTarget,))
+    assert checked.error is None
+    assert reparsed == [rewritten.after, rewritten.after]

@@ -47,7 +47,7 @@ from unjam.prefilter import (
     vocabulary,
 )
 from unjam.source import SourceError, parse_source, python_ast, read_source
-from unjam.verify import VerificationError, compiles, verify
+from unjam.verify import VerificationError, compiles, reparse
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -225,13 +225,12 @@ class _Rewrites:
     """
 
     def __init__(self, job: Job, tree: cst.Module) -> None:
-        self.shown = job.shown
+        self.job = job
         self.tree = tree
         self.data = job.data
         # libcst writes a module out again on every ``.code``: each state's text is
         # kept (the file's own text until a pass changes it; libcst round-trips it).
         self.code = job.data.decode(tree.encoding)
-        self.job = job
         self.stages: list[tuple[str, bytes]] = []
         self.lines = LineMap()
         self.unsettled: tuple[str, cst.Module] | None = None
@@ -248,7 +247,7 @@ class _Rewrites:
 
     def settle(self, last: bool = False) -> bool:
         """Make the proposed rewrite count; False when it changed nothing.
-        ``VerificationError`` when it does not compile or re-parse."""
+        ``VerificationError`` (naming the pass) when it does not compile or re-parse."""
         if self.unsettled is None:
             return False
         name, updated = self.unsettled
@@ -258,18 +257,25 @@ class _Rewrites:
             return False
         data = code.encode(updated.encoding)
         try:
-            compiles(data, self.shown)
-            compiled = True
-        except VerificationError:
-            if self.compiles:  # the file compiled before this rewrite
-                raise
-            compiled = False
-        if not (last and compiled):
-            self.tree = verify(data, self.shown, compile_check=False)
+            tree = self._verified(data, walked_next=not last)
+        except VerificationError as problem:
+            raise VerificationError(f"{name} produced invalid code ({problem})") from None
+        self.tree = tree or self.tree
         self.lines.rewritten(self.code, code)
         self.code, self.data = code, data
         self.stages.append((name, data))
         return True
+
+    def _verified(self, data: bytes, walked_next: bool) -> cst.Module | None:
+        """libcst's parse of ``data`` once Python compiles it; None when no pass walks
+        it next and compiling was check enough."""
+        try:
+            compiles(data, self.job.shown)
+        except VerificationError:
+            if self.compiles:  # the file compiled before this rewrite
+                raise
+            return reparse(data)  # newer syntax: libcst's parse is the check
+        return reparse(data) if walked_next else None
 
 
 def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
@@ -279,11 +285,9 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
     sites: list[Site] = []
     stale = False
     pending_view: ModuleView | None = None
-    failed_pass = ""
     try:
         for codemod_class in profile.passes:
             if file.unsettled is not None:
-                failed_pass = file.unsettled[0]
                 stale = file.settle()
             if stale and pending_view is not None:  # the last pass said what it changed
                 view, stale = pending_view, False
@@ -333,17 +337,11 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
                 continue
             file.propose(codemod_class.NAME, updated)
             if not state.report_only:
-                failed_pass = codemod_class.NAME
                 stale = file.settle()
             pending_view = codemod_class.view_after(view, codemod.sites)
-        if file.unsettled is not None:
-            failed_pass = file.unsettled[0]
-            file.settle(last=True)
+        file.settle(last=True)
     except VerificationError as problem:
-        reason = (
-            f"{job.shown}: {failed_pass} produced invalid code ({problem}); file left unchanged"
-        )
-        return _failed(job, reason, sites)
+        return _failed(job, f"{job.shown}: {problem}; file left unchanged", sites)
     after = file.data if file.stages else None
     return FileResult(
         job.shown,

@@ -9,14 +9,8 @@ class VerificationError(Exception):
     """The rewritten code does not compile or does not re-parse; the message says why."""
 
 
-def verify(data: bytes, shown: str, compile_check: bool = True) -> cst.Module:
-    """The re-parsed module, or ``VerificationError``. Never executes the code.
-
-    ``compile_check`` is off only for files this Python could not compile before the
-    rewrite either (newer syntax); libcst's re-parse still checks them.
-    """
-    if compile_check:
-        compiles(data, shown)
+def reparse(data: bytes) -> cst.Module:
+    """The module libcst parses from the rewritten code, or ``VerificationError``."""
     try:
         return cst.parse_module(data)
     except cst.ParserSyntaxError as error:
