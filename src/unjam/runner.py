@@ -563,13 +563,14 @@ class Runner:
         """Files not analysed yet that mention a name the last round found to matter,
         and modules that may define a router a finding is registered on."""
         owners = project.missing_owner_modules()
-        everywhere, in_async = project.interesting_names()
+        found_everywhere, found_in_async = project.interesting_names()
         # A package may re-export a name (``from .deps import get_settings`` in its
         # ``__init__``): code importing it from there spells the package, not ``deps``,
         # and the linker needs the re-exporting module's facts to see it is one thing.
-        everywhere, by_everywhere = reexported(everywhere, summaries)
-        in_async, by_in_async = reexported(in_async, summaries)
-        owners |= {summaries[shown].module for shown in by_everywhere | by_in_async}
+        everywhere = reexported(found_everywhere, summaries)
+        in_async = reexported(found_in_async, summaries)
+        aliases = (everywhere - found_everywhere) | (in_async - found_in_async)
+        owners |= {module for module, _ in aliases}
         everywhere -= searched
         in_async -= searched | everywhere
         searched |= everywhere | in_async

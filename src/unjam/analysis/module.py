@@ -12,14 +12,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.helpers import get_full_name_for_node
-from libcst.metadata import (
-    MetadataWrapper,
-    PositionProvider,
-    QualifiedName,
-    QualifiedNameSource,
-    ScopeProvider,
-)
+from libcst.helpers import get_absolute_module_from_package_for_import
+from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
 
 from unjam.analysis import fastapi as fa
 from unjam.analysis.catalog import SHARED, THREAD_AFFINE, Catalog
@@ -659,23 +653,16 @@ class ModuleAnalyser(cst.CSTVisitor):
         name for ``x.name``: code elsewhere may import it from here."""
         if self.frames[-1].kind != "module":
             return
-        source = "." * len(node.relative)
-        if node.module is not None:
-            source += get_full_name_for_node(node.module) or ""
-        if not source:
+        source = get_absolute_module_from_package_for_import(self.name.package or None, node)
+        if source is None:
             return
+        source = self.name.namespace.scoped(source)  # a relative one is scoped already
         if isinstance(node.names, cst.ImportStar):
-            module = self.name.absolute(QualifiedName(source, QualifiedNameSource.IMPORT))
-            self.star_imports.append(module)
+            self.star_imports.append(source)
             return
         for alias in node.names:
-            name = get_full_name_for_node(alias.name)
-            if not name:
-                continue
-            local = alias.evaluated_alias or name
-            dotted = f"{source}.{name}" if not source.endswith(".") else f"{source}{name}"
-            target = self.name.absolute(QualifiedName(dotted, QualifiedNameSource.IMPORT))
-            self.reexports[f"{self.name.module}.{local}"] = target
+            local = alias.evaluated_alias or alias.evaluated_name
+            self.reexports[f"{self.name.module}.{local}"] = f"{source}.{alias.evaluated_name}"
 
     # -- result --------------------------------------------------------------------------
     def facts(self) -> ModuleFacts:
