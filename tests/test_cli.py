@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -309,12 +310,24 @@ def test_bad_http_client_is_a_usage_error(tmp_path: Path) -> None:
     assert code == 2 and "--http-client must be one of httpx, httpx2" in err
 
 
-def test_check_and_diff_do_not_import_gitpython() -> None:
+def test_check_and_diff_do_not_import_gitpython(tmp_path: Path) -> None:
     """GitPython and rich's Markdown cost a tenth of a second or more at every start;
-    only ``apply`` and ``explain`` need them (a pre-commit hook runs ``check`` often)."""
+    only ``apply`` and ``explain`` need them (a pre-commit hook runs ``check`` often).
+    Both commands run, on code with findings, inside a git repository."""
+    root = tmp_path / "demo"
+    shutil.copytree(DEMO, root)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
     slow = ("git", "rich.markdown")
-    probe = f"import sys, unjam.cli; print([m for m in {slow!r} if m in sys.modules])"
-    loaded = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    probe = (
+        "import sys\n"
+        "from unjam.cli import app\n"
+        f"for command in ('check', 'diff'):\n"
+        f"    try:\n"
+        f"        app([command, {str(root)!r}, '--jobs', '1'])\n"
+        f"    except SystemExit as done:\n"
+        f"        assert done.code == 1, (command, done.code)\n"
+        f"print([m for m in {slow!r} if m in sys.modules], file=sys.stderr)\n"
     )
-    assert loaded.stdout.strip() == "[]"
+    ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stderr.strip().splitlines()[-1] == "[]"

@@ -265,6 +265,7 @@ def test_files_only_libcst_can_parse_are_still_analysed(
     _python_cannot_parse(monkeypatch)
     fallback = analyse(root, use_prefilter=True)
     assert fallback.errors == []
+    assert fallback.newer_syntax == len(fallback.jobs) > 0  # every file took the fallback
     assert _conclusions(fallback.project) == _conclusions(full.project)
     assert CliRunner().invoke(app, command).stdout == expected
 
@@ -276,6 +277,7 @@ def test_newer_syntax_route_and_the_helper_only_it_calls(
     full = analyse(root, use_prefilter=False)
     _python_cannot_parse(monkeypatch)
     fallback = analyse(root, use_prefilter=True)
+    assert fallback.newer_syntax == len(TRICKY)
     assert _conclusions(fallback.project) == _conclusions(full.project)
     # The route reaches pkg.deeper only through pkg.helpers: both were followed.
     assert "pkg.routes.endpoint" in _conclusions(fallback.project)
@@ -292,7 +294,9 @@ def test_gather_candidates_only_libcst_can_parse_are_analysed_in_full(
     expected = CliRunner().invoke(app, [*command, "--no-prefilter"]).stdout
     assert json.loads(expected), "the fixtures must hold findings"
     _python_cannot_parse(monkeypatch)
-    assert CliRunner().invoke(app, command).stdout == expected
+    fallback = CliRunner().invoke(app, command)
+    assert "use syntax newer than Python" in fallback.stderr  # the fallback was taken
+    assert fallback.stdout == expected
 
 
 def _route_calling(imports: str, call: str) -> str:
