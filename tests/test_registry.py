@@ -53,7 +53,7 @@ def test_passes_and_their_import_helpers_skip_libcsts_matcher_set_up(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """libcst's matcher-decoratable constructors gather decorators with ``inspect``
-    (about 30 ms each, for every pass and import helper on every file); none of these
+    (about 8 ms each, for every pass and import helper on every file); none of these
     classes uses the matcher dispatch, so none may run them."""
 
     def refuse(self: object, *args: object, **kwargs: object) -> None:

@@ -3,9 +3,9 @@
 ``ScopeVisitor.on_leave`` runs for every node of every analysed module and asks
 ``isinstance(node, _ASSIGNMENT_LIKE_NODES)``, a tuple of eighteen node classes. libcst's
 node classes are ABCs, so each miss goes through ``ABCMeta.__instancecheck__`` (a Python
-frame) once per class: 5.5 million calls to analyse 46 modules of a public code base,
-a fifth of the scope analysis. The answer depends only on the node's type, so it is
-asked once per type.
+frame) once per class: 4.7 million calls to analyse 150 modules of a public code base
+(0.2 million with this module), a quarter to a third of the scope analysis' time. The
+answer depends only on the node's type, so it is asked once per type.
 
 The replacement is installed only while ``fast_walks()`` is active, and only when
 libcst's method is the one it replaces, word for word; any other libcst keeps its own.
