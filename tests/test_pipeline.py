@@ -226,11 +226,8 @@ def test_check_reports_a_last_rewrite_that_does_not_compile(
     assert result.error.startswith("m.py: breaks produced invalid code (does not compile")
 
 
-def test_check_reparses_only_rewrites_a_later_pass_walks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """``check`` writes nothing: the last rewrite is compiled, not parsed again."""
-    write_tree(tmp_path, {"m.py": SOURCE})
+def _count_reparses(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The code libcst re-parses from here on, in order."""
     reparsed: list[bytes] = []
     real_reparse = unjam.runner.reparse
 
@@ -239,6 +236,15 @@ def test_check_reparses_only_rewrites_a_later_pass_walks(
         return real_reparse(data)
 
     monkeypatch.setattr(unjam.runner, "reparse", counting_reparse)
+    return reparsed
+
+
+def test_check_reparses_only_rewrites_a_later_pass_walks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``check`` writes nothing: the last rewrite is compiled, not parsed again."""
+    write_tree(tmp_path, {"m.py": SOURCE})
+    reparsed = _count_reparses(monkeypatch)
     [checked] = _check(tmp_path, (RenameTarget,))
     assert checked.error is None and reparsed == []
     [rewritten], _ = _run(tmp_path, (RenameTarget,))
@@ -258,16 +264,9 @@ def test_a_file_this_python_cannot_compile_is_checked_by_libcsts_parse(
     def cannot_compile(data: bytes, shown: str) -> None:
         raise VerificationError("does not compile at line 1: newer syntax")
 
-    reparsed: list[bytes] = []
-    real_reparse = unjam.runner.reparse
-
-    def counting_reparse(data: bytes) -> cst.Module:
-        reparsed.append(data)
-        return real_reparse(data)
-
     monkeypatch.setattr(unjam.runner, "compiles", cannot_compile)
     monkeypatch.setattr(unjam.runner, "_cpython_positions", lambda job: None)
-    monkeypatch.setattr(unjam.runner, "reparse", counting_reparse)
+    reparsed = _count_reparses(monkeypatch)
     [rewritten], _ = _run(tmp_path, (RenameTarget,))
     assert rewritten.error is None
     assert rewritten.after == SOURCE.replace("def target", "def renamed").encode()
