@@ -199,12 +199,17 @@ class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
 
     def _functions_to_skip(self) -> frozenset[int]:
         entered: set[str] = set()
+        decided: list[str] = []
         for qualname, plan in self.view.functions.items():
             if self.decide(plan, self.options) is not None:
+                decided.append(qualname + ".<locals>.")
                 parts = qualname.split(".<locals>.")
                 entered.update(".<locals>.".join(parts[:end]) for end in range(1, len(parts) + 1))
+        inside = tuple(decided)  # a pass may rewrite what a nested function reads
         return frozenset(
-            node_id for node_id, qualname in self.qualnames.items() if qualname not in entered
+            node_id
+            for node_id, qualname in self.qualnames.items()
+            if qualname not in entered and not qualname.startswith(inside)
         )
 
     # With functions to skip, the dispatch checks each node first (see PlainDispatch).

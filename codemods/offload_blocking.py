@@ -187,6 +187,7 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
     """
 
     NAME = "offload-blocking"
+    WALKS_DECIDED_ONLY = True
     DESCRIPTION = (
         "Move blocking calls inside coroutines off the event loop (async twin or worker thread)."
     )

@@ -164,6 +164,7 @@ class RequestsToHttpx(AwaitsInPlace, Codemod):
     """
 
     NAME = "requests-to-httpx"
+    WALKS_DECIDED_ONLY = True
     DESCRIPTION = "Replace requests in async code with an awaited httpx.AsyncClient."
     SAFETY = Safety.SAFE
     EXAMPLES: ClassVar[tuple[Example, ...]] = (
