@@ -10,9 +10,8 @@ import libcst as cst
 
 
 class Parents:
-    """Parent of every node in one function: libcst's ParentNodeProvider, run on the
-    function alone (``LocalMetadata.parents``), so the nodes are the ones the
-    transformer visits."""
+    """Parent of every node in one function, found on the function alone
+    (``LocalMetadata.parents``), so the nodes are the ones the transformer visits."""
 
     def __init__(self, parent: Mapping[cst.CSTNode, cst.CSTNode]) -> None:
         self.parent = parent

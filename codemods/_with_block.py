@@ -18,7 +18,7 @@ that the coroutine reads afterwards. libcst's ``ScopeProvider`` answers both.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import libcst as cst
@@ -101,8 +101,9 @@ def names_in_and_out(
     name in the function. Source order narrows that down: a parameter must be bound
     before the block (or anywhere, in a loop), a returned name read after it (or
     anywhere, in a loop); the block's own ``as`` targets are never parameters."""
-    inside = {id(found) for found in _walk(node)}
-    start, end = where(node), _end(node, where)
+    nodes = _nodes_in(node)
+    inside = {id(found) for found in nodes}
+    start, end = where(node), where(nodes[-1])  # after the last node, code is after it
     own = {
         name.value
         for item in node.items
@@ -110,7 +111,7 @@ def names_in_and_out(
         for name in m.findall(item.asname, m.Name())
         if isinstance(name, cst.Name)
     }
-    order = {id(n): i for i, n in enumerate(_walk(node))}
+    order = {id(n): i for i, n in enumerate(nodes)}
     # ``total += x`` reads ``total`` too, but libcst records only the binding.
     augmented = {
         target.value: order[id(target)]
@@ -138,16 +139,21 @@ def names_in_and_out(
     return sorted(reads, key=reads.__getitem__), sorted(writes, key=writes.__getitem__)
 
 
-def _end(node: cst.CSTNode, where: Callable[[cst.CSTNode], Position]) -> Position:
-    """Where the last node inside ``node`` starts: after it, code is after the block."""
-    *_, last = _walk(node)
-    return where(last)
+def _nodes_in(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """``node`` and every node under it, in source order, collected by a walk: libcst's
+    ``children`` rebuilds a node to list them."""
 
+    class Collect(Walker):
+        def __init__(self) -> None:
+            self.found: list[cst.CSTNode] = []
 
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    yield node
-    for child in node.children:
-        yield from _walk(child)
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            self.found.append(node)
+            return True
+
+    collect = Collect()
+    node.visit(collect)
+    return collect.found
 
 
 def bound_for_sure(node: cst.With, name: str) -> bool:

@@ -11,6 +11,8 @@ from pathlib import Path
 import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, ScopeProvider
+from unjam.codemods._local_metadata import LocalMetadata
+from unjam.codemods._with_block import _nodes_in
 
 from unjam import fastscope, fastwalk
 from unjam.analysis.catalog import default_catalog
@@ -272,3 +274,67 @@ def test_scope_shortcut_only_replaces_the_method_it_knows(monkeypatch: pytest.Mo
     assert fastscope._original() is not None  # the installed libcst is the known one
     monkeypatch.setattr(fastscope, "_EXPECTED", fastscope._EXPECTED.replace("+= 1", "+= 2"))
     assert fastscope._original() is None
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "fixtures").rglob("*.py")), ids=lambda p: p.relative_to(ROOT).as_posix()
+)
+def test_parents_of_a_function_are_libcsts(path: Path) -> None:
+    """``LocalMetadata.parents`` walks instead of asking libcst's provider: the map must
+    be the provider's, node for node, on every function (nested ones too)."""
+    module = cst.parse_module(path.read_bytes())
+    # A nested function's nodes are in its outermost function's map already.
+    functions = [node for node in _outermost(module) if isinstance(node, cst.FunctionDef)]
+    for function in functions:
+        local = LocalMetadata(function, None)
+        expected = dict(local._wrapper.resolve(ParentNodeProvider))
+        with _shortcut_on():
+            walked = local.parents.parent
+        assert walked == expected
+        assert all(walked[node] is expected[node] for node in expected)
+
+
+def _outermost(module: cst.Module) -> list[cst.FunctionDef]:
+    found: list[cst.FunctionDef] = []
+
+    class Collect(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            found.append(node)
+            return False
+
+    module.visit(Collect())
+    return found
+
+
+def _all_nodes(module: cst.Module) -> list[cst.CSTNode]:
+    found: list[cst.CSTNode] = []
+
+    class Collect(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            found.append(node)
+            return True
+
+    module.visit(Collect())
+    return found
+
+
+def _by_children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    found = [node]
+    for child in node.children:
+        found.extend(_by_children(child))
+    return found
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "fixtures").rglob("*.py")), ids=lambda p: p.relative_to(ROOT).as_posix()
+)
+def test_nodes_of_a_with_block_are_libcsts_children(path: Path) -> None:
+    """offload-blocking orders a with block's names by ``_nodes_in``, a walk: it must
+    list what libcst's ``children`` list, in the same order."""
+    module = cst.parse_module(path.read_bytes())
+    for node in _all_nodes(module):
+        if isinstance(node, cst.With):
+            expected = _by_children(node)
+            with _shortcut_on():
+                walked = _nodes_in(node)
+            assert [id(found) for found in walked] == [id(found) for found in expected]
