@@ -338,3 +338,38 @@ def test_nodes_of_a_with_block_are_libcsts_children(path: Path) -> None:
             with _shortcut_on():
                 walked = _nodes_in(node)
             assert [id(found) for found in walked] == [id(found) for found in expected]
+
+
+class _TriviaBlindRecorder(fastwalk._Recorder):
+    skips_trivia = True
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_a_walk_that_skips_trivia_misses_only_trivia(path: Path) -> None:
+    """A visitor that says ``skips_trivia`` gets every other node, in libcst's order:
+    whitespace and punctuation hold nothing else, and nothing else sits where only
+    they can (libcst's own annotations)."""
+    module = cst.parse_module(path.read_bytes())
+    every = _all_nodes(module)
+    below_trivia = [
+        found
+        for node in every
+        if isinstance(node, fastwalk._TRIVIA)
+        for found in _all_nodes_under(node)
+        if not isinstance(found, fastwalk._TRIVIA)
+    ]
+    assert below_trivia == []
+    full, lean = fastwalk._Recorder(), _TriviaBlindRecorder()
+    with _shortcut_on():
+        module.visit(full)
+        module.visit(lean)
+    assert any(isinstance(node, fastwalk._TRIVIA) for node in every) or not module.body
+    kept = {id(node) for node in every if not isinstance(node, fastwalk._TRIVIA)}
+    nodes_only = {"visit", "leave"}  # a field only trivia can fill gets no attribute hooks
+    assert [event for event in lean.events if event[0] in nodes_only] == [
+        event for event in full.events if event[1] in kept and event[0] in nodes_only
+    ]
+
+
+def _all_nodes_under(node: cst.CSTNode) -> list[cst.CSTNode]:
+    return _by_children(node)[1:]

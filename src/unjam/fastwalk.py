@@ -37,6 +37,7 @@ import ast
 import inspect
 import textwrap
 import threading
+import typing
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,6 +50,13 @@ try:  # private to libcst: without it, batched walks call every attribute hook
     from libcst._batched_visitor import _BatchedCSTVisitor
 except ImportError:  # pragma: no cover - depends on the installed libcst
     _BatchedCSTVisitor = None  # type: ignore[assignment,misc]
+try:  # libcst's scope analysis, whose two walks have no hook on whitespace or punctuation
+    from libcst.metadata.expression_context_provider import ExpressionContextVisitor
+    from libcst.metadata.scope_provider import ScopeVisitor
+
+    _TRIVIA_BLIND: frozenset[type] = frozenset({ExpressionContextVisitor, ScopeVisitor})
+except ImportError:  # pragma: no cover - depends on the installed libcst
+    _TRIVIA_BLIND = frozenset()
 
 from unjam import fastscope
 from unjam.analysis.walker import Walker
@@ -117,15 +125,70 @@ def _visited_field(expression: ast.AST) -> tuple[str, str] | None:
 
 _ORIGINAL_VISIT = CSTNode.visit
 _ORIGINAL_GET_VISITORS = BatchableCSTVisitor.get_visitors
-_ORDER: dict[type[CSTNode], tuple[_Field, ...] | None] = {}
+_Order = dict[type[CSTNode], tuple[_Field, ...] | None]
+#: Per node type, the fields libcst visits, in its order.
+_ORDER: _Order = {}
+#: ... without those that can only hold whitespace and punctuation.
+_LEAN: _Order = {}
 _DEFAULT = cst.MaybeSentinel.DEFAULT
 
+#: Whitespace, comments and punctuation: all they hold is more of the same.
+_TRIVIA: tuple[type, ...] = (
+    cst.BaseParenthesizableWhitespace,  # SimpleWhitespace, ParenthesizedWhitespace
+    cst.TrailingWhitespace,
+    cst.EmptyLine,
+    cst.Newline,
+    cst.Comment,
+    cst.LeftParen,
+    cst.RightParen,
+    cst.LeftSquareBracket,
+    cst.RightSquareBracket,
+    cst.LeftCurlyBrace,
+    cst.RightCurlyBrace,
+    cst.Comma,
+    cst.Dot,
+    cst.AssignEqual,
+    cst.Colon,
+    cst.Semicolon,
+    cst.MaybeSentinel,
+    type(None),
+)
 
-def _fields(node_type: type[CSTNode]) -> tuple[_Field, ...] | None:
-    if node_type in _ORDER:
-        return _ORDER[node_type]
-    fields = _ORDER[node_type] = _fields_of(node_type)
+
+def _fields(node_type: type[CSTNode], order: _Order | None = None) -> tuple[_Field, ...] | None:
+    if node_type not in _ORDER:
+        _ORDER[node_type] = _fields_of(node_type)
+    fields = _ORDER[node_type]
+    if order is _LEAN:
+        if node_type not in _LEAN:
+            _LEAN[node_type] = _without_trivia(node_type, fields)
+        return _LEAN[node_type]
     return fields
+
+
+def _without_trivia(
+    node_type: type[CSTNode], fields: tuple[_Field, ...] | None
+) -> tuple[_Field, ...] | None:
+    """``fields`` less those whose declared type admits only ``_TRIVIA`` (libcst's own
+    annotations say so: ``lpar: Sequence[LeftParen]``, ``comma: Comma | MaybeSentinel``)."""
+    if fields is None:
+        return None
+    try:
+        declared = typing.get_type_hints(node_type)
+    except Exception:  # an annotation this Python cannot evaluate: walk every field
+        return fields
+    return tuple(
+        field
+        for field in fields
+        if field.name not in declared or not _only_trivia(declared[field.name])
+    )
+
+
+def _only_trivia(annotation: Any) -> bool:
+    arguments = typing.get_args(annotation)
+    if arguments:  # Sequence[...], Union[...], Optional[...]
+        return all(_only_trivia(argument) for argument in arguments)
+    return isinstance(annotation, type) and issubclass(annotation, _TRIVIA)
 
 
 #: Per node type name, the fields a visitor has attribute hooks for; None: call them all.
@@ -182,9 +245,11 @@ def _names_to_hooks(names: Mapping[str, Any]) -> _Hooks:
     return {node_type: frozenset(fields) for node_type, fields in hooks.items()}
 
 
-def _walk(node: CSTNode, visitor: cst.CSTVisitor, hooks: _Hooks) -> None:
+def _walk(node: CSTNode, visitor: cst.CSTVisitor, hooks: _Hooks, order: _Order) -> None:
+    """``order``: the fields to walk per node type (``_LEAN`` leaves out whitespace and
+    punctuation, for the visitors in ``_skips_trivia``)."""
     node_type = type(node)
-    fields = _ORDER[node_type] if node_type in _ORDER else _fields(node_type)
+    fields = order[node_type] if node_type in order else _fields(node_type, order)
     if fields is None:
         _ORIGINAL_VISIT(node, visitor)
         return
@@ -195,11 +260,11 @@ def _walk(node: CSTNode, visitor: cst.CSTVisitor, hooks: _Hooks) -> None:
                 value = getattr(node, field.name)
                 if type(value) is tuple or type(value) is list:
                     for child in value:
-                        _walk(child, visitor, hooks)
+                        _walk(child, visitor, hooks, order)
                 elif value is not None and value is not _DEFAULT:
-                    _walk(value, visitor, hooks)
+                    _walk(value, visitor, hooks, order)
         else:
-            _walk_hooked(node, visitor, hooks, fields, hooked)
+            _walk_hooked(node, visitor, hooks, fields, hooked, order)
     visitor.on_leave(node)
 
 
@@ -209,6 +274,7 @@ def _walk_hooked(
     hooks: _Hooks,
     fields: tuple[_Field, ...],
     hooked: frozenset[str] | None,
+    order: _Order,
 ) -> None:
     """The children of ``node``, with the attribute hooks in ``hooked`` (None: all)."""
     for field in fields:
@@ -220,9 +286,9 @@ def _walk_hooked(
             visitor.on_visit_attribute(node, field.name)
         if type(value) is tuple or type(value) is list:
             for child in value:
-                _walk(child, visitor, hooks)
+                _walk(child, visitor, hooks, order)
         elif value is not None and value is not _DEFAULT:
-            _walk(value, visitor, hooks)
+            _walk(value, visitor, hooks, order)
         if call:
             visitor.on_leave_attribute(node, field.name)
 
@@ -335,11 +401,38 @@ def fast_walks() -> Iterator[None]:
 
 def _shortcut(self: CSTNode, visitor: Any) -> Any:
     if isinstance(visitor, cst.CSTVisitor):
-        _walk(self, visitor, _hooks_of(visitor))
+        if isinstance(self, cst.Module) and _module_hooks_only(visitor):
+            visitor.on_visit(self)  # below the module, no hook of the batch would run
+            visitor.on_leave(self)
+            return self
+        order = _LEAN if _skips_trivia(visitor) else _ORDER
+        _walk(self, visitor, _hooks_of(visitor), order)
         return self
     if isinstance(visitor, cst.CSTTransformer):
         return _transform(self, visitor, _hooks_of(visitor))
     return _ORIGINAL_VISIT(self, visitor)
+
+
+def _module_hooks_only(visitor: cst.CSTVisitor) -> bool:
+    """A batch of metadata providers whose only hooks are on the module: libcst's scope
+    and expression-context providers each walk the module with a visitor of their own
+    from ``visit_Module``, after which libcst's batch walked every node again to find
+    no other hook to call."""
+    return (
+        _BatchedCSTVisitor is not None
+        and type(visitor) is _BatchedCSTVisitor
+        and visitor.before_visit is None
+        and visitor.after_leave is None
+        and set(visitor.visitor_methods) <= {"visit_Module", "leave_Module"}
+    )
+
+
+def _skips_trivia(visitor: cst.CSTVisitor) -> bool:
+    """Whether nothing the visitor does concerns whitespace, comments or punctuation
+    (more than half of a module's nodes): libcst's scope analysis, and visitors that
+    say so with a true ``skips_trivia``. Such a node then gets no ``on_visit`` and no
+    ``on_leave``: libcst's scope analysis gives it no scope, which nothing asks for."""
+    return type(visitor) in _TRIVIA_BLIND or getattr(visitor, "skips_trivia", False) is True
 
 
 _VISITOR_NAMES: dict[type[BatchableCSTVisitor], tuple[str, ...]] = {}
@@ -509,8 +602,8 @@ def _agrees_with_libcst() -> bool:
         _ORIGINAL_VISIT(module, expected)
         _ORIGINAL_VISIT(module, libcst_hooked)
         rewritten = _ORIGINAL_VISIT(module, libcst_rewriter)
-        _walk(module, walked, _hooks_of(walked))
-        _walk(module, hooked, _hooks_of(hooked))
+        _walk(module, walked, _hooks_of(walked), _ORDER)
+        _walk(module, hooked, _hooks_of(hooked), _ORDER)
         ours = _transform(module, rewriter, _hooks_of(rewriter))
     except Exception:  # a libcst whose nodes these walks do not understand
         return False

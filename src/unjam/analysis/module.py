@@ -83,6 +83,9 @@ class ModuleAnalyser(cst.CSTVisitor):
     ) -> None:
         super().__init__()
         self.locator = locator
+        # Comments are all this walk reads in whitespace, and only without CPython's
+        # positions (``visit_Comment``): otherwise the walk skips it (see fastwalk).
+        self.skips_trivia = isinstance(locator, AstLocator)
         self.path = path
         self.name = name
         self.catalog = catalog
