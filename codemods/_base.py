@@ -34,6 +34,7 @@ from unjam.analysis.model import Location
 from unjam.analysis.project import FunctionPlan, ModuleView
 from unjam.analysis.suppression import is_suppressed
 from unjam.analysis.walker import Walker
+from unjam.fastwalk import hooks_trivia
 
 
 class Safety(str, Enum):
@@ -144,6 +145,10 @@ class _AddImports(PlainDispatch, AddImportsVisitor, _WithoutMatcherSetUp):
             _add_imports._GatherTopImportsBeforeStatements = gatherer  # type: ignore[misc]
 
 
+#: Pass class -> whether it has a hook on whitespace or punctuation.
+_TRIVIA_HOOKS: dict[type, bool] = {}
+
+
 class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
     NAME: ClassVar[str]
     DESCRIPTION: str  # libcst's CodemodCommand declares it as a plain attribute
@@ -170,6 +175,15 @@ class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
         #: libcst writes the whole module out again on every ``.code``.
         self.known_code: str | None = None
         self._walked: cst.Module | None = None
+
+    @property
+    def skips_trivia(self) -> bool:
+        """The walk skips whitespace and punctuation (see ``fastwalk``) unless the
+        pass has a hook on one of them."""
+        cls = type(self)
+        if cls not in _TRIVIA_HOOKS:
+            _TRIVIA_HOOKS[cls] = hooks_trivia(cls)
+        return not _TRIVIA_HOOKS[cls]
 
     def transform_module(self, tree: cst.Module) -> cst.Module:
         """A pass that declares no metadata walks the module as it is. libcst would

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 
+import libcst as cst
 import pytest
+from libcst.codemod import CodemodContext
 from libcst.matchers import MatcherDecoratableTransformer, MatcherDecoratableVisitor
 from typer.testing import CliRunner
-from unjam.codemods import CONTRACT_ORDER, PASSES, Safety
+from unjam.codemods import CONTRACT_ORDER, PASSES, Codemod, Options, Safety
 
+from unjam.analysis.project import ModuleView
 from unjam.cli import app
 from unjam.runner import run_source
 
@@ -71,3 +74,32 @@ def test_passes_and_their_import_helpers_skip_libcsts_matcher_set_up(
     assert result.error is None
     assert result.after is not None
     assert b"import anyio" in result.after and b"import httpx" in result.after
+
+
+class _ShoutComments(Codemod):
+    """A pass with a hook on comments: the walk must not skip them for it."""
+
+    NAME = "shout-comments"
+    DESCRIPTION = "Upper-cases comments."
+    SAFETY = Safety.SAFE
+
+    @classmethod
+    def applies_to(cls, view: ModuleView) -> bool:
+        return True
+
+    def leave_Comment(self, original_node: cst.Comment, updated_node: cst.Comment) -> cst.Comment:
+        return updated_node.with_changes(value=updated_node.value.upper())
+
+
+def test_passes_skip_punctuation_unless_they_have_a_hook_on_it() -> None:
+    """The passes' walks leave whitespace, comments and punctuation out (see fastwalk);
+    a pass that has a hook on one of them gets them all."""
+    source = "import time\n\n\nasync def nap():  # short\n    time.sleep(1)  # blocks\n"
+    result = run_source(source, [_ShoutComments])
+    assert (
+        result.after
+        == source.replace("# short", "# SHORT").replace("# blocks", "# BLOCKS").encode()
+    )
+    view = ModuleView("example.py", "example", {}, {})
+    assert all(p(CodemodContext(), view, Options()).skips_trivia for p in PASSES)
+    assert not _ShoutComments(CodemodContext(), view, Options()).skips_trivia

@@ -293,8 +293,9 @@ def _walk_hooked(
             visitor.on_leave_attribute(node, field.name)
 
 
-def _transform(node: CSTNode, transformer: cst.CSTTransformer, hooks: _Hooks) -> Any:
-    fields = _fields(type(node))
+def _transform(node: CSTNode, transformer: cst.CSTTransformer, hooks: _Hooks, order: _Order) -> Any:
+    """``order`` as in ``_walk``: a field left out keeps its value."""
+    fields = _fields(type(node), order)
     if fields is None:
         return _ORIGINAL_VISIT(node, transformer)
     updated = node
@@ -309,9 +310,11 @@ def _transform(node: CSTNode, transformer: cst.CSTTransformer, hooks: _Hooks) ->
             if call:
                 transformer.on_visit_attribute(node, field.name)
             if type(value) is tuple or type(value) is list:
-                new = _transform_many(value, transformer, field.many or "visit_sequence", hooks)
+                helper = field.many or "visit_sequence"
+                new = _transform_many(value, transformer, helper, hooks, order)
             else:
-                new = _transform_single(value, transformer, field.single or "visit_required", hooks)
+                helper = field.single or "visit_required"
+                new = _transform_single(value, transformer, helper, hooks, order)
             if new is not value:
                 changes[field.name] = new
             if call:
@@ -327,12 +330,14 @@ def _transform(node: CSTNode, transformer: cst.CSTTransformer, hooks: _Hooks) ->
     return result
 
 
-def _transform_single(value: Any, transformer: Any, helper: str, hooks: _Hooks) -> Any:
+def _transform_single(
+    value: Any, transformer: Any, helper: str, hooks: _Hooks, order: _Order
+) -> Any:
     """libcst's visit_required/visit_optional/visit_sentinel, returning ``value`` itself
     when the transformer kept it."""
     if value is None or value is cst.MaybeSentinel.DEFAULT:
         return value
-    result = _transform(value, transformer, hooks)
+    result = _transform(value, transformer, hooks, order)
     if isinstance(result, cst.FlattenSentinel):
         raise TypeError(
             f"We got a FlattenSentinel while visiting a {type(value).__name__}. This "
@@ -351,14 +356,16 @@ def _transform_single(value: Any, transformer: Any, helper: str, hooks: _Hooks) 
     return result
 
 
-def _transform_many(values: Sequence[CSTNode], transformer: Any, helper: str, hooks: _Hooks) -> Any:
+def _transform_many(
+    values: Sequence[CSTNode], transformer: Any, helper: str, hooks: _Hooks, order: _Order
+) -> Any:
     """libcst's sequence helpers (the body ones drop a line a removal emptied),
     returning ``values`` itself when every child came back unchanged."""
     body = helper.startswith("visit_body")
     kept: list[CSTNode] = []
     same = True
     for child in values:
-        result = _transform(child, transformer, hooks)
+        result = _transform(child, transformer, hooks, order)
         if result is not child:
             same = False
         if isinstance(result, cst.RemovalSentinel):
@@ -409,7 +416,8 @@ def _shortcut(self: CSTNode, visitor: Any) -> Any:
         _walk(self, visitor, _hooks_of(visitor), order)
         return self
     if isinstance(visitor, cst.CSTTransformer):
-        return _transform(self, visitor, _hooks_of(visitor))
+        order = _LEAN if _skips_trivia(visitor) else _ORDER
+        return _transform(self, visitor, _hooks_of(visitor), order)
     return _ORIGINAL_VISIT(self, visitor)
 
 
@@ -427,12 +435,37 @@ def _module_hooks_only(visitor: cst.CSTVisitor) -> bool:
     )
 
 
-def _skips_trivia(visitor: cst.CSTVisitor) -> bool:
+def _skips_trivia(visitor: cst.CSTVisitor | cst.CSTTransformer) -> bool:
     """Whether nothing the visitor does concerns whitespace, comments or punctuation
-    (more than half of a module's nodes): libcst's scope analysis, and visitors that
-    say so with a true ``skips_trivia``. Such a node then gets no ``on_visit`` and no
-    ``on_leave``: libcst's scope analysis gives it no scope, which nothing asks for."""
+    (more than half of a module's nodes): libcst's scope analysis, and visitors and
+    transformers that say so with a true ``skips_trivia``. Such a node then gets no
+    ``on_visit`` and no ``on_leave`` (a transformer keeps it as it is): libcst's scope
+    analysis gives it no scope, which nothing asks for."""
     return type(visitor) in _TRIVIA_BLIND or getattr(visitor, "skips_trivia", False) is True
+
+
+def hooks_trivia(visitor_type: type) -> bool:
+    """Whether the class has a ``visit_``/``leave_`` method for a trivia node type."""
+    names = {
+        kind.__name__
+        for base in _TRIVIA
+        for kind in (base, *_subclasses(base))
+        if issubclass(kind, CSTNode)
+    }
+    return any(
+        name.partition("_")[2] in names
+        and not getattr(getattr(visitor_type, name), "_is_no_op", False)  # libcst's stubs
+        for name in dir(visitor_type)
+        if name.startswith(("visit_", "leave_"))
+    )
+
+
+def _subclasses(base: type) -> list[type]:
+    found: list[type] = []
+    direct: list[type] = base.__subclasses__()
+    for sub in direct:
+        found += [sub, *_subclasses(sub)]
+    return found
 
 
 _VISITOR_NAMES: dict[type[BatchableCSTVisitor], tuple[str, ...]] = {}
@@ -604,7 +637,7 @@ def _agrees_with_libcst() -> bool:
         rewritten = _ORIGINAL_VISIT(module, libcst_rewriter)
         _walk(module, walked, _hooks_of(walked), _ORDER)
         _walk(module, hooked, _hooks_of(hooked), _ORDER)
-        ours = _transform(module, rewriter, _hooks_of(rewriter))
+        ours = _transform(module, rewriter, _hooks_of(rewriter), _ORDER)
     except Exception:  # a libcst whose nodes these walks do not understand
         return False
     return (

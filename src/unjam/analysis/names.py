@@ -91,6 +91,8 @@ def qualified_names(scope: Scope | None, node: cst.CSTNode, module: ModuleName) 
 class _Qualnames(Walker):
     """Python's ``__qualname__`` scheme, prefixed with the module: ``m.C.f.<locals>.g``."""
 
+    skips_trivia = True  # see fastwalk: it never looks at whitespace or punctuation
+
     def __init__(self, module: str) -> None:
         super().__init__()
         self.stack: list[tuple[str, str]] = [("module", module)]
