@@ -448,3 +448,19 @@ def test_generator_expression_calls_are_marked_deferred(tmp_path: Path) -> None:
     )
     [effect] = blocking(project, "m.h")
     assert effect.deferred
+
+
+def test_a_relinked_project_follows_reexports_as_they_now_are(tmp_path: Path) -> None:
+    """Relinking after a rewrite reuses the re-export answers only while the imports and
+    function names they rest on are unchanged."""
+    routes = "async def stock() -> int:\n    return 1\n"
+    user = "from shop import stock\n\n\nasync def count() -> int:\n    return await stock()\n"
+    exporting = {"shop/__init__.py": "from .routes import stock\n", "shop/routes.py": routes}
+    first = project_of(tmp_path / "a", {**exporting, "shop/user.py": user})
+    assert first.canonical("shop.stock") == "shop.routes.stock"
+    assert first.relinked(first.modules["shop/user.py"])._canonical is first._canonical
+    plain = {"shop/__init__.py": "stock = None\n", "shop/routes.py": routes, "shop/user.py": user}
+    second = project_of(tmp_path / "b", plain)
+    relinked = first.relinked(second.modules["shop/__init__.py"])
+    assert relinked.canonical("shop.stock") == "shop.stock"
+    assert first.canonical("shop.stock") == "shop.routes.stock"

@@ -98,21 +98,37 @@ class Project:
     _shared: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
     _affine: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
     _kinds: dict[str, set[Kind]] | None = None
+    #: ``canonical``'s answers so far.
+    _canonical: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def link(cls, catalog: Catalog, modules: Iterable[ModuleFacts]) -> Project:
+    def link(
+        cls, catalog: Catalog, modules: Iterable[ModuleFacts], earlier: Project | None = None
+    ) -> Project:
+        """``earlier``: a project of nearly the same modules, whose ``canonical``
+        answers hold here too when the names they depend on are the same."""
         project = cls(catalog)
         for facts in modules:
             project._add(facts)
+        if (
+            earlier is not None
+            and earlier.reexports == project.reexports
+            and earlier.star_imports == project.star_imports
+            and earlier.functions.keys() == project.functions.keys()
+        ):
+            project._canonical = earlier._canonical
         project._follow_reexports()
         project._confirm_registrations()
         return project
 
     def relinked(self, facts: ModuleFacts) -> Project:
-        """The project with one module's facts replaced (after a pass rewrote it)."""
+        """The project with one module's facts replaced (after a pass rewrote it).
+        Linking is redone in full; following re-exports, its costly part (once per
+        rewritten file, over every reference of the project), is reused when the
+        rewrite changed no import and no function name."""
         modules = dict(self.modules)
         modules[facts.path] = facts
-        return Project.link(self.catalog, modules.values())
+        return Project.link(self.catalog, modules.values(), earlier=self)
 
     def _add(self, facts: ModuleFacts) -> None:
         self.modules[facts.path] = facts
@@ -140,6 +156,12 @@ class Project:
         included; ``name`` itself otherwise."""
         if name in self.functions:
             return name
+        known = self._canonical.get(name)
+        if known is None:
+            known = self._canonical[name] = self._follow(name)
+        return known
+
+    def _follow(self, name: str) -> str:
         original = name
         pending: list[str] = [name]
         seen: set[str] = set()
