@@ -34,6 +34,7 @@ from unjam.analysis.model import Location
 from unjam.analysis.project import FunctionPlan, ModuleView
 from unjam.analysis.suppression import is_suppressed
 from unjam.analysis.walker import Walker
+from unjam.codegen import StatementText
 from unjam.fastwalk import hooks_trivia
 
 
@@ -174,6 +175,8 @@ class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
         #: The text of the module about to be walked, when the caller has it already:
         #: libcst writes the whole module out again on every ``.code``.
         self.known_code: str | None = None
+        #: The file's statements as written out so far (the caller's, when it has one).
+        self.statement_text = StatementText()
         self._walked: cst.Module | None = None
 
     @property
@@ -243,7 +246,7 @@ class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
         """``module.code``, without writing it out again for the module being walked."""
         if module is self._walked and self.known_code is not None:
             return self.known_code
-        return module.code
+        return self.statement_text.module(module)
 
     # -- what the engine asks before running the pass ---------------------------------
     @classmethod

@@ -14,6 +14,8 @@ import re
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
+from unjam.codegen import StatementText
+
 
 def _requests_names(statement: cst.BaseStatement) -> list[str] | None:
     """Local names a top-level ``import requests...`` statement binds, or None."""
@@ -44,11 +46,15 @@ def _requests_names(statement: cst.BaseStatement) -> list[str] | None:
     return None
 
 
-def swap_imports(module: cst.Module, target: str) -> tuple[cst.Module, bool]:
+def swap_imports(
+    module: cst.Module, target: str, text: StatementText | None = None
+) -> tuple[cst.Module, bool]:
     """The module with unused requests imports gone (the first plain one becomes
-    ``import <target>``), and whether ``<target>`` is now imported."""
+    ``import <target>``), and whether ``<target>`` is now imported. ``text``: the
+    file's statements as written out so far (the caller writes the module out next)."""
+    text = text or StatementText()
     rest = "\n".join(
-        module.code_for_node(statement)
+        text.of(module, statement)
         for statement in module.body
         if _requests_names(statement) is None
     )

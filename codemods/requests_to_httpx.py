@@ -235,7 +235,7 @@ class RequestsToHttpx(AwaitsInPlace, Codemod):
             return updated_node
         if self.needs_ssl:
             updated_node = self._with_ssl_context(updated_node)
-        swapped, imported = swap_imports(updated_node, self.target)
+        swapped, imported = swap_imports(updated_node, self.target, self.statement_text)
         if not imported:
             AddImportsVisitor.add_needed_import(self.context, self.target)
         self._check_dependencies()

@@ -33,6 +33,7 @@ from unjam.analysis.module import analyse_module
 from unjam.analysis.names import OWN_NAMES, ModuleName, Namespace
 from unjam.analysis.positions import AstPositions
 from unjam.analysis.project import ModuleView, Project
+from unjam.codegen import StatementText
 from unjam.codemods import Codemod, Options, Site
 from unjam.discovery import SourceFile
 from unjam.fastwalk import fast_walks, prepare_fast_walks
@@ -234,6 +235,7 @@ class _Rewrites:
         self.stages: list[tuple[str, bytes]] = []
         self.lines = LineMap()
         self.unsettled: tuple[str, cst.Module] | None = None
+        self.text = StatementText()
 
     @functools.cached_property
     def compiles(self) -> bool:
@@ -252,7 +254,7 @@ class _Rewrites:
             return False
         name, updated = self.unsettled
         self.unsettled = None
-        code = updated.code
+        code = self.text.module(updated)
         if code == self.code:
             return False
         data = code.encode(updated.encoding)
@@ -323,6 +325,7 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
             )
             codemod = codemod_class(context, view, profile.options)
             codemod.known_code = file.code
+            codemod.statement_text = file.text
             try:
                 updated = codemod.transform_module(file.tree)
             except SkipFile:
