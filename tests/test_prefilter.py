@@ -393,3 +393,30 @@ def test_mentions_need_the_module_unless_imported_from_the_files_package(
     text: str, found: bool
 ) -> None:
     assert Mentions([("pkg.tasks", "run")]).found_in(text.encode()) is found
+
+
+def test_suppressions_hold_in_files_this_python_cannot_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without CPython's positions the analyser reads ``# unjam: ignore`` from libcst's
+    comment nodes, which its walk skips only when CPython has read the comments."""
+    root = write_tree(
+        tmp_path,
+        {
+            "app.py": (
+                "import time\n\nfrom fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+                '@app.get("/a")\nasync def a() -> dict:\n    await other()\n'
+                "    time.sleep(1)  # unjam: ignore\n    return {}\n\n\n"
+                '@app.get("/b")\nasync def b() -> dict:\n    await other()\n'
+                "    time.sleep(1)\n    return {}\n\n\n"
+                "async def other() -> None:\n    return None\n"
+            )
+        },
+    )
+    expected = CliRunner().invoke(app, ["check", str(root), "--jobs", "1"])
+    _python_cannot_parse(monkeypatch)
+    fallback = CliRunner().invoke(app, ["check", str(root), "--jobs", "1"])
+    assert "newer than Python" in fallback.stderr
+    assert fallback.stdout == expected.stdout
+    assert "app.py:18:5: offload-blocking" in fallback.stdout
+    assert fallback.stdout.count("offload-blocking") == 1
