@@ -373,3 +373,22 @@ def test_a_walk_that_skips_trivia_misses_only_trivia(path: Path) -> None:
 
 def _all_nodes_under(node: cst.CSTNode) -> list[cst.CSTNode]:
     return _by_children(node)[1:]
+
+
+def test_a_batch_with_hooks_below_the_module_is_walked_in_full() -> None:
+    """Only a batch whose hooks are all on the module stops there: a provider with a
+    hook on names still sees every name."""
+
+    class Names(cst.BatchableCSTVisitor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[str] = []
+
+        def visit_Name(self, node: cst.Name) -> None:
+            self.seen.append(node.value)
+
+    module = cst.parse_module("import os\nx = os.sep\n")
+    names = Names()
+    with _shortcut_on():
+        cst.visit_batched(module, [names])
+    assert names.seen == ["os", "x", "os", "sep"]

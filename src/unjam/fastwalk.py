@@ -426,12 +426,15 @@ def _module_hooks_only(visitor: cst.CSTVisitor) -> bool:
     and expression-context providers each walk the module with a visitor of their own
     from ``visit_Module``, after which libcst's batch walked every node again to find
     no other hook to call."""
+    if _BatchedCSTVisitor is None or type(visitor) is not _BatchedCSTVisitor:
+        return False
+    # Read defensively: a libcst that names these differently gets its full walk.
+    methods = getattr(visitor, "visitor_methods", None)
     return (
-        _BatchedCSTVisitor is not None
-        and type(visitor) is _BatchedCSTVisitor
-        and visitor.before_visit is None
-        and visitor.after_leave is None
-        and set(visitor.visitor_methods) <= {"visit_Module", "leave_Module"}
+        isinstance(methods, Mapping)
+        and set(methods) <= {"visit_Module", "leave_Module"}
+        and getattr(visitor, "before_visit", _DEFAULT) is None
+        and getattr(visitor, "after_leave", _DEFAULT) is None
     )
 
 
