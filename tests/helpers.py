@@ -6,15 +6,26 @@ import shutil
 import textwrap
 from pathlib import Path
 
-from unjam.codemods import Codemod
+from unjam.codemods import Codemod, Safety
 
 from unjam.analysis.model import Effect, FunctionFacts, Kind
-from unjam.analysis.project import Project
+from unjam.analysis.project import ModuleView, Project
 from unjam.discovery import discover
 from unjam.runner import Analysis, Runner
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
+
+
+class EveryModule(Codemod):
+    """A pass for the tests that runs on every module the analysis read."""
+
+    DESCRIPTION = "test pass"
+    SAFETY = Safety.SAFE
+
+    @classmethod
+    def applies_to(cls, view: ModuleView) -> bool:
+        return True
 
 
 def write_tree(root: Path, files: dict[str, str]) -> Path:

@@ -14,7 +14,7 @@ import pytest
 from unjam.codemods import Codemod, Safety
 
 import unjam.runner
-from tests.helpers import write_tree
+from tests.helpers import EveryModule, write_tree
 from unjam.analysis.project import ModuleView
 from unjam.discovery import SourceFile, discover
 from unjam.runner import FileResult, Runner
@@ -54,16 +54,10 @@ class SeesRename(Codemod):
         return False
 
 
-class Breaks(Codemod):
+class Breaks(EveryModule):
     """Writes code Python cannot compile."""
 
     NAME = "breaks"
-    DESCRIPTION = "test pass"
-    SAFETY = Safety.SAFE
-
-    @classmethod
-    def applies_to(cls, view: ModuleView) -> bool:
-        return True
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         return updated_node.with_changes(
@@ -71,14 +65,8 @@ class Breaks(Codemod):
         )
 
 
-class Raises(Codemod):
+class Raises(EveryModule):
     NAME = "raises"
-    DESCRIPTION = "test pass"
-    SAFETY = Safety.SAFE
-
-    @classmethod
-    def applies_to(cls, view: ModuleView) -> bool:
-        return True
 
     def visit_Module(self, node: cst.Module) -> None:
         raise RuntimeError("boom")

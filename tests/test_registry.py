@@ -9,8 +9,9 @@ import pytest
 from libcst.codemod import CodemodContext
 from libcst.matchers import MatcherDecoratableTransformer, MatcherDecoratableVisitor
 from typer.testing import CliRunner
-from unjam.codemods import CONTRACT_ORDER, PASSES, Codemod, Options, Safety
+from unjam.codemods import CONTRACT_ORDER, PASSES, Options, Safety
 
+from tests.helpers import EveryModule
 from unjam.analysis.project import ModuleView
 from unjam.cli import app
 from unjam.runner import run_source
@@ -76,16 +77,10 @@ def test_passes_and_their_import_helpers_skip_libcsts_matcher_set_up(
     assert b"import anyio" in result.after and b"import httpx" in result.after
 
 
-class _ShoutComments(Codemod):
+class _ShoutComments(EveryModule):
     """A pass with a hook on comments: the walk must not skip them for it."""
 
     NAME = "shout-comments"
-    DESCRIPTION = "Upper-cases comments."
-    SAFETY = Safety.SAFE
-
-    @classmethod
-    def applies_to(cls, view: ModuleView) -> bool:
-        return True
 
     def leave_Comment(self, original_node: cst.Comment, updated_node: cst.Comment) -> cst.Comment:
         return updated_node.with_changes(value=updated_node.value.upper())
