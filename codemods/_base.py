@@ -146,10 +146,6 @@ class _AddImports(PlainDispatch, AddImportsVisitor, _WithoutMatcherSetUp):
             _add_imports._GatherTopImportsBeforeStatements = gatherer  # type: ignore[misc]
 
 
-#: Pass class -> whether it has a hook on whitespace or punctuation.
-_TRIVIA_HOOKS: dict[type, bool] = {}
-
-
 class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
     NAME: ClassVar[str]
     DESCRIPTION: str  # libcst's CodemodCommand declares it as a plain attribute
@@ -183,10 +179,7 @@ class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
     def skips_trivia(self) -> bool:
         """The walk skips whitespace and punctuation (see ``fastwalk``) unless the
         pass has a hook on one of them."""
-        cls = type(self)
-        if cls not in _TRIVIA_HOOKS:
-            _TRIVIA_HOOKS[cls] = hooks_trivia(cls)
-        return not _TRIVIA_HOOKS[cls]
+        return not hooks_trivia(type(self))
 
     def transform_module(self, tree: cst.Module) -> cst.Module:
         """A pass that declares no metadata walks the module as it is. libcst would

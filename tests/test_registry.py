@@ -98,3 +98,13 @@ def test_passes_skip_punctuation_unless_they_have_a_hook_on_it() -> None:
     view = ModuleView("example.py", "example", {}, {})
     assert all(p(CodemodContext(), view, Options()).skips_trivia for p in PASSES)
     assert not _ShoutComments(CodemodContext(), view, Options()).skips_trivia
+    assert not _WatchesParentheses(CodemodContext(), view, Options()).skips_trivia
+
+
+class _WatchesParentheses(EveryModule):
+    """An attribute hook may be on a field only punctuation fills (``Call.lpar``)."""
+
+    NAME = "watches-parentheses"
+
+    def visit_Call_lpar(self, node: cst.Call) -> None:
+        return None

@@ -34,6 +34,7 @@ type (see ``fastscope``).
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import textwrap
 import threading
@@ -447,28 +448,21 @@ def _skips_trivia(visitor: cst.CSTVisitor | cst.CSTTransformer) -> bool:
     return type(visitor) in _TRIVIA_BLIND or getattr(visitor, "skips_trivia", False) is True
 
 
+@functools.cache
 def hooks_trivia(visitor_type: type) -> bool:
-    """Whether the class has a ``visit_``/``leave_`` method for a trivia node type."""
-    names = {
-        kind.__name__
-        for base in _TRIVIA
-        for kind in (base, *_subclasses(base))
-        if issubclass(kind, CSTNode)
-    }
-    return any(
-        name.partition("_")[2] in names
-        and not getattr(getattr(visitor_type, name), "_is_no_op", False)  # libcst's stubs
-        for name in dir(visitor_type)
-        if name.startswith(("visit_", "leave_"))
-    )
-
-
-def _subclasses(base: type) -> list[type]:
-    found: list[type] = []
-    direct: list[type] = base.__subclasses__()
-    for sub in direct:
-        found += [sub, *_subclasses(sub)]
-    return found
+    """Whether the class has a ``visit_``/``leave_`` method a walk without trivia would
+    not call: one for a trivia node type, or an attribute hook (``visit_Call_lpar``),
+    which may be on a field only trivia can fill. libcst's no-op stubs do not count."""
+    for name in dir(visitor_type):
+        if not name.startswith(("visit_", "leave_")):
+            continue
+        if getattr(getattr(visitor_type, name), "_is_no_op", False):
+            continue
+        node_type, _, field = name.partition("_")[2].partition("_")
+        kind = getattr(cst, node_type, None)
+        if field or (isinstance(kind, type) and issubclass(kind, _TRIVIA)):
+            return True
+    return False
 
 
 _VISITOR_NAMES: dict[type[BatchableCSTVisitor], tuple[str, ...]] = {}
