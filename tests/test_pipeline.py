@@ -15,6 +15,7 @@ from unjam.codemods import Codemod, Safety
 
 import unjam.runner
 from tests.helpers import EveryModule, write_tree
+from unjam.analysis.model import Location
 from unjam.analysis.project import ModuleView
 from unjam.discovery import SourceFile, discover
 from unjam.runner import FileResult, Runner
@@ -204,7 +205,11 @@ def _check(root: Path, passes: tuple[type[Codemod], ...]) -> list[FileResult]:
     return runner.check(runner.analyse(discover([root], base=root).files))
 
 
-@pytest.mark.parametrize("passes", [(Breaks,), (RenameTarget, Breaks)], ids=["alone", "last"])
+@pytest.mark.parametrize(
+    "passes",
+    [(Breaks,), (RenameTarget, Breaks), (Breaks, RenameTarget)],
+    ids=["alone", "last", "first"],
+)
 def test_check_reports_a_last_rewrite_that_does_not_compile(
     tmp_path: Path, passes: tuple[type[Codemod], ...]
 ) -> None:
@@ -227,19 +232,29 @@ def _count_reparses(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     return reparsed
 
 
-def test_check_reparses_only_rewrites_a_later_pass_walks(
+class NamesDefinitions(EveryModule):
+    """Reports the name of every function in the tree it walks."""
+
+    NAME = "names-definitions"
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.report(Location(1, 0), node.name.value, False)
+
+
+def test_check_walks_a_passs_own_tree_instead_of_parsing_its_code_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``check`` writes nothing: the last rewrite is compiled, not parsed again."""
+    """``check`` writes nothing: each rewrite is compiled, and the next pass walks (and
+    the analysis reads) the tree the pass returned, not a parse of its code."""
     write_tree(tmp_path, {"m.py": SOURCE})
     reparsed = _count_reparses(monkeypatch)
-    [checked] = _check(tmp_path, (RenameTarget,))
+    SeesRename.seen.clear()
+    [checked] = _check(tmp_path, (RenameTarget, SeesRename, NamesDefinitions))
     assert checked.error is None and reparsed == []
-    [rewritten], _ = _run(tmp_path, (RenameTarget,))
+    assert "renamed" in SeesRename.seen[-1] and "target" not in SeesRename.seen[-1]
+    assert "renamed" in [site.message for site in checked.sites]
+    [rewritten], _ = _run(tmp_path, (RenameTarget, NamesDefinitions))  # diff parses again
     assert rewritten.after is not None and reparsed == [rewritten.after]
-    reparsed.clear()
-    [checked] = _check(tmp_path, (RenameTarget, SeesRename))  # SeesRename walks it
-    assert checked.error is None and reparsed == [rewritten.after]
 
 
 def test_a_file_this_python_cannot_compile_is_checked_by_libcsts_parse(

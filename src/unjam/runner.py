@@ -221,12 +221,14 @@ class _Rewrites:
     """A file's tree and text as the passes leave it, and the rewrites that counted.
 
     A rewrite counts once Python compiles it and libcst parses it again (the next pass
-    walks that parse). ``check`` writes nothing, so the last rewrite of a file, which no
-    pass walks, is only compiled: the re-parse would cost a parse per rewritten file.
+    walks that parse). ``check`` (``report_only``) writes nothing, so there a rewrite is
+    only compiled and the next pass walks the tree the pass returned: the re-parse would
+    cost a parse per rewritten file, and libcst writes both trees out as the same code.
     """
 
-    def __init__(self, job: Job, tree: cst.Module) -> None:
+    def __init__(self, job: Job, tree: cst.Module, report_only: bool = False) -> None:
         self.job = job
+        self.report_only = report_only
         self.tree = tree
         self.data = job.data
         # libcst writes a module out again on every ``.code``: each state's text is
@@ -259,10 +261,10 @@ class _Rewrites:
             return False
         data = code.encode(updated.encoding)
         try:
-            tree = self._verified(data, walked_next=not last)
+            tree = self._verified(data, walked_next=not last and not self.report_only)
         except VerificationError as problem:
             raise VerificationError(f"{name} produced invalid code ({problem})") from None
-        self.tree = tree or self.tree
+        self.tree = tree or updated
         self.lines.rewritten(self.code, code)
         self.code, self.data = code, data
         self.stages.append((name, data))
@@ -281,7 +283,7 @@ class _Rewrites:
 
 
 def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
-    file = _Rewrites(job, parse_source(job.data, job.shown))
+    file = _Rewrites(job, parse_source(job.data, job.shown), state.report_only)
     view = project.view(job.shown)
     profile = state.profiles[job.profile]
     sites: list[Site] = []
