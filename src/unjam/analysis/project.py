@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from unjam.analysis.catalog import (
     CONTEXTVAR,
@@ -31,6 +32,8 @@ from unjam.analysis.model import (
     TypeRef,
 )
 from unjam.analysis.types import apply_op
+
+V = TypeVar("V")
 
 #: How deep a chain of sync helpers is followed.
 MAX_CHAIN = 8
@@ -123,12 +126,93 @@ class Project:
 
     def relinked(self, facts: ModuleFacts) -> Project:
         """The project with one module's facts replaced (after a pass rewrote it).
-        Linking is redone in full; following re-exports, its costly part (once per
-        rewritten file, over every reference of the project), is reused when the
-        rewrite changed no import and no function name."""
+
+        A rewrite mostly moves things: lines shift, calls come and go, but the module
+        defines, registers and references the same names. Then the new facts take the
+        old ones' places in the linked tables (``_swapped``), at the cost of the module's
+        own facts; linking again would cost the whole project's, once per rewritten file.
+        Otherwise linking is redone, reusing ``canonical``'s answers when the rewrite
+        changed no import and no function name."""
+        swapped = self._swapped(self.modules[facts.path], facts)
+        if swapped is not None:
+            return swapped
         modules = dict(self.modules)
         modules[facts.path] = facts
         return Project.link(self.catalog, modules.values(), earlier=self)
+
+    def _swapped_references(
+        self, old: ModuleFacts, new: ModuleFacts
+    ) -> dict[str, list[Reference]] | None:
+        """``references`` as ``link`` would build them with ``new`` in place of ``old``.
+        Under a name others use too, the module's references must be the same ones in
+        the same order (each takes its counterpart's place); under a name only this
+        module uses, they may differ (rewritten code awaits ``client.get``). None
+        otherwise."""
+        merged = bool(self.reexports or self.star_imports)
+        before: dict[str, list[Reference]] = defaultdict(list)
+        after: dict[str, list[Reference]] = defaultdict(list)
+        for mine, facts in ((before, old), (after, new)):
+            for reference in facts.references:
+                mine[self.canonical(reference.target) if merged else reference.target].append(
+                    reference
+                )
+        references = dict(self.references)
+        for key in before.keys() | after.keys():
+            found = references.get(key, [])
+            was, now = before.get(key, []), after.get(key, [])
+            if [(r.target, r.how) for r in was] == [(r.target, r.how) for r in now]:
+                counterpart = dict(zip(map(id, was), now, strict=True))
+                if sum(id(r) in counterpart for r in found) != len(was):
+                    return None  # not where linking put them: link again
+                references[key] = [counterpart.get(id(r), r) for r in found]
+            elif len(found) == len(was) and all(r.path == old.path for r in found):
+                if now:  # ``link`` groups a merged name's references by the name used
+                    order = {
+                        target: i for i, target in enumerate(dict.fromkeys(r.target for r in now))
+                    }
+                    references[key] = sorted(now, key=lambda r: order[r.target])
+                else:
+                    del references[key]
+            else:
+                return None
+        return references
+
+    def _swapped(self, old: ModuleFacts, new: ModuleFacts) -> Project | None:
+        """``link`` of the modules with ``new`` in place of ``old``, built by replacing
+        ``old``'s entries; None unless both have the same shape (``_link_shape``)."""
+        if _link_shape(old) != _link_shape(new):
+            return None
+        references = self._swapped_references(old, new)
+        if references is None:
+            return None
+        mine = [r for r in self.registrations if r.path == old.path]
+        project = Project(
+            self.catalog,
+            modules={**self.modules, new.path: new},
+            functions=_replaced(
+                self.functions,
+                [(f.qualname, f) for f in old.functions],
+                list(new.functions),
+            ),
+            value_types=self.value_types,  # the same in both (``_link_shape``)
+            aliases=self.aliases,
+            instances=self.instances,
+            routers=_replaced(
+                self.routers, [(r.qualname, r) for r in old.routers], list(new.routers)
+            ),
+            parents=self.parents,
+            references=references,
+            reexports=self.reexports,
+            star_imports=self.star_imports,
+            _kinds=self._kinds,  # the same targets registered the same ways
+            _canonical=self._canonical,
+        )
+        confirmed = project._confirmed(new)
+        if len(confirmed) != len(mine):
+            return None
+        replacement = dict(zip(map(id, mine), confirmed, strict=True))
+        project.registrations = [replacement.get(id(r), r) for r in self.registrations]
+        return project
 
     def _add(self, facts: ModuleFacts) -> None:
         self.modules[facts.path] = facts
@@ -195,15 +279,14 @@ class Project:
         self.references = merged
 
     def _confirm_registrations(self) -> None:
-        registrations: list[Registration] = []
         for facts in self.modules.values():
-            registrations.extend(facts.registrations)
-            registrations.extend(
-                candidate
-                for candidate in facts.candidate_registrations
-                if candidate.owner in self.routers
-            )
-        for registration in registrations:
+            self.registrations.extend(self._confirmed(facts))
+
+    def _confirmed(self, facts: ModuleFacts) -> list[Registration]:
+        """The module's registrations of callables FastAPI will invoke, as it names them."""
+        confirmed: list[Registration] = []
+        candidates = (c for c in facts.candidate_registrations if c.owner in self.routers)
+        for registration in (*facts.registrations, *candidates):
             target = self._callable(registration.target)
             if target is None:
                 continue
@@ -217,7 +300,8 @@ class Project:
                     registration.methods,
                     registration.route,
                 )
-            self.registrations.append(registration)
+            confirmed.append(registration)
+        return confirmed
 
     def _callable(self, target: str) -> str | None:
         """The function FastAPI ends up calling for ``target``."""
@@ -495,3 +579,30 @@ class Project:
         if rule is None:
             return False
         return is_blocking(rule.category) or bool(rule.returns or rule.attribute or rule.called)
+
+
+def _link_shape(facts: ModuleFacts) -> tuple[object, ...]:
+    """A module's facts without their places (lines, columns): what it defines,
+    registers, imports and types, in order (references: ``_swapped_references``)."""
+    return (
+        [function.qualname for function in facts.functions],
+        [(r.kind, r.target, r.owner, r.methods, r.route) for r in facts.registrations],
+        [(r.kind, r.target, r.owner, r.methods, r.route) for r in facts.candidate_registrations],
+        [router.qualname for router in facts.routers],
+        facts.inclusions,
+        facts.value_types,
+        facts.aliases,
+        facts.instances,
+        facts.reexports,
+        facts.star_imports,
+    )
+
+
+def _replaced(table: dict[str, V], before: list[tuple[str, V]], after: list[V]) -> dict[str, V]:
+    """``table`` with each of ``after`` where the one of ``before`` in its place is: an
+    entry a later module defines too stays that module's, as ``link`` leaves it."""
+    replaced = dict(table)
+    for (key, old), new in zip(before, after, strict=True):
+        if replaced.get(key) is old:
+            replaced[key] = new
+    return replaced
