@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 import libcst.matchers as m
+from unjam.codemods._nodes import find_all
 from unjam.codemods._spelling import Spelled
 
 SPACE = cst.SimpleWhitespace(" ")
@@ -86,7 +87,7 @@ class _Chain:
     after_blocking: bool = False  # an inner blocking call has already run
 
     def contains_blocking(self, node: cst.CSTNode) -> bool:
-        return any(id(found) in self.blocking for found in m.findall(node, m.Call()))
+        return any(id(found) in self.blocking for found in find_all(node, m.Call()))
 
     def hoist(self, expression: cst.BaseExpression) -> cst.BaseExpression:
         if _is_constant(expression):
@@ -196,4 +197,4 @@ def _is_constant(node: cst.BaseExpression) -> bool:
 def _is_plain(node: cst.CSTNode) -> bool:
     """No calls, awaits, walruses, yields or lambdas anywhere inside."""
     unsafe = m.Call() | m.Await() | m.NamedExpr() | m.Yield() | m.Lambda() | m.FormattedString()
-    return not m.findall(node, unsafe)
+    return not find_all(node, unsafe)

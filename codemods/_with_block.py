@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import Assignment, Scope
+from unjam.codemods._nodes import find_all
 from unjam.codemods._spelling import Spelled
 from unjam.codemods._thread_hop import SPACE, Refused, comma_params
 
@@ -48,13 +49,11 @@ def check_body(node: cst.With) -> None:
     """Raise ``Refused`` when the block cannot run elsewhere as it is."""
     if node.asynchronous is not None:
         raise Refused("it is an async with")
-    if m.findall(node, _LEAVES):
+    if find_all(node, _LEAVES):
         raise Refused("the block returns, awaits, yields, deletes or declares global names")
-    if m.findall(node, _NESTED):
+    if find_all(node, _NESTED):
         raise Refused("the block defines a function or class")
-    if m.findall(
-        node, m.For(asynchronous=m.Asynchronous()) | m.With(asynchronous=m.Asynchronous())
-    ):
+    if find_all(node, m.For(asynchronous=m.Asynchronous()) | m.With(asynchronous=m.Asynchronous())):
         raise Refused("the block uses async for or async with")
     if _escapes(node.body):
         raise Refused("break or continue in the block leaves it")
@@ -108,14 +107,14 @@ def names_in_and_out(
         name.value
         for item in node.items
         if item.asname is not None
-        for name in m.findall(item.asname, m.Name())
+        for name in find_all(item.asname, m.Name())
         if isinstance(name, cst.Name)
     }
     order = {id(n): i for i, n in enumerate(nodes)}
     # ``total += x`` reads ``total`` too, but libcst records only the binding.
     augmented = {
         target.value: order[id(target)]
-        for found in m.findall(node, m.AugAssign(target=m.Name()))
+        for found in find_all(node, m.AugAssign(target=m.Name()))
         if isinstance(found, cst.AugAssign) and isinstance(target := found.target, cst.Name)
     }
     reads: dict[str, int] = {}
@@ -160,7 +159,7 @@ def bound_for_sure(node: cst.With, name: str) -> bool:
     """Whether ``name`` is bound on every path through the block: the ``as`` target,
     or a target of a statement directly in its body (not under if/for/try)."""
     for item in node.items:
-        if item.asname is not None and m.findall(item.asname, m.Name(name)):
+        if item.asname is not None and find_all(item.asname, m.Name(name)):
             return True
     body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
     for statement in body:
@@ -174,12 +173,12 @@ def bound_for_sure(node: cst.With, name: str) -> bool:
                 not isinstance(small, cst.AnnAssign) or small.value is not None
             ):
                 targets = [small.target]
-            if any(m.findall(target, m.Name(name)) for target in targets):
+            if any(find_all(target, m.Name(name)) for target in targets):
                 return True
     if isinstance(node.body, cst.SimpleStatementSuite):
         for small in node.body.body:
             if isinstance(small, cst.Assign) and any(
-                m.findall(t.target, m.Name(name)) for t in small.targets
+                find_all(t.target, m.Name(name)) for t in small.targets
             ):
                 return True
     return False

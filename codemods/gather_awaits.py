@@ -13,7 +13,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from unjam.codemods._base import Codemod, Decision, Example, Options, Safety
 from unjam.codemods._local_metadata import LocalMetadata
-from unjam.codemods._nodes import code
+from unjam.codemods._nodes import code, find_all
 from unjam.codemods._spelling import Spelled, Spelling
 
 from unjam.analysis.model import Location
@@ -408,7 +408,7 @@ class GatherAwaits(Codemod):
         targets = [item.target for item in run]
         function = self.functions[-1][0]
         if any(t is not None for t in targets) and any(t is None for t in targets):
-            if m.findall(function, m.Name("_")):
+            if find_all(function, m.Name("_")):
                 raise _Refused("one has no target and `_` is already used here")
         spelled = [code(t) if t is not None else "_" for t in targets]
         spelled = [
@@ -479,8 +479,8 @@ class GatherAwaits(Codemod):
         if self._qualified(call.func) in SLEEPS or not _simple_target(node.target):
             return None
         for name in _names(node.target):  # the loop variable outlives the loop; a
-            everywhere = len(m.findall(function, m.Name(name)))  # generator's does not
-            if everywhere != len(m.findall(node, m.Name(name))):
+            everywhere = len(find_all(function, m.Name(name)))  # generator's does not
+            if everywhere != len(find_all(node, m.Name(name))):
                 return None
         receiver = _receiver(call)
         return listed.value, call, self._is_safe(call, receiver, function)
@@ -643,7 +643,7 @@ class _LocalClients:
         made = m.WithItem(item=m.Call(), asname=m.AsName(m.Name())) | m.Assign(
             targets=[m.AssignTarget(m.Name())], value=m.Call()
         )
-        for node in m.findall(function, made):
+        for node in find_all(function, made):
             if isinstance(node, cst.WithItem):
                 assert node.asname is not None and isinstance(node.asname.name, cst.Name)
                 assert isinstance(node.item, cst.Call)

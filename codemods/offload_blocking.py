@@ -18,7 +18,7 @@ from libcst.metadata import (
 from unjam.codemods import _thread_hop as hop
 from unjam.codemods._base import Codemod, Decision, Example, Options, Safety
 from unjam.codemods._local_metadata import LocalMetadata
-from unjam.codemods._nodes import AwaitsInPlace, unique_name
+from unjam.codemods._nodes import AwaitsInPlace, find_all, unique_name
 from unjam.codemods._spelling import Spelled, Spelling
 from unjam.codemods._with_block import bound_for_sure, check_body, extract, names_in_and_out
 
@@ -525,7 +525,7 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
         metadata = self._metadata()
         position = metadata.positions[node]
         first, last = position.start.line + metadata.offset, position.end.line + metadata.offset
-        calls = {self.indexes[id(call)] for call in m.findall(node, m.Call())}
+        calls = {self.indexes[id(call)] for call in find_all(node, m.Call())}
         inside = [effect for index, effect in coroutine.effects.items() if index in calls]
         if any(self._line_ignored(effect) for effect in inside):
             raise hop.Refused("a call in it is marked unjam: ignore")

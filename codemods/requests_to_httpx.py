@@ -16,7 +16,7 @@ from unjam.codemods._blocks import smallest_run
 from unjam.codemods._httpx_mapping import HttpxMapping, mapping
 from unjam.codemods._imports import swap_imports
 from unjam.codemods._local_metadata import LocalMetadata
-from unjam.codemods._nodes import AwaitsInPlace, code, unique_name
+from unjam.codemods._nodes import AwaitsInPlace, code, find_all, unique_name
 from unjam.codemods._spelling import Spelling
 
 from unjam.analysis.model import Effect
@@ -401,7 +401,7 @@ class _Planner:
         self.parents = self.local.parents
         self.calls = {
             owner.indexes[id(node)]: node
-            for node in m.findall(function, m.Call())
+            for node in find_all(function, m.Call())
             if isinstance(node, cst.Call) and id(node) in owner.indexes
         }
         self.result = _Plan()
@@ -465,7 +465,7 @@ class _Planner:
 
     # -- refusals that concern the whole function ---------------------------------------
     def _whole_function(self) -> None:
-        for node in m.findall(self.function, m.Attribute()):
+        for node in find_all(self.function, m.Attribute()):
             name = get_full_name_for_node(node)
             qualified = self.owner.spelling.qualified(name) if name else None
             if qualified and qualified.startswith(UNFOLLOWED):
@@ -720,7 +720,7 @@ class _Planner:
         """The one statement or with item that makes the session; every other use of
         the name must be a request method, ``.close()`` or ``.headers``."""
         metadata_name = next(
-            (n for n in m.findall(self.function, m.Name(name)) if isinstance(n, cst.Name)), None
+            (n for n in find_all(self.function, m.Name(name)) if isinstance(n, cst.Name)), None
         )
         scope = self.local.scopes.get(metadata_name) if metadata_name is not None else None
         assignments = [a for a in (scope[name] if scope else ()) if hasattr(a, "node")]
@@ -762,7 +762,7 @@ class _Planner:
         item = self._client_item(name, options)
         closes = [
             node
-            for node in m.findall(
+            for node in find_all(
                 self.function, m.Expr(m.Call(m.Attribute(m.Name(name), m.Name("close"))))
             )
         ]
@@ -797,7 +797,7 @@ class _Planner:
         """Handlers of this function's try statements, with the calls their try body
         holds and each caught expression's requests name (None: not requests')."""
         found = []
-        for handler in m.findall(self.function, m.ExceptHandler()):
+        for handler in find_all(self.function, m.ExceptHandler()):
             assert isinstance(handler, cst.ExceptHandler)
             try_node = self.parents.parent.get(handler)
             if handler.type is None or not isinstance(try_node, cst.Try):
@@ -811,7 +811,7 @@ class _Planner:
                 is_requests = qualified is not None and qualified.split(".")[0] == "requests"
                 named.append((expression, qualified if is_requests else None))
             if any(qualified for _, qualified in named):
-                covers = {id(n) for n in m.findall(try_node.body, m.Call())}
+                covers = {id(n) for n in find_all(try_node.body, m.Call())}
                 found.append((handler, covers, named))
         return found
 
@@ -857,7 +857,7 @@ class _Planner:
 
     # -- naming and reporting ----------------------------------------------------------
     def _free_name(self, base: str) -> str:
-        taken = {n.value for n in m.findall(self.function, m.Name()) if isinstance(n, cst.Name)}
+        taken = {n.value for n in find_all(self.function, m.Name()) if isinstance(n, cst.Name)}
         return unique_name(base, taken.__contains__, second=f"http_{base}")
 
     def _ignored(self, effect: Effect) -> bool:

@@ -156,6 +156,11 @@ _TRIVIA: tuple[type, ...] = (
 )
 
 
+def is_trivia(node_type: type[CSTNode]) -> bool:
+    """Whether a lean walk (``skips_trivia``) passes nodes of this type by."""
+    return issubclass(node_type, _TRIVIA)
+
+
 def _fields(node_type: type[CSTNode], order: _Order | None = None) -> tuple[_Field, ...] | None:
     if node_type not in _ORDER:
         _ORDER[node_type] = _fields_of(node_type)
