@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1002,8 +1003,24 @@ def _declared_dependencies(filename: str) -> tuple[str, str] | None:
     folder = Path(filename).resolve().parent
     for candidate in (folder, *folder.parents):
         found = [candidate / name for name in DEPENDENCY_FILES if (candidate / name).is_file()]
-        found += sorted(candidate.glob("requirements*.txt"))
+        found += _requirements_files(candidate)
         if found:
             text = "\n".join(_read(str(path)) or "" for path in found)
             return (found[0].name, text)
     return None
+
+
+def _requirements_files(folder: Path) -> list[Path]:
+    """The folder's ``requirements*.txt``. Listing a big folder (every file's parents
+    up to ``/`` are searched) costs more than the pass's own work on the file, so each
+    listing is kept while the folder's entries stay the same (its mtime)."""
+    try:
+        stamp = folder.stat().st_mtime_ns
+    except OSError:
+        return []
+    return list(_listed_requirements(folder, stamp))
+
+
+@functools.lru_cache(maxsize=256)
+def _listed_requirements(folder: Path, stamp: int) -> tuple[Path, ...]:
+    return tuple(sorted(folder.glob("requirements*.txt")))

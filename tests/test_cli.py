@@ -304,6 +304,20 @@ def test_check_reports_missing_httpx_dependency(tmp_path: Path) -> None:
     assert not any("does not declare" in f["message"] for f in json.loads(out))
 
 
+def test_a_requirements_file_added_between_runs_is_read(tmp_path: Path) -> None:
+    """The listing of requirements files is kept between runs in one process only while
+    the folder's entries stay the same."""
+    write_tree(tmp_path, {"svc/m.py": HTTP_ROUTE})
+    (tmp_path / "requirements.txt").write_text("fastapi\nrequests\n")
+    check = ("check", str(tmp_path / "svc"), "--select", "requests-to-httpx", "--format", "json")
+    _, out, _ = invoke(*check)
+    assert any("requirements.txt does not declare httpx" in f["message"] for f in json.loads(out))
+    (tmp_path / "svc" / "requirements-web.txt").write_text("fastapi\nrequests\n")
+    _, out, _ = invoke(*check)
+    messages = [f["message"] for f in json.loads(out)]
+    assert any("requirements-web.txt does not declare httpx" in m for m in messages), messages
+
+
 def test_bad_http_client_is_a_usage_error(tmp_path: Path) -> None:
     write_tree(tmp_path, {"m.py": HTTP_ROUTE})
     code, _, err = invoke("check", str(tmp_path), "--http-client", "aiohttp")
