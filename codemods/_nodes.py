@@ -32,19 +32,27 @@ def index_module(module: cst.Module, name: str) -> tuple[dict[int, str], dict[in
     return index.found, index.calls
 
 
-class _OfTypes(Walker):
-    """Collects the nodes of some types, in visiting order."""
+class _Collect(Walker):
+    """Collects nodes in visiting order: every one, or only those of ``kinds`` (then
+    the walk is lean: none of them is whitespace or punctuation, see ``find_all``)."""
 
-    skips_trivia = True  # none of the types is whitespace or punctuation (``find_all``)
-
-    def __init__(self, kinds: frozenset[type[cst.CSTNode]]) -> None:
+    def __init__(self, kinds: frozenset[type[cst.CSTNode]] | None = None) -> None:
         self.kinds = kinds
+        self.skips_trivia = kinds is not None
         self.found: list[cst.CSTNode] = []
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        if type(node) in self.kinds:
+        if self.kinds is None or type(node) in self.kinds:
             self.found.append(node)
         return True
+
+
+def nodes_in(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """``node`` and every node under it, in source order, collected by a walk: libcst's
+    ``children`` rebuilds a node to list them."""
+    collect = _Collect()
+    node.visit(collect)
+    return collect.found
 
 
 def _node_types(matcher: object) -> frozenset[type[cst.CSTNode]] | None:
@@ -75,7 +83,7 @@ def find_all(
     kinds = _node_types(matcher)
     if kinds is None:
         return list(m.findall(tree, matcher))
-    collect = _OfTypes(kinds)
+    collect = _Collect(kinds)
     tree.visit(collect)
     return [node for node in collect.found if m.matches(node, matcher)]
 

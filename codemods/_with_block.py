@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import Assignment, Scope
-from unjam.codemods._nodes import find_all
+from unjam.codemods._nodes import find_all, nodes_in
 from unjam.codemods._spelling import Spelled
 from unjam.codemods._thread_hop import SPACE, Refused, comma_params
 
@@ -100,7 +100,7 @@ def names_in_and_out(
     name in the function. Source order narrows that down: a parameter must be bound
     before the block (or anywhere, in a loop), a returned name read after it (or
     anywhere, in a loop); the block's own ``as`` targets are never parameters."""
-    nodes = _nodes_in(node)
+    nodes = nodes_in(node)
     inside = {id(found) for found in nodes}
     start, end = where(node), where(nodes[-1])  # after the last node, code is after it
     own = {
@@ -136,23 +136,6 @@ def names_in_and_out(
                 at = order.get(id(assignment.node), 0)
                 writes[assignment.name] = min(at, writes.get(assignment.name, at))
     return sorted(reads, key=reads.__getitem__), sorted(writes, key=writes.__getitem__)
-
-
-def _nodes_in(node: cst.CSTNode) -> list[cst.CSTNode]:
-    """``node`` and every node under it, in source order, collected by a walk: libcst's
-    ``children`` rebuilds a node to list them."""
-
-    class Collect(Walker):
-        def __init__(self) -> None:
-            self.found: list[cst.CSTNode] = []
-
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            self.found.append(node)
-            return True
-
-    collect = Collect()
-    node.visit(collect)
-    return collect.found
 
 
 def bound_for_sure(node: cst.With, name: str) -> bool:

@@ -13,7 +13,7 @@ import libcst.matchers as m
 import pytest
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, ScopeProvider
 from unjam.codemods._local_metadata import LocalMetadata
-from unjam.codemods._with_block import _nodes_in
+from unjam.codemods._nodes import nodes_in
 
 from unjam import fastscope, fastwalk
 from unjam.analysis.catalog import default_catalog
@@ -316,7 +316,7 @@ def _by_children(node: cst.CSTNode) -> list[cst.CSTNode]:
 
 
 def test_nodes_of_a_with_block_are_libcsts_children() -> None:
-    """offload-blocking orders a with block's names by ``_nodes_in``, a walk: it must
+    """offload-blocking orders a with block's names by ``nodes_in``, a walk: it must
     list what libcst's ``children`` list, in the same order."""
     compared = 0
     for path in FIXTURE_SOURCES:
@@ -324,7 +324,7 @@ def test_nodes_of_a_with_block_are_libcsts_children() -> None:
         for node in m.findall(module, m.With()):
             expected = _by_children(node)
             with _shortcut_on():
-                walked = _nodes_in(node)
+                walked = nodes_in(node)
             assert [id(found) for found in walked] == [id(found) for found in expected]
             compared += 1
     assert compared > 10
@@ -340,7 +340,7 @@ def test_a_walk_that_skips_trivia_misses_only_trivia(path: Path) -> None:
     whitespace and punctuation hold nothing else, and nothing else sits where only
     they can (libcst's own annotations)."""
     module = cst.parse_module(path.read_bytes())
-    every = _nodes_in(module)  # libcst's own walk: the shortcut is not on here
+    every = nodes_in(module)  # libcst's own walk: the shortcut is not on here
     below_trivia = [
         found
         for node in every
