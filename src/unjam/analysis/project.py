@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from unjam.analysis.catalog import (
@@ -25,6 +25,7 @@ from unjam.analysis.model import (
     Effect,
     FunctionFacts,
     Kind,
+    Location,
     ModuleFacts,
     Reference,
     Registration,
@@ -581,13 +582,17 @@ class Project:
         return is_blocking(rule.category) or bool(rule.returns or rule.attribute or rule.called)
 
 
+#: Where every registration is when only what it registers is compared.
+_NOWHERE = Location(0, 0)
+
+
 def _link_shape(facts: ModuleFacts) -> tuple[object, ...]:
     """A module's facts without their places (lines, columns): what it defines,
     registers, imports and types, in order (references: ``_swapped_references``)."""
     return (
         [function.qualname for function in facts.functions],
-        [(r.kind, r.target, r.owner, r.methods, r.route) for r in facts.registrations],
-        [(r.kind, r.target, r.owner, r.methods, r.route) for r in facts.candidate_registrations],
+        [replace(r, location=_NOWHERE) for r in facts.registrations],
+        [replace(r, location=_NOWHERE) for r in facts.candidate_registrations],
         [router.qualname for router in facts.routers],
         facts.inclusions,
         facts.value_types,
