@@ -639,6 +639,7 @@ def routes(
             raise Usage(f"--format must be table or json, not {output_format!r}")
         session = _session(options, every_route=True)
         analysis = _analyse(session)
+        analysis.close()  # nothing is rewritten: the trees kept for the passes can go
         profiles = {
             shown: session.runner.profiles[job.profile] for shown, job in analysis.jobs.items()
         }

@@ -18,7 +18,6 @@ import re
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
@@ -49,6 +48,7 @@ from unjam.prefilter import (
 )
 from unjam.source import SourceError, parse_source, python_ast, read_source
 from unjam.verify import VerificationError, compiles, reparse
+from unjam.workers import Workers
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -110,6 +110,16 @@ class Analysis:
     files_seen: int = 0
     #: Files this Python cannot parse but libcst can: they take libcst's slower paths.
     newer_syntax: int = 0
+    #: The processes that analysed the files, which kept their libcst trees for the
+    #: passes (``Runner.transform`` uses and stops them); None when analysed in-process.
+    workers: Workers[_WorkerState] | None = field(default=None, repr=False, compare=False)
+
+    def close(self) -> None:
+        """Let go of the trees kept for the passes (a run that only analyses)."""
+        if self.workers is not None:
+            self.workers.close()
+            self.workers = None
+        _KEPT.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +137,46 @@ class _WorkerState:
 
 
 _STATE: _WorkerState | None = None
+
+
+class _KeptTrees:
+    """libcst trees the analysis parsed in this process, kept for the passes: a route
+    module's parse is about a fifth of rewriting it in ``check``. Bounded by an estimate
+    of their memory; a file whose tree was not kept is parsed again."""
+
+    #: A libcst tree takes about 40 times its source's size (0.2 MB for a 5 kB module).
+    SIZE_PER_BYTE = 40
+    BUDGET = 256 * 2**20
+
+    def __init__(self) -> None:
+        self._trees: dict[str, tuple[bytes, cst.Module]] = {}
+        self._size = 0
+
+    def keep(self, job: Job, tree: cst.Module) -> None:
+        self.take(job)
+        size = len(job.data) * self.SIZE_PER_BYTE
+        if self._size + size <= self.BUDGET:
+            self._trees[job.shown] = (job.data, tree)
+            self._size += size
+
+    def take(self, job: Job) -> cst.Module | None:
+        """The kept tree of ``job``'s file, once, if it was parsed from the same bytes."""
+        kept = self._trees.pop(job.shown, None)
+        if kept is None:
+            return None
+        data, tree = kept
+        self._size -= len(data) * self.SIZE_PER_BYTE
+        return tree if data == job.data else None
+
+    def clear(self) -> None:
+        self._trees.clear()
+        self._size = 0
+
+    def __len__(self) -> int:
+        return len(self._trees)
+
+
+_KEPT = _KeptTrees()
 
 
 def _init_worker(state: _WorkerState) -> None:
@@ -167,7 +217,7 @@ def scan_job(job: Job) -> ModuleFacts | SourceError:
     try:
         module = parse_source(job.data, job.shown)
         with fast_walks():
-            return analyse_module(
+            facts = analyse_module(
                 module,
                 job.shown,
                 ModuleName(job.module, job.package, job.namespace),
@@ -175,6 +225,8 @@ def scan_job(job: Job) -> ModuleFacts | SourceError:
                 state.roots,
                 _cpython_positions(job),
             )
+        _KEPT.keep(job, module)
+        return facts
     except SourceError as error:
         return error
     except RecursionError:
@@ -283,7 +335,8 @@ class _Rewrites:
 
 
 def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
-    file = _Rewrites(job, parse_source(job.data, job.shown), state.report_only)
+    tree = _KEPT.take(job) or parse_source(job.data, job.shown)
+    file = _Rewrites(job, tree, state.report_only)
     view = project.view(job.shown)
     profile = state.profiles[job.profile]
     sites: list[Site] = []
@@ -379,11 +432,18 @@ def _on_user_lines(sites: Iterable[Site], lines: LineMap) -> list[Site]:
 _LINE_MENTION = re.compile(r"\bline (\d+)\b")
 
 
-def _map(executor: Executor | None, function: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
-    if executor is None:
+def _map(
+    workers: Workers[_WorkerState] | None, function: Callable[[Job], R], items: Sequence[Job]
+) -> Iterator[R]:
+    """In order. A file goes back to the worker that handled it before (its tree)."""
+    if workers is None:
         return map(function, items)
-    chunk = max(1, min(16, len(items) // (4 * (os.cpu_count() or 1)) or 1))
-    return executor.map(function, items, chunksize=chunk)
+    chunk = max(1, min(16, len(items) // (4 * workers.count)))
+    return workers.map(function, items, key=_shown, chunk=chunk)
+
+
+def _shown(job: Job) -> str:
+    return job.shown
 
 
 def shown_path(path: Path, base: Path) -> str:
@@ -478,15 +538,23 @@ class Runner:
             vocabulary(self.catalog),
             await_runs=bool(self._gathering_profiles()),
         )
-        executor = self._executor(state, len(jobs))
+        _KEPT.clear()  # before forking: the workers start with nothing kept
+        workers = self._workers(state, len(jobs))
         try:
-            return self._analyse(jobs, errors, executor, len(files))
-        finally:
-            if executor is not None:
-                executor.shutdown()
+            analysis = self._analyse(jobs, errors, workers, len(files))
+        except BaseException:
+            if workers is not None:
+                workers.close()
+            raise
+        analysis.workers = workers
+        return analysis
 
     def _analyse(
-        self, jobs: dict[str, Job], errors: list[str], executor: Executor | None, seen: int
+        self,
+        jobs: dict[str, Job],
+        errors: list[str],
+        executor: Workers[_WorkerState] | None,
+        seen: int,
     ) -> Analysis:
         summaries: dict[str, Summary] = {}
         every = list(jobs.values())
@@ -635,35 +703,64 @@ class Runner:
         state = _WorkerState(
             self.catalog, roots, project=project, profiles=self.profiles, report_only=report_only
         )
-        executor = self._executor(state, len(todo))
+        workers = self._rewriting_workers(analysis, state, todo)
         results: list[FileResult] = []
         tick = self.progress("rewriting", len(todo)) if self.progress and todo else None
         try:
-            for result in _map(executor, transform_job, todo):
+            for result in _map(workers, transform_job, todo):
                 results.append(result)
                 if tick:
                     tick()
         finally:
-            if executor is not None:
-                executor.shutdown()
+            if workers is not None:
+                workers.close()
+            analysis.close()
         return results
 
-    def _executor(self, state: _WorkerState, count: int) -> Executor | None:
+    def _rewriting_workers(
+        self, analysis: Analysis, state: _WorkerState, todo: Sequence[Job]
+    ) -> Workers[_WorkerState] | None:
+        """The analysis' workers, which kept the trees they parsed, when sending them the
+        project costs less than parsing the files again; else fresh ones (a fork
+        inherits the project) or none."""
+        kept = analysis.workers
+        modules = len(analysis.project.modules)
+        if kept is not None and kept.open and worth_sharing(modules, todo, kept):
+            kept.share(state)
+            analysis.workers = None
+            return kept
+        analysis.close()
+        return self._workers(state, len(todo))
+
+    def _workers(self, state: _WorkerState, count: int) -> Workers[_WorkerState] | None:
         if self.jobs == 1 or count < POOL_THRESHOLD:
             _init_worker(state)
             return None
         prepare_fast_walks()  # forked workers inherit the checked field order
-        return ProcessPoolExecutor(
-            max_workers=min(self.jobs, count),
-            initializer=functools.partial(_init_worker, state),
-            mp_context=_context(),
-        )
+        return Workers(min(self.jobs, count), _init_worker, state, _context())
 
 
-def _context() -> multiprocessing.context.BaseContext:
+#: Measured on the bench tree (240 modules analysed, 5 kB route modules): pickling the
+#: project and unpickling it in a worker takes about 3 ms per analysed module; libcst
+#: parses about 5.5 µs per byte.
+SHARE_SECONDS_PER_MODULE = 0.003
+PARSE_SECONDS_PER_BYTE = 5.5e-6
+
+
+def worth_sharing(modules: int, todo: Sequence[Job], workers: Workers[_WorkerState]) -> bool:
+    """Does handing the project to the analysis' workers (its pickle, then each worker
+    unpickling it, side by side) take less time than they save by not parsing again?"""
+    if len(todo) < POOL_THRESHOLD:
+        return False
+    parsing = sum(len(job.data) for job in todo) * PARSE_SECONDS_PER_BYTE / workers.count
+    return parsing > modules * SHARE_SECONDS_PER_MODULE
+
+
+def _context() -> multiprocessing.context.ForkContext | multiprocessing.context.SpawnContext:
     # fork is cheapest where it is safe; elsewhere spawn (the initializer carries state).
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    return multiprocessing.get_context(method)
+    if sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def run_source(

@@ -1,0 +1,173 @@
+"""The run's worker processes: order, affinity, state, failures (see ``unjam.workers``)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from unjam.codemods import by_name
+
+import unjam.runner as runner_module
+from unjam.discovery import discover
+from unjam.runner import Job, Runner, _KeptTrees
+from unjam.source import parse_source
+from unjam.workers import WorkerError, Workers
+
+_SETTING: list[str] = []
+
+
+def _remember(state: str) -> None:
+    _SETTING[:] = [state]
+
+
+def _setting(_: int) -> str:
+    return _SETTING[0]
+
+
+def _square(value: int) -> int:
+    return value * value
+
+
+def _pid(_: str) -> int:
+    time.sleep(0.005)  # long enough for both workers to take tasks
+    return os.getpid()
+
+
+def _fail_on_three(value: int) -> int:
+    if value == 3:
+        raise ValueError("three is not allowed")
+    return value
+
+
+def _die(_: int) -> int:
+    os._exit(7)
+
+
+@pytest.fixture
+def workers() -> Iterator[Workers[str]]:
+    pool = Workers(2, _remember, "first", multiprocessing.get_context("fork"))
+    yield pool
+    pool.close()
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 16])
+def test_results_come_back_in_the_order_of_the_items(workers: Workers[str], chunk: int) -> None:
+    items = list(range(200))
+    assert list(workers.map(_square, items, chunk=chunk)) == [i * i for i in items]
+
+
+def test_a_shared_state_reaches_every_worker(workers: Workers[str]) -> None:
+    assert set(workers.map(_setting, list(range(20)))) == {"first"}
+    workers.share("second")
+    assert set(workers.map(_setting, list(range(20)))) == {"second"}
+
+
+def test_a_key_seen_before_goes_back_to_the_worker_that_ran_it(workers: Workers[str]) -> None:
+    keys = [f"file{i}.py" for i in range(40)]
+    first = dict(zip(keys, workers.map(_pid, keys, key=str), strict=True))
+    assert len(set(first.values())) == 2, "both workers took tasks"
+    backwards = keys[::-1]  # in the same order, plain turns would repeat the placement
+    again = dict(zip(backwards, workers.map(_pid, backwards, key=str), strict=True))
+    same = sum(first[k] == again[k] for k in keys)
+    # Only a worker that runs out of its own tasks takes another's: about half the
+    # difference between their shares, and a few at the end.
+    shares = sorted(list(first.values()).count(pid) for pid in set(first.values()))
+    assert same >= 40 - (shares[1] - shares[0]) - 4, f"{same} of 40 went back ({shares})"
+
+
+def test_a_free_worker_takes_its_own_then_shared_then_the_newest_of_another() -> None:
+    own = [deque([1, 2]), deque([3, 4, 5])]
+    shared = deque([6, 7])
+    assert Workers._take(0, own, shared, 1) == [1]
+    assert Workers._take(0, own, shared, 5) == [2]
+    assert Workers._take(0, own, shared, 1) == [6]
+    assert Workers._take(0, own, shared, 5) == [7]
+    assert Workers._take(0, own, shared, 2) == [5, 4]
+    assert Workers._take(1, own, shared, 2) == [3]
+    assert Workers._take(1, own, shared, 2) == []
+
+
+def test_a_task_that_raises_stops_the_run_with_its_traceback(workers: Workers[str]) -> None:
+    with pytest.raises(WorkerError, match="three is not allowed"):
+        list(workers.map(_fail_on_three, list(range(10))))
+    assert not workers.open
+    with pytest.raises(WorkerError):
+        workers.map(_square, [1])
+
+
+def test_a_worker_that_dies_stops_the_run(workers: Workers[str]) -> None:
+    with pytest.raises(WorkerError, match="exit code 7"):
+        list(workers.map(_die, [1, 2, 3]))
+
+
+def test_results_left_unread_do_not_answer_the_next_map(workers: Workers[str]) -> None:
+    results = workers.map(_square, list(range(100)))
+    assert next(results) == 0
+    results.close()  # the caller stopped reading: replies may still be in the pipes
+    assert not workers.open
+
+
+def test_check_rewrites_the_trees_the_analysis_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With workers, each analysed file is parsed by libcst once: ``check`` rewrites the
+    tree the worker that analysed it kept."""
+    for index in range(12):
+        (tmp_path / f"routes{index}.py").write_text(
+            "import time\nfrom fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+            f'@app.get("/{index}")\nasync def slow() -> None:\n'
+            "    await other()\n    time.sleep(1)\n\n\n"
+            "async def other() -> None:\n    pass\n"
+        )
+    log = tmp_path / "parsed.log"
+    parse = runner_module.parse_source
+
+    def logged(data: bytes, shown: str) -> object:
+        with log.open("a") as handle:
+            handle.write(shown + "\n")
+        return parse(data, shown)
+
+    monkeypatch.setattr(runner_module, "parse_source", logged)
+    monkeypatch.setattr(runner_module, "worth_sharing", lambda *_: True)
+    passes = [c for c in by_name().values() if c.DEFAULT]
+    runner = Runner(passes, jobs=2, base=tmp_path)
+    # Analysed backwards, rewritten forwards: plain turns would not repeat the placement.
+    analysis = runner.analyse(discover([tmp_path], base=tmp_path).files[::-1])
+    assert analysis.workers is not None
+    results = runner.check(analysis)
+    assert sum(1 for r in results for s in r.sites if s.codemod == "offload-blocking") == 12
+    parsed = log.read_text().split()
+    assert set(parsed) == {f"routes{i}.py" for i in range(12)}
+    # Parsing every file again would be 24; a worker that runs out of its own files
+    # takes (and parses) a few of the other's.
+    assert len(parsed) <= 16, sorted(parsed)
+    assert analysis.workers is None
+
+
+def test_a_kept_tree_is_handed_out_once_and_only_for_the_same_bytes() -> None:
+    job = Job("a.py", "a.py", "a", "", b"x = 1\n")
+    kept = _KeptTrees()
+    tree = parse_source(job.data, job.shown)
+    kept.keep(job, tree)
+    assert kept.take(replace(job, data=b"x = 2\n")) is None
+    kept.keep(job, tree)
+    assert kept.take(job) is tree
+    assert kept.take(job) is None
+
+
+def test_trees_past_the_memory_budget_are_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_KeptTrees, "BUDGET", 3 * 6 * _KeptTrees.SIZE_PER_BYTE)
+    kept = _KeptTrees()
+    jobs = [Job(f"{i}.py", f"{i}.py", str(i), "", b"x = 1\n") for i in range(5)]
+    for job in jobs:
+        kept.keep(job, parse_source(job.data, job.shown))
+    assert len(kept) == 3
+    assert kept.take(jobs[0]) is not None
+    kept.keep(jobs[4], parse_source(jobs[4].data, jobs[4].shown))  # room again
+    assert kept.take(jobs[4]) is not None
