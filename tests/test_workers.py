@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
+import sys
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -91,6 +93,67 @@ def test_a_free_worker_takes_its_own_then_shared_then_the_newest_of_another() ->
     assert Workers._take(0, own, shared, 2) == [5, 4]
     assert Workers._take(1, own, shared, 2) == [3]
     assert Workers._take(1, own, shared, 2) == []
+
+
+_LARGE_TASKS = """
+import multiprocessing
+from unjam.workers import Workers
+
+def echo(data):
+    return data * 2
+
+if __name__ == "__main__":
+    workers = Workers(2, id, None, multiprocessing.get_context("fork"))
+    items = [bytes([i]) * 300_000 for i in range(40)]
+    results = list(workers.map(echo, items))
+    assert results == [item * 2 for item in items]
+    workers.close()
+    print("done")
+"""
+
+
+def test_large_tasks_and_results_do_not_fill_both_pipes_at_once(tmp_path: Path) -> None:
+    """A worker writing a large result and the parent writing a large task to it must
+    never wait on each other (a deadlock: the run would hang, so it runs apart)."""
+    script = tmp_path / "large.py"
+    script.write_text(_LARGE_TASKS)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == "done"
+
+
+_PARENT_KILLED = """
+import multiprocessing, os, signal
+from unjam.workers import Workers
+
+if __name__ == "__main__":
+    workers = Workers(2, id, None, multiprocessing.get_context("fork"))
+    print(*(process.pid for process in workers._processes), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\tZ" not in status.split("State:", 1)[1].split("\n", 1)[0]
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_workers_stop_when_their_parent_is_killed(tmp_path: Path) -> None:
+    script = tmp_path / "killed.py"
+    script.write_text(_PARENT_KILLED)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    pids = [int(pid) for pid in done.stdout.split()]
+    assert len(pids) == 2
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_running(pid) for pid in pids), "orphaned workers still wait for work"
 
 
 def test_a_task_that_raises_stops_the_run_with_its_traceback(workers: Workers[str]) -> None:

@@ -31,9 +31,11 @@ T = TypeVar("T")
 R = TypeVar("R")
 S = TypeVar("S")
 
-#: Messages a worker may hold at once: one running, one waiting, so it never idles
-#: for the round trip to the parent.
-DEPTH = 2
+#: Messages a worker holds at once. The parent sends only to a worker waiting for
+#: work: with a second message queued, a worker blocked writing a large result into a
+#: full pipe and the parent blocked writing a large task into the other would wait for
+#: each other for ever (polar's project did). Chunks keep the round trips few.
+DEPTH = 1
 
 
 class WorkerError(RuntimeError):
@@ -48,8 +50,8 @@ def _serve(
 ) -> None:
     """A worker's loop: run batches of tasks until told to stop or the parent is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C, then stops us
-    for other in inherited:  # a forked copy of another worker's pipe would keep it open
-        other.close()
+    for parents_end in inherited:  # a copy here would keep the pipe open after the
+        parents_end.close()  # parent is gone: no end of file, no broken pipe
     initializer(state)
     while True:
         try:
@@ -101,7 +103,8 @@ class Workers(Generic[S]):
         forks = context.get_start_method() == "fork"
         for _ in range(count):
             parent, child = context.Pipe()
-            inherited = tuple(self._connections) if forks else ()
+            # A fork holds copies of the parent's ends, its own pipe's included.
+            inherited = (*self._connections, parent) if forks else ()
             process = context.Process(
                 target=_serve, args=(child, initializer, state, inherited), daemon=True
             )
