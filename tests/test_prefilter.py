@@ -8,6 +8,9 @@ FastAPI calls, and who uses each async function that blocks.
 from __future__ import annotations
 
 import json
+import pickle
+import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +22,7 @@ from tests.helpers import FIXTURES, analyse, write_tree
 from unjam.analysis.catalog import default_catalog
 from unjam.analysis.project import Project
 from unjam.cli import app
-from unjam.prefilter import Mentions, select, summarise, summarise_newer, vocabulary
+from unjam.prefilter import Mentions, Words, select, summarise, summarise_newer, vocabulary
 from unjam.source import SourceError, parse_source
 
 TRICKY = {
@@ -420,3 +423,29 @@ def test_suppressions_hold_in_files_this_python_cannot_parse(
     assert fallback.stdout == expected.stdout
     assert "app.py:18:5: offload-blocking" in fallback.stdout
     assert fallback.stdout.count("offload-blocking") == 1
+
+
+def _words_by_regex(data: bytes) -> set[str]:
+    """The oracle: every match of ``\\b\\w+\\b``, as a regex alternation finds names."""
+    return {word.decode() for word in re.findall(rb"\b\w+\b", data)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "from pkg.tasks import run as _run9\nx=run(1)+2run_3\n",
+        "café = run  # naïve_name\tother\r\nrun.tasks[0]\x0cend",
+        "'''run'''\"tasks\" 9abc _ __init__ a_b_c",
+        "",
+    ],
+)
+def test_a_files_words_are_the_runs_a_word_boundary_pattern_finds(text: str) -> None:
+    data = text.encode()
+    assert set(Words.of(data).every) == _words_by_regex(data)
+
+
+def test_words_arrive_interned_from_a_worker() -> None:
+    words = pickle.loads(pickle.dumps(Words.of(b"from . import helper_name_xyz\n")))
+    every = {word: word for word in words.every}
+    assert every["helper_name_xyz"] is sys.intern("helper_name_xyz")
+    assert words.from_own_package == ("helper_name_xyz",)

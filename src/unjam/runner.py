@@ -40,6 +40,7 @@ from unjam.lines import LineMap
 from unjam.prefilter import (
     Mentions,
     Summary,
+    Words,
     reexported,
     select,
     summarise,
@@ -194,7 +195,7 @@ def summary_job(job: Job) -> Summary | SourceError:
     state = _state()
     words = state.vocabulary
     try:
-        return summarise(
+        summary = summarise(
             job.data,
             job.shown,
             words,
@@ -208,7 +209,8 @@ def summary_job(job: Job) -> Summary | SourceError:
             tree = parse_source(job.data, job.shown)
         except SourceError:
             return error
-        return summarise_newer(tree, job.data, words, job.module, job.package, job.namespace)
+        summary = summarise_newer(tree, job.data, words, job.module, job.package, job.namespace)
+    return replace(summary, words=Words.of(job.data))
 
 
 def scan_job(job: Job) -> ModuleFacts | SourceError:
@@ -651,12 +653,13 @@ class Runner:
         async_only = Mentions(in_async)
 
         def wanted(shown: str, job: Job) -> bool:
-            if job.module in owners or anywhere.found_in(job.data):
+            summary = summaries[shown]
+            if job.module in owners or anywhere.found_among(summary.words):
                 return True
             return (
                 bool(async_only)
-                and (summaries[shown].has_async or shown in relays)
-                and async_only.found_in(job.data)
+                and (summary.has_async or shown in relays)
+                and async_only.found_among(summary.words)
             )
 
         return [job for shown, job in jobs.items() if shown not in analysed and wanted(shown, job)]
