@@ -726,14 +726,13 @@ class Runner:
         """The analysis' workers, which kept the trees they parsed, when sending them the
         project costs less than parsing the files again; else fresh ones (a fork
         inherits the project) or none."""
-        kept = analysis.workers
-        modules = len(analysis.project.modules)
-        if kept is not None and kept.open and worth_sharing(modules, todo, kept):
-            kept.share(state)
-            analysis.workers = None
-            return kept
-        analysis.close()
-        return self._workers(state, len(todo))
+        kept, analysis.workers = analysis.workers, None
+        if kept is not None:
+            if kept.open and worth_sharing(len(analysis.project.modules), todo, kept):
+                kept.share(state)
+                return kept
+            kept.close()
+        return self._workers(state, len(todo))  # in-process: the trees kept here serve
 
     def _workers(self, state: _WorkerState, count: int) -> Workers[_WorkerState] | None:
         if self.jobs == 1 or count < POOL_THRESHOLD:
