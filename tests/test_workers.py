@@ -64,6 +64,25 @@ def test_results_come_back_in_the_order_of_the_items(workers: Workers[str], chun
     assert list(workers.map(_square, items, chunk=chunk)) == [i * i for i in items]
 
 
+_CALLS: list[int] = []
+
+
+def _call_number(value: int) -> tuple[int, int]:
+    _CALLS.append(value)
+    return value, len(_CALLS)
+
+
+def test_larger_tasks_start_first_and_results_still_come_in_order() -> None:
+    one = Workers(1, _remember, "", multiprocessing.get_context("fork"))
+    try:
+        items = [1, 5, 3, 4, 2]
+        results = list(one.map(_call_number, items, size=lambda value: value))
+    finally:
+        one.close()
+    assert [value for value, _ in results] == items
+    assert dict(results) == {5: 1, 4: 2, 3: 3, 2: 4, 1: 5}
+
+
 def test_a_shared_state_reaches_every_worker(workers: Workers[str]) -> None:
     assert set(workers.map(_setting, list(range(20)))) == {"first"}
     workers.share("second")

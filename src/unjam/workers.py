@@ -137,12 +137,15 @@ class Workers(Generic[S]):
         items: Sequence[T],
         key: Callable[[T], Hashable] | None = None,
         chunk: int = 1,
+        size: Callable[[T], int] | None = None,
     ) -> Iterator[R]:
         """``function`` over ``items``, results in order. ``key``: tasks with a key seen
-        before prefer the worker that ran it. ``chunk``: tasks sent per message."""
+        before prefer the worker that ran it. ``chunk``: tasks sent per message.
+        ``size``: an estimate of a task's cost; larger ones start first, so the run ends
+        on small ones and no worker waits long for the last."""
         if not self.open:
             raise WorkerError("the worker processes have stopped")
-        return self._run(function, items, key, max(1, chunk))
+        return self._run(function, items, key, max(1, chunk), size)
 
     def _run(
         self,
@@ -150,11 +153,15 @@ class Workers(Generic[S]):
         items: Sequence[T],
         key: Callable[[T], Hashable] | None,
         chunk: int,
+        size: Callable[[T], int] | None,
     ) -> Iterator[R]:
         own: list[deque[int]] = [deque() for _ in self._processes]
         shared: deque[int] = deque()
-        for index, item in enumerate(items):
-            worker = self._placed.get(key(item)) if key is not None else None
+        order: Sequence[int] = range(len(items))
+        if size is not None:
+            order = sorted(order, key=lambda index: -size(items[index]))
+        for index in order:
+            worker = self._placed.get(key(items[index])) if key is not None else None
             (own[worker] if worker is not None else shared).append(index)
         waiting = [0] * self.count
         results: dict[int, R] = {}
