@@ -147,7 +147,10 @@ class _KeptTrees:
 
     #: A libcst tree takes about 40 times its source's size (0.2 MB for a 5 kB module).
     SIZE_PER_BYTE = 40
-    BUDGET = 256 * 2**20
+    #: Per process. The bench tree's 240 analysed modules take about 25 MB in each of two
+    #: workers; a monorepo's thousands would take gigabytes, so past this they are
+    #: parsed again instead.
+    BUDGET = 64 * 2**20
 
     def __init__(self) -> None:
         self._trees: dict[str, tuple[bytes, cst.Module]] = {}
