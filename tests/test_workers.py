@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import subprocess
@@ -17,7 +18,7 @@ from unjam.codemods import by_name
 
 import unjam.runner as runner_module
 from unjam.discovery import discover
-from unjam.runner import Job, Runner, _KeptTrees
+from unjam.runner import COLLECTOR_THRESHOLDS, Job, Runner, _KeptTrees
 from unjam.source import parse_source
 from unjam.workers import WorkerError, Workers
 
@@ -254,3 +255,24 @@ def test_trees_past_the_memory_budget_are_not_kept(monkeypatch: pytest.MonkeyPat
     assert kept.take(jobs[0]) is not None
     kept.keep(jobs[4], parse_source(jobs[4].data, jobs[4].shown))  # room again
     assert kept.take(jobs[4]) is not None
+
+
+def _thresholds(_: int) -> tuple[int, int, int]:
+    return gc.get_threshold()
+
+
+def test_a_run_tunes_the_collector_in_its_workers_and_restores_it(tmp_path: Path) -> None:
+    for index in range(10):
+        (tmp_path / f"m{index}.py").write_text(
+            "import time\n\n\nasync def f():\n    time.sleep(1)\n"
+        )
+    before = gc.get_threshold()
+    assert before != COLLECTOR_THRESHOLDS
+    runner = Runner([c for c in by_name().values() if c.DEFAULT], jobs=2, base=tmp_path)
+    analysis = runner.analyse(discover([tmp_path], base=tmp_path).files)
+    assert gc.get_threshold() == before
+    assert analysis.workers is not None
+    try:
+        assert set(analysis.workers.map(_thresholds, [1, 2, 3, 4])) == {COLLECTOR_THRESHOLDS}
+    finally:
+        analysis.close()

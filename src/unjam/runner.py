@@ -11,6 +11,7 @@ analysis.
 from __future__ import annotations
 
 import functools
+import gc
 import multiprocessing
 import multiprocessing.context
 import os
@@ -18,6 +19,7 @@ import re
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
@@ -493,6 +495,26 @@ def namespaces_of(
     }
 
 
+#: CPython collects its youngest objects every 700 allocations and all of them every
+#: hundred collections of those. A run makes millions of short-lived libcst nodes while
+#: trees, facts and the project stay alive, and the full collections, each walking every
+#: live object, took an eighth of ``check`` (3.7 s of GC in 22 s on the 1,000-module bench
+#: tree, one job). With these, 0.9 s, and the same peak memory: the cycles libcst leaves
+#: (visitors holding their own bound methods) are still collected, later.
+COLLECTOR_THRESHOLDS = (10_000, 20, 20)
+
+
+@contextmanager
+def collector_tuned() -> Iterator[None]:
+    """The garbage collector set for a run (workers forked inside keep the setting)."""
+    before = gc.get_threshold()
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 class Runner:
     """Runs the pipeline for one invocation of the command line (or a test)."""
 
@@ -521,6 +543,7 @@ class Runner:
         self.progress = progress
 
     # -- analysis ------------------------------------------------------------------------
+    @collector_tuned()
     def analyse(
         self, files: Iterable[SourceFile], profile_of: Mapping[Path, str] | None = None
     ) -> Analysis:
@@ -706,6 +729,7 @@ class Runner:
                 )
         return static + self.transform(analysis, only=rewrite, report_only=True)
 
+    @collector_tuned()
     def transform(
         self, analysis: Analysis, only: Set[str] | None = None, report_only: bool = False
     ) -> list[FileResult]:
