@@ -18,7 +18,7 @@ from unjam.codemods import by_name
 
 import unjam.runner as runner_module
 from unjam.discovery import discover
-from unjam.runner import COLLECTOR_THRESHOLDS, Job, Runner, _KeptTrees
+from unjam.runner import COLLECTOR_THRESHOLDS, Job, Runner, _KeptTrees, worth_sharing
 from unjam.source import parse_source
 from unjam.workers import WorkerError, Workers
 
@@ -276,3 +276,14 @@ def test_a_run_tunes_the_collector_in_its_workers_and_restores_it(tmp_path: Path
         assert set(analysis.workers.map(_thresholds, [1, 2, 3, 4])) == {COLLECTOR_THRESHOLDS}
     finally:
         analysis.close()
+
+
+def test_the_project_goes_to_the_workers_only_when_that_costs_less_than_parsing(
+    workers: Workers[str],
+) -> None:
+    def todo(count: int, size: int) -> list[Job]:
+        return [Job(f"{i}.py", f"{i}.py", str(i), "", b"x" * size) for i in range(count)]
+
+    assert not worth_sharing(10, todo(4, 50_000), workers), "too few files for workers"
+    assert worth_sharing(240, todo(200, 5_000), workers), "the bench tree: 2.75 s vs 0.7 s"
+    assert not worth_sharing(3_000, todo(20, 5_000), workers), "a large project, few rewrites"
