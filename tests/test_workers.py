@@ -84,6 +84,19 @@ def test_larger_tasks_start_first_and_results_still_come_in_order() -> None:
     assert dict(results) == {5: 1, 4: 2, 3: 3, 2: 4, 1: 5}
 
 
+def test_workers_started_by_spawn_run_tasks_and_take_a_shared_state() -> None:
+    """macOS and Windows start workers with spawn: the state, the tasks and the
+    functions are pickled, and no pipe end is inherited."""
+    spawned = Workers(2, _remember, "first", multiprocessing.get_context("spawn"))
+    try:
+        assert list(spawned.map(_square, list(range(30)), chunk=4)) == [i * i for i in range(30)]
+        assert set(spawned.map(_setting, list(range(6)))) == {"first"}
+        spawned.share("second")
+        assert set(spawned.map(_setting, list(range(6)))) == {"second"}
+    finally:
+        spawned.close()
+
+
 def test_a_shared_state_reaches_every_worker(workers: Workers[str]) -> None:
     assert set(workers.map(_setting, list(range(20)))) == {"first"}
     workers.share("second")
