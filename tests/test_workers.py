@@ -14,9 +14,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 from unjam.codemods import by_name
 
 import unjam.runner as runner_module
+from unjam.cli import app
 from unjam.discovery import discover
 from unjam.runner import COLLECTOR_THRESHOLDS, Job, Runner, _KeptTrees, worth_sharing
 from unjam.source import parse_source
@@ -300,3 +302,19 @@ def test_the_project_goes_to_the_workers_only_when_that_costs_less_than_parsing(
     assert not worth_sharing(10, todo(4, 50_000), workers), "too few files for workers"
     assert worth_sharing(240, todo(200, 5_000), workers), "the bench tree: 2.75 s vs 0.7 s"
     assert not worth_sharing(3_000, todo(20, 5_000), workers), "a large project, few rewrites"
+
+
+def _broken_summary(job: Job) -> object:
+    raise RuntimeError(f"a bug while reading {job.shown}")
+
+
+def test_a_bug_in_a_worker_ends_the_command_with_one_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for index in range(10):
+        (tmp_path / f"m{index}.py").write_text("x = 1\n")
+    monkeypatch.setattr(runner_module, "summary_job", _broken_summary)  # forks inherit it
+    result = CliRunner().invoke(app, ["check", str(tmp_path), "--jobs", "2"])
+    assert result.exit_code == 2
+    assert "unjam: internal error, please report it" in result.stderr
+    assert "a bug while reading" in result.stderr

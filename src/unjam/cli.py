@@ -43,6 +43,7 @@ from unjam.migrate import Prepared, changes_from, execute, prepare, write_only
 from unjam.packages import Layout, UnknownCodemod, choose_passes, layout, parse_shard
 from unjam.report import Finding, Format, findings_from, render, unhandled_blocking
 from unjam.runner import Analysis, FileResult, Profile, Runner, shown_path
+from unjam.workers import WorkerError
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 #: Above this many files a progress bar is worth its noise (on a TTY only).
@@ -326,6 +327,9 @@ def _guard(command: Callable[[], int]) -> None:
         raise typer.Exit(EXIT_ERROR) from None
     except UndoIncomplete as problem:
         _say(f"unjam: {problem}")
+        raise typer.Exit(EXIT_ERROR) from None
+    except WorkerError as problem:  # a bug: the tasks report bad input as values
+        _say(f"unjam: internal error, please report it: {problem}")
         raise typer.Exit(EXIT_ERROR) from None
     except (Interrupted, KeyboardInterrupt, typer.Abort):  # Abort: Ctrl-C at a prompt
         _say("unjam: interrupted; nothing was changed")

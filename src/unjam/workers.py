@@ -8,8 +8,9 @@ was seen before goes back to the worker that ran it (which kept what it parsed) 
 that worker has room; a worker with nothing of its own takes shared tasks first and
 then another worker's newest ones, so none idles while work is waiting.
 
-A task that raises, or a worker that dies, ends the run with ``WorkerError``; so does
-an interruption. The tasks themselves report bad input as values (see ``runner``).
+A task that raises, or a worker that dies, ends the run with ``WorkerError`` (the tasks
+report bad input as values, see ``runner``: this is a bug). Workers ignore Ctrl-C; the
+parent, interrupted, stops them.
 """
 
 from __future__ import annotations
