@@ -449,3 +449,14 @@ def test_words_arrive_interned_from_a_worker() -> None:
     every = {word: word for word in words.every}
     assert every["helper_name_xyz"] is sys.intern("helper_name_xyz")
     assert words.from_own_package == ("helper_name_xyz",)
+
+
+def test_both_summaries_carry_the_words_later_rounds_look_for() -> None:
+    data = b"from . import helper_xyz\n\n\ndef run() -> None:\n    tasks.go()\n"
+    words = vocabulary(default_catalog())
+    exact = summarise(data, "m.py", words, "pkg.mod", "pkg")
+    wide = summarise_newer(parse_source(data, "m.py"), data, words, "pkg.mod", "pkg")
+    for summary in (exact, wide):
+        assert summary.words == Words.of(data)
+        assert Mentions([("pkg.tasks", "go")]).found_among(summary.words)
+        assert Mentions([("pkg.helpers", "helper_xyz")]).found_among(summary.words)

@@ -95,7 +95,7 @@ _ONLY_WORDS = bytes(byte if byte in _WORD_BYTES else ord(" ") for byte in range(
 @dataclass(frozen=True, slots=True)
 class Words:
     """Every word of a file and the names its ``from . import`` statements list: what
-    ``Mentions`` asks. Workers collect them with the summary, so that each round of the
+    ``Mentions`` asks. Workers collect them in the summary, so that each round of the
     analysis looks words up in the parent instead of scanning every file's text again
     (a second per round on the 2,000-module bench tree, with the workers idle).
 
@@ -185,7 +185,7 @@ class Summary:
     imported: Mapping[str, Call] = field(default_factory=dict)
     #: Modules imported with ``from x import *``.
     star_imports: tuple[str, ...] = ()
-    #: What later rounds look for (see ``Mentions``); set by ``runner.summary_job``.
+    #: What later rounds look for (see ``Mentions``).
     words: Words = field(default_factory=Words)
 
 
@@ -398,6 +398,7 @@ def summarise(
         classes=frozenset(c.name for c in classes),
         imported=_module_level_imports(tree, words.imports),
         star_imports=tuple(words.imports.stars),
+        words=Words.of(data),
     )
 
 
@@ -447,6 +448,7 @@ def summarise_newer(
         newer_syntax=True,
         imported=dict(words.imports.names),  # nested ones too: it can only say more
         star_imports=tuple(words.imports.stars),
+        words=Words.of(data),
     )
 
 

@@ -42,7 +42,6 @@ from unjam.lines import LineMap
 from unjam.prefilter import (
     Mentions,
     Summary,
-    Words,
     reexported,
     select,
     summarise,
@@ -53,7 +52,6 @@ from unjam.source import SourceError, parse_source, python_ast, read_source
 from unjam.verify import VerificationError, compiles, reparse
 from unjam.workers import Workers
 
-T = TypeVar("T")
 R = TypeVar("R")
 
 #: Below this many files a process pool costs more than it saves.
@@ -200,7 +198,7 @@ def summary_job(job: Job) -> Summary | SourceError:
     state = _state()
     words = state.vocabulary
     try:
-        summary = summarise(
+        return summarise(
             job.data,
             job.shown,
             words,
@@ -214,8 +212,7 @@ def summary_job(job: Job) -> Summary | SourceError:
             tree = parse_source(job.data, job.shown)
         except SourceError:
             return error
-        summary = summarise_newer(tree, job.data, words, job.module, job.package, job.namespace)
-    return replace(summary, words=Words.of(job.data))
+        return summarise_newer(tree, job.data, words, job.module, job.package, job.namespace)
 
 
 def scan_job(job: Job) -> ModuleFacts | SourceError:
@@ -593,13 +590,13 @@ class Runner:
         self,
         jobs: dict[str, Job],
         errors: list[str],
-        executor: Workers[_WorkerState] | None,
+        workers: Workers[_WorkerState] | None,
         seen: int,
     ) -> Analysis:
         summaries: dict[str, Summary] = {}
         every = list(jobs.values())
         tick = self.progress("reading", len(every)) if self.progress else None
-        for job, summary in zip(every, _map(executor, summary_job, every), strict=True):
+        for job, summary in zip(every, _map(workers, summary_job, every), strict=True):
             if isinstance(summary, SourceError):
                 errors.append(str(summary))
                 del jobs[job.shown]
@@ -623,7 +620,7 @@ class Runner:
                 and shown not in chosen
             ]
             for job, outcome in zip(
-                gather_only, _map(executor, light_job, gather_only), strict=True
+                gather_only, _map(workers, light_job, gather_only), strict=True
             ):
                 if isinstance(outcome, ModuleFacts):
                     light[job.shown] = outcome
@@ -638,7 +635,7 @@ class Runner:
             if not pending:
                 break
             tick = self.progress("analysing", len(pending)) if self.progress else None
-            outcomes = _map(executor, scan_job, pending, heavy=True)
+            outcomes = _map(workers, scan_job, pending, heavy=True)
             for job, outcome in zip(pending, outcomes, strict=True):
                 analysed.add(job.shown)
                 if isinstance(outcome, SourceError):
