@@ -31,6 +31,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor, _ad
 from unjam.codemods._nodes import index_module
 
 from unjam.analysis.model import Location
+from unjam.analysis.node_index import NodeIndex
 from unjam.analysis.project import FunctionPlan, ModuleView
 from unjam.analysis.suppression import is_suppressed
 from unjam.analysis.walker import Walker
@@ -171,6 +172,11 @@ class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
         #: The text of the module about to be walked, when the caller has it already:
         #: libcst writes the whole module out again on every ``.code``.
         self.known_code: str | None = None
+        #: What the analysis learnt about the nodes of the tree it walked, when the
+        #: caller has it: a pass walking that very tree need not number its calls again.
+        self.known_index: NodeIndex | None = None
+        #: ``known_index`` while the pass walks the tree it describes.
+        self.walked_index: NodeIndex | None = None
         #: The file's statements as written out so far (the caller's, when it has one).
         self.statement_text = StatementText()
         self._walked: cst.Module | None = None
@@ -200,7 +206,12 @@ class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
         """Index the module the walk will see (functions' qualified names, calls' order
         as the analysis counted them), then walk it."""
         self._walked = tree
-        self.qualnames, self.indexes = index_module(tree, self.view.module)
+        known = self.known_index.of(tree) if self.known_index is not None else None
+        self.walked_index = known
+        if known is not None:
+            self.qualnames, self.indexes = known.functions, known.calls
+        else:
+            self.qualnames, self.indexes = index_module(tree, self.view.module)
         self.skipped = self._functions_to_skip() if self.WALKS_DECIDED_ONLY else frozenset()
         if self.skipped:  # the checks cost a call per node: only where they pay
             self.on_visit = self._visit_unless_skipped  # type: ignore[method-assign]

@@ -21,6 +21,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 from unjam.codemods._blocks import Parents
+from unjam.codemods._nodes import nodes_in
 
 from unjam.analysis.walker import Walker
 
@@ -41,6 +42,13 @@ class LocalMetadata:
         if self._positions is None:
             self._positions = self._wrapper.resolve(PositionProvider)
         return self._positions
+
+    @functools.cached_property
+    def order(self) -> dict[int, int]:
+        """``id`` of each node of the function -> its place in source order: what
+        comparing positions tells, for the price of a walk instead of writing the
+        function out."""
+        return {id(node): place for place, node in enumerate(nodes_in(self._function))}
 
     @functools.cached_property
     def parents(self) -> Parents:

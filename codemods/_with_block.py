@@ -18,7 +18,7 @@ that the coroutine reads afterwards. libcst's ``ScopeProvider`` answers both.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import libcst as cst
@@ -33,10 +33,6 @@ from unjam.analysis.walker import Walker
 #: Statements that would leave or change the coroutine itself if they moved.
 _LEAVES = m.Return() | m.Yield() | m.Await() | m.Global() | m.Nonlocal() | m.Del()
 _NESTED = m.FunctionDef() | m.ClassDef()
-
-
-#: (line, column) of a node's start.
-Position = tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +87,7 @@ def _escapes(block: cst.BaseSuite) -> bool:
 
 
 def names_in_and_out(
-    node: cst.With, scope: Scope, where: Callable[[cst.CSTNode], Position], in_loop: bool
+    node: cst.With, scope: Scope, source_order: Mapping[int, int], in_loop: bool
 ) -> tuple[list[str], list[str]]:
     """(locals the block reads that are bound outside it, names it binds that code
     outside it reads), each in order of first appearance.
@@ -99,10 +95,11 @@ def names_in_and_out(
     libcst's scopes do not follow control flow: a read refers to every binding of the
     name in the function. Source order narrows that down: a parameter must be bound
     before the block (or anywhere, in a loop), a returned name read after it (or
-    anywhere, in a loop); the block's own ``as`` targets are never parameters."""
+    anywhere, in a loop); the block's own ``as`` targets are never parameters.
+    ``source_order``: ``id`` of each node of the function -> its place in source order."""
     nodes = nodes_in(node)
     inside = {id(found) for found in nodes}
-    start, end = where(node), where(nodes[-1])  # after the last node, code is after it
+    start, end = source_order[id(node)], source_order[id(nodes[-1])]  # last node: after it
     own = {
         name.value
         for item in node.items
@@ -123,7 +120,7 @@ def names_in_and_out(
         if not isinstance(assignment, Assignment):
             continue  # builtins and other implicit bindings are never inside the block
         bound_inside = id(assignment.node) in inside
-        bound_before = not bound_inside and (in_loop or where(assignment.node) < start)
+        bound_before = not bound_inside and (in_loop or source_order[id(assignment.node)] < start)
         if bound_before and assignment.name in augmented and assignment.name not in own:
             at = augmented[assignment.name]
             reads[assignment.name] = min(at, reads.get(assignment.name, at))
@@ -132,7 +129,7 @@ def names_in_and_out(
                 if bound_before and assignment.name not in own:
                     at = order.get(id(access.node), 0)
                     reads[assignment.name] = min(at, reads.get(assignment.name, at))
-            elif bound_inside and (in_loop or where(access.node) > end):
+            elif bound_inside and (in_loop or source_order[id(access.node)] > end):
                 at = order.get(id(assignment.node), 0)
                 writes[assignment.name] = min(at, writes.get(assignment.name, at))
     return sorted(reads, key=reads.__getitem__), sorted(writes, key=writes.__getitem__)

@@ -326,9 +326,16 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
             coroutine.loops -= 1
         return updated_node
 
-    def _where(self, node: cst.CSTNode) -> tuple[int, int]:
-        start = self._metadata().positions[node].start
-        return (start.line, start.column)
+    def _lines(self, node: cst.With) -> tuple[int, int]:
+        """First and last module line of a ``with`` statement: the analysis of the tree
+        being walked knows them; otherwise the function is written out to learn them."""
+        index = self.walked_index
+        known = index.with_lines.get(id(node)) if index is not None else None
+        if known is not None:
+            return known
+        metadata = self._metadata()
+        position = metadata.positions[node]
+        return position.start.line + metadata.offset, position.end.line + metadata.offset
 
     def _enclosing(self) -> str | _Coroutine | None:
         """The innermost frame that decides where an await can go."""
@@ -523,8 +530,7 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
     def _block(self, node: cst.With, coroutine: _Coroutine) -> _Block:
         check_body(node)
         metadata = self._metadata()
-        position = metadata.positions[node]
-        first, last = position.start.line + metadata.offset, position.end.line + metadata.offset
+        first, last = self._lines(node)
         calls = {self.indexes[id(call)] for call in find_all(node, m.Call())}
         inside = [effect for index, effect in coroutine.effects.items() if index in calls]
         if any(self._line_ignored(effect) for effect in inside):
@@ -541,7 +547,7 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
         scope = self._metadata().scopes.get(node)
         if scope is None:
             raise hop.Refused("unjam could not resolve its names")
-        params, returns = names_in_and_out(node, scope, self._where, coroutine.loops > 0)
+        params, returns = names_in_and_out(node, scope, metadata.order, coroutine.loops > 0)
         if returns and coroutine.tries:
             raise hop.Refused("it sits in a try statement that could see it half done")
         unsure = [name for name in returns if name not in params and not bound_for_sure(node, name)]
@@ -574,7 +580,7 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
             return updated_node
         extracted = extract(updated_node, block.helper, block.params, block.returns, run_sync)
         self._import(run_sync)
-        line = self._metadata().positions[original_node].start.line + self._metadata().offset
+        line = self._lines(original_node)[0]
         for effect in block.covered:
             self._fixed(
                 block.coroutine,

@@ -59,3 +59,90 @@ def test_a_rewrite_writes_out_only_the_statements_it_changed(
     monkeypatch.setattr(StatementText, "tokens", counting)
     assert text.module(renamed) == renamed.code
     assert written == [renamed.body[1]]
+
+
+# (the cookie's shape is a str here: CPython would read its bytes)
+SEED_SHAPES = {
+    **{name: source for name, source in SHAPES.items() if name != "coding cookie"},
+    "decorators and comments": (
+        "# header\n\nimport os  # why\n# about f\n@dec(\n    1,\n)\n# between\n@other\n"
+        "def f():\n    pass\n    # footer of f\n\n# dedented\nclass C:\n    x = 1\n"
+    ),
+    "strings that look like lines": 'X = """\n# not a comment\n\ndef g(): ...\n"""\nY = 1\n',
+    "semicolons and parentheses": "a = 1; b = 2\n(\n    c\n) = 3\n[\n    d\n][0] += 1\n",
+    "form feed and lone cr": "a = 1\n\x0c\nb = 2\rc = 3\r\n",
+    "backslash after the at": "@ \\\ndec\ndef f(): pass\n",
+}
+
+
+def _seeded(source: str) -> tuple[cst.Module, StatementText, bool]:
+    from unjam.analysis.catalog import default_catalog
+    from unjam.analysis.module import analyse_and_index
+    from unjam.analysis.names import ModuleName
+    from unjam.analysis.positions import AstPositions
+    from unjam.source import python_ast
+
+    module = cst.parse_module(source)
+    positions = AstPositions(*python_ast(source.encode(), "m.py"))
+    _, index = analyse_and_index(
+        module, "m.py", ModuleName("m", ""), default_catalog(), frozenset(), positions
+    )
+    text = StatementText()
+    return module, text, text.seed(module, module.code, index.first_lines)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [*SEED_SHAPES.values(), *(p.read_text(encoding="utf-8") for p in SOURCES)],
+    ids=[*SEED_SHAPES.keys(), *(p.relative_to(ROOT).as_posix() for p in SOURCES)],
+)
+def test_seeded_text_is_what_libcst_writes(source: str) -> None:
+    """Seeded from the source text, each statement reads as libcst writes it out."""
+    module, text, _ = _seeded(source)
+    for statement in module.body:
+        assert text.of(module, statement) == StatementText().of(module, statement)
+    assert text.module(module) == module.code
+
+
+def test_sources_are_seeded_unless_a_line_is_in_doubt() -> None:
+    seeded = {name: _seeded(source)[2] for name, source in SEED_SHAPES.items()}
+    assert seeded["decorators and comments"]
+    assert seeded["strings that look like lines"]
+    assert seeded["semicolons and parentheses"]
+    assert seeded["form feed and lone cr"]
+    assert seeded["crlf"]
+    assert seeded["footer"]
+    assert not seeded["no trailing newline"]  # its last token is dropped, not seeded
+    assert not seeded["backslash after the at"]  # CPython's line is the decorator's
+    assert not seeded["empty"]  # nothing to seed
+    with_code = [p for p in SOURCES if cst.parse_module(p.read_bytes()).body]
+    assert all(_seeded(p.read_text(encoding="utf-8"))[2] for p in with_code)
+
+
+def test_a_wrong_first_line_seeds_nothing() -> None:
+    source = SEED_SHAPES["decorators and comments"]
+    module, _, _ = _seeded(source)
+    positions = (3, 5, 15)
+    assert StatementText().seed(module, module.code, positions)
+    for moved in ((2, 5, 15), (4, 5, 15), (3, 4, 15), (3, 6, 15), (3, 5, 14), (3, 5, 16)):
+        assert not StatementText().seed(module, module.code, moved), moved
+    assert not StatementText().seed(module, module.code, (3, 5))
+
+
+@pytest.mark.parametrize(
+    ("source", "right", "wrong"),
+    [
+        # the claimed line is indented: the footer of the function before
+        ("def f():\n    pass\n    # in f\nb = 2\n", (1, 4), (1, 3)),
+        # a decorated definition claimed at its ``def`` line
+        ("a = 1\n@dec\ndef f(): pass\n", (1, 2), (1, 3)),
+        # its leading comment line claimed to be another line
+        ("a = (\n1\n)\n# c\nb = 2\n", (1, 5), (1, 3)),
+    ],
+)
+def test_each_check_of_a_seed_stops_a_wrong_line(
+    source: str, right: tuple[int, ...], wrong: tuple[int, ...]
+) -> None:
+    module = cst.parse_module(source)
+    assert StatementText().seed(module, source, right)
+    assert not StatementText().seed(module, source, wrong)

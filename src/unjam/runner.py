@@ -30,8 +30,9 @@ from libcst.codemod import CodemodContext, SkipFile
 from unjam.analysis.catalog import Catalog, default_catalog
 from unjam.analysis.light import light_facts
 from unjam.analysis.model import ModuleFacts
-from unjam.analysis.module import analyse_module
+from unjam.analysis.module import analyse_and_index
 from unjam.analysis.names import OWN_NAMES, ModuleName, Namespace
+from unjam.analysis.node_index import NodeIndex
 from unjam.analysis.positions import AstPositions
 from unjam.analysis.project import ModuleView, Project
 from unjam.codegen import StatementText
@@ -153,24 +154,26 @@ class _KeptTrees:
     BUDGET = 64 * 2**20
 
     def __init__(self) -> None:
-        self._trees: dict[str, tuple[bytes, cst.Module]] = {}
+        self._trees: dict[str, tuple[bytes, NodeIndex]] = {}
         self._size = 0
 
-    def keep(self, job: Job, tree: cst.Module) -> None:
+    def keep(self, job: Job, index: NodeIndex) -> None:
+        """Keep the tree ``index`` describes (with the index)."""
         self.take(job)
         size = len(job.data) * self.SIZE_PER_BYTE
         if self._size + size <= self.BUDGET:
-            self._trees[job.shown] = (job.data, tree)
+            self._trees[job.shown] = (job.data, index)
             self._size += size
 
-    def take(self, job: Job) -> cst.Module | None:
-        """The kept tree of ``job``'s file, once, if it was parsed from the same bytes."""
+    def take(self, job: Job) -> NodeIndex | None:
+        """The kept tree of ``job``'s file (with its index), once, if it was parsed from
+        the same bytes."""
         kept = self._trees.pop(job.shown, None)
         if kept is None:
             return None
-        data, tree = kept
+        data, index = kept
         self._size -= len(data) * self.SIZE_PER_BYTE
-        return tree if data == job.data else None
+        return index if data == job.data else None
 
     def clear(self) -> None:
         self._trees.clear()
@@ -221,7 +224,7 @@ def scan_job(job: Job) -> ModuleFacts | SourceError:
     try:
         module = parse_source(job.data, job.shown)
         with fast_walks():
-            facts = analyse_module(
+            facts, index = analyse_and_index(
                 module,
                 job.shown,
                 ModuleName(job.module, job.package, job.namespace),
@@ -229,7 +232,7 @@ def scan_job(job: Job) -> ModuleFacts | SourceError:
                 state.roots,
                 _cpython_positions(job),
             )
-        _KEPT.keep(job, module)
+        _KEPT.keep(job, index)
         return facts
     except SourceError as error:
         return error
@@ -294,6 +297,8 @@ class _Rewrites:
         self.lines = LineMap()
         self.unsettled: tuple[str, cst.Module] | None = None
         self.text = StatementText()
+        #: What the analysis learnt about the nodes of the tree it last analysed.
+        self.index: NodeIndex | None = None
 
     @functools.cached_property
     def compiles(self) -> bool:
@@ -339,8 +344,12 @@ class _Rewrites:
 
 
 def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
-    tree = _KEPT.take(job) or parse_source(job.data, job.shown)
+    kept = _KEPT.take(job)
+    tree = kept.tree if kept is not None else parse_source(job.data, job.shown)
     file = _Rewrites(job, tree, state.report_only)
+    file.index = kept
+    if kept is not None:
+        file.text.seed(tree, file.code, kept.first_lines)
     view = project.view(job.shown)
     profile = state.profiles[job.profile]
     sites: list[Site] = []
@@ -354,7 +363,7 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
                 view, stale = pending_view, False
             if stale:  # the next pass sees the analysis of the rewritten code
                 rewritten = replace(job, data=file.data)
-                facts = analyse_module(
+                facts, file.index = analyse_and_index(
                     file.tree,
                     job.shown,
                     ModuleName(job.module, job.package, job.namespace),
@@ -384,6 +393,7 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
             )
             codemod = codemod_class(context, view, profile.options)
             codemod.known_code = file.code
+            codemod.known_index = file.index
             codemod.statement_text = file.text
             try:
                 updated = codemod.transform_module(file.tree)

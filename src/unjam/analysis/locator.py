@@ -29,6 +29,7 @@ class Locator(Protocol):
     def enter(self, node: cst.CSTNode) -> None: ...
     def call(self, node: cst.Call) -> Location: ...
     def statement(self) -> Location: ...
+    def lines(self) -> tuple[int, int]: ...
     def definition(self, node: cst.FunctionDef | cst.ClassDef) -> Location: ...
     def decorator_lines(self, node: cst.FunctionDef) -> list[int]: ...
     def comments(self) -> dict[int, str]: ...
@@ -50,6 +51,7 @@ class AstLocator:
         self.statements_seen = 0
         self.current: ast.stmt | None = None
         self.definitions: dict[int, ast.stmt] = {}
+        self.entered: dict[int, ast.stmt] = {}  # id(libcst statement) -> CPython's
 
     def enter(self, node: cst.CSTNode) -> None:
         kind = type(node)
@@ -61,6 +63,7 @@ class AstLocator:
             raise PositionMismatch(f"{kind.__name__} paired with {type(statement).__name__}")
         self.statements_seen += 1
         self.current = statement
+        self.entered[id(node)] = statement
         if kind in (cst.FunctionDef, cst.ClassDef):
             self.definitions[id(node)] = statement
 
@@ -73,6 +76,12 @@ class AstLocator:
         if self.current is None:
             raise PositionMismatch("no statement entered")
         return self.positions.location(self.current)
+
+    def lines(self) -> tuple[int, int]:
+        """First and last line of the statement entered last."""
+        if self.current is None:
+            raise PositionMismatch("no statement entered")
+        return self.current.lineno, self.current.end_lineno or self.current.lineno
 
     def definition(self, node: cst.FunctionDef | cst.ClassDef) -> Location:
         statement = self.definitions.get(id(node))
@@ -96,6 +105,21 @@ class AstLocator:
     def finish(self) -> None:
         self.positions.check_complete(self.calls_seen, self.statements_seen)
 
+    def first_lines(self, module: cst.Module) -> tuple[int, ...]:
+        """The line each of the module's statements starts on (its first decorator's,
+        for a decorated definition); empty when one was not entered."""
+        found = []
+        for statement in module.body:
+            head = (
+                statement.body[0] if isinstance(statement, cst.SimpleStatementLine) else statement
+            )
+            entered = self.entered.get(id(head))
+            if entered is None:
+                return ()
+            decorators = getattr(entered, "decorator_list", None)
+            found.append(min(d.lineno for d in decorators) if decorators else entered.lineno)
+        return tuple(found)
+
 
 class ProviderLocator:
     def __init__(self, positions: Mapping[cst.CSTNode, CodeRange]) -> None:
@@ -116,6 +140,11 @@ class ProviderLocator:
     def statement(self) -> Location:
         assert self.current is not None
         return self._at(self.current)
+
+    def lines(self) -> tuple[int, int]:
+        assert self.current is not None
+        position = self.positions[self.current]
+        return position.start.line, position.end.line
 
     def definition(self, node: cst.FunctionDef | cst.ClassDef) -> Location:
         return self._at(node.name)

@@ -32,7 +32,8 @@ from unjam.analysis.model import (
     RouterDef,
     TypeRef,
 )
-from unjam.analysis.names import ModuleName, qualified_names
+from unjam.analysis.names import ModuleName, _Qualnames, qualified_names
+from unjam.analysis.node_index import NodeIndex
 from unjam.analysis.positions import AstPositions, PositionMismatch
 from unjam.analysis.suppression import parse_suppression
 from unjam.analysis.types import TypeResolver
@@ -118,6 +119,9 @@ class ModuleAnalyser(cst.CSTVisitor):
         self.types = TypeResolver(self)
         self.reexports: dict[str, str] = {}
         self.star_imports: list[str] = []
+        # For the passes (see ``NodeIndex``): functions named as a pass names them.
+        self.function_names = _Qualnames(name.module)
+        self.with_lines: dict[int, tuple[int, int]] = {}
 
     # -- helpers -------------------------------------------------------------------------
     def qnames(self, node: cst.CSTNode) -> set[str]:
@@ -184,6 +188,7 @@ class ModuleAnalyser(cst.CSTVisitor):
 
     # -- scopes --------------------------------------------------------------------------
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.function_names.visit_ClassDef(node)
         qualname = self.local_qualname(node.name.value)
         for base in node.bases:
             if any(name in fa.BASE_HTTP_MIDDLEWARE for name in self.qnames(base.value)):
@@ -198,9 +203,11 @@ class ModuleAnalyser(cst.CSTVisitor):
         self.frames.append(_Frame("class", qualname))
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.function_names.leave_ClassDef(original_node)
         self.frames.pop()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.function_names.visit_FunctionDef(node)
         parent = self.frame
         qualname = self.local_qualname(node.name.value)
         frame = _Frame("function", qualname, is_async=node.asynchronous is not None)
@@ -261,6 +268,9 @@ class ModuleAnalyser(cst.CSTVisitor):
         if outer is not None and frame.is_async and frame.is_generator:
             outer.nested_async_generators.append(facts.location.line)
 
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.function_names.leave_FunctionDef(original_node)
+
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         frame = self.frame
         if frame.kind == "function" and frame.is_async:
@@ -291,6 +301,7 @@ class ModuleAnalyser(cst.CSTVisitor):
             frame.awaits += 1
 
     def visit_With(self, node: cst.With) -> None:
+        self.with_lines[id(node)] = self.locator.lines()
         frame = self.function_frame()
         if node.asynchronous is not None and frame is not None:
             frame.awaits += 1
@@ -686,6 +697,12 @@ class ModuleAnalyser(cst.CSTVisitor):
             star_imports=tuple(self.star_imports),
         )
 
+    def node_index(self, tree: cst.Module) -> NodeIndex:
+        first_lines = self.locator.first_lines(tree) if isinstance(self.locator, AstLocator) else ()
+        return NodeIndex(
+            tree, self.function_names.found, self.call_indexes, self.with_lines, first_lines
+        )
+
 
 #: Methods that change the container they are called on.
 MUTATORS = frozenset(
@@ -748,6 +765,18 @@ def analyse_module(
     With ``source`` (CPython's view of the same text) positions come from it; if the two
     parsers disagree anywhere, libcst's PositionProvider decides instead.
     """
+    return analyse_and_index(module, path, name, catalog, project_roots, source)[0]
+
+
+def analyse_and_index(
+    module: cst.Module,
+    path: str,
+    name: ModuleName,
+    catalog: Catalog,
+    project_roots: frozenset[str],
+    source: AstPositions | None = None,
+) -> tuple[ModuleFacts, NodeIndex]:
+    """``analyse_module``, and what it learnt about ``module``'s nodes for the passes."""
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     if source is not None:
         locator = AstLocator(source)
@@ -755,13 +784,13 @@ def analyse_module(
         try:
             wrapper.visit(analyser)
             locator.finish()
-            return analyser.facts()
+            return analyser.facts(), analyser.node_index(module)
         except PositionMismatch:
             pass
     positions = wrapper.resolve(PositionProvider)
     analyser = ModuleAnalyser(path, name, catalog, project_roots, ProviderLocator(positions))
     wrapper.visit(analyser)
-    return analyser.facts()
+    return analyser.facts(), analyser.node_index(module)
 
 
 def _awaits_alone(statement: cst.BaseStatement) -> bool:
