@@ -24,6 +24,7 @@ from unjam.analysis.model import Effect
 from unjam.analysis.names import short_name
 from unjam.analysis.project import FunctionPlan
 from unjam.analysis.suppression import is_suppressed
+from unjam.source import source_lines
 
 SESSION = "requests.Session."
 #: Extra positional parameters of requests' functions, in order, after the URL.
@@ -975,7 +976,7 @@ def _base_folder(filename: str, shown: str) -> Path:
 def _function_around(text: str, line: int) -> str | None:
     """The source of the function holding ``line`` (by indentation): where a caller's
     handlers would be."""
-    lines = text.splitlines()
+    lines = [each.rstrip("\r\n") for each in source_lines(text)]
     if not 0 < line <= len(lines):
         return None
     start = line - 1

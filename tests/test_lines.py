@@ -27,3 +27,15 @@ def test_two_rewrites_compose() -> None:
 
 def test_no_rewrite_is_identity() -> None:
     assert LineMap().original(42) == 42
+
+
+def test_lines_are_the_lines_python_counts() -> None:
+    """A form feed or U+2028 in the code is not a line break: lines after it keep
+    their numbers."""
+    lines = LineMap()
+    lines.rewritten("a\n\x0c\nb\n", "a\n\x0c\nnew\nb\n")
+    assert lines.original(4) == 3  # b
+    lines = LineMap()
+    lines.rewritten("a\n# x\u2028y\nb\nc\n", "a\n# x\u2028y\nb\nnew\nc\n")
+    assert lines.original(5) == 4  # c
+    assert lines.original(3) == 3  # b

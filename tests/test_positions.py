@@ -26,6 +26,11 @@ AWKWARD = {
     """,
     "tabs and continuation": "import time\nasync def f():\n\tx = \\\n\t\ttime.sleep(\n\t\t\t1)\n",
     "crlf": "import time\r\nasync def f():\r\n    time.sleep(1)\r\n",
+    # Python breaks lines at \\n, \\r\\n and \\r only; str.splitlines at these too.
+    "form feed and line separators": (
+        "import time\n\x0c\n# a note\u2028copied in\nasync def f():\n"
+        "    s = 'é\u2029ü'; time.sleep(1); open('ä\x1c').read()\n"
+    ),
     "f-strings with calls": """
         import time
         async def f(x):

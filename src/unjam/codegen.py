@@ -9,15 +9,12 @@ as before, and their text is the same.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 
-#: One line with its line break (``\n``, ``\r\n`` or ``\r``, as Python's tokenizer
-#: reads them; ``str.splitlines`` would also break at form feeds and other characters).
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+from unjam.source import source_lines
 
 
 class StatementText:
@@ -53,7 +50,7 @@ class StatementText:
         body = module.body
         if not body or len(first_lines) != len(body) or not module.has_trailing_newline:
             return False
-        lines = _LINE.findall(text)
+        lines = source_lines(text)
         starts: list[int] = []  # 0-based first line of each statement's text
         free = len(module.header)  # the first line no statement holds yet
         for statement, first in zip(body, first_lines, strict=True):

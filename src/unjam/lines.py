@@ -11,6 +11,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
+from unjam.source import source_lines
+
 
 @dataclass
 class LineMap:
@@ -19,7 +21,7 @@ class LineMap:
     steps: list[dict[int, int]] = field(default_factory=list)  # newer line -> older line
 
     def rewritten(self, before: str, after: str) -> None:
-        old, new = before.splitlines(), after.splitlines()
+        old, new = _lines(before), _lines(after)
         step: dict[int, int] = {}
         matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
         for tag, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -34,3 +36,7 @@ class LineMap:
         for step in reversed(self.steps):
             line = step.get(line, line)
         return line
+
+
+def _lines(text: str) -> list[str]:
+    return [line.rstrip("\r\n") for line in source_lines(text)]

@@ -41,7 +41,7 @@ from unjam.analysis.names import OWN_NAMES, Namespace
 from unjam.analysis.positions import blocks_of, ordered_statements
 from unjam.analysis.project import MAX_CHAIN
 from unjam.fastwalk import fast_walks
-from unjam.source import python_ast
+from unjam.source import python_ast, source_lines
 
 ALWAYS = (b"fastapi", b"starlette")
 BUILTIN_CALLS = frozenset({"open", "input"})
@@ -333,7 +333,7 @@ def summarise(
     runs of awaits (``awaits_twice``, ``read_runs``), which only gather-awaits reads.
     """
     tree, text = python_ast(data, shown)
-    lines = text.splitlines(keepends=True)
+    lines = source_lines(text)
     statements = list(ordered_statements(tree.body))
     words = _Words(roots, module, package, namespace)
     for node in statements:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import errno
 import io
+import re
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,20 @@ class SourceError(Exception):
 
 
 BINARY_SNIFF = 8192
+
+#: One line and its line break: ``\n``, ``\r\n`` or ``\r``, the only ones Python's
+#: tokenizer counts.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def source_lines(text: str) -> list[str]:
+    """The lines of source text as Python numbers them, each with its line break.
+
+    ``str.splitlines`` also breaks at a form feed, U+2028 and five other characters,
+    which code may hold in a comment or a string (a form feed between sections is an
+    old convention): every line after one would be read as the line before it.
+    """
+    return _LINE.findall(text)
 
 
 def read_source(path: Path, shown: str) -> bytes:

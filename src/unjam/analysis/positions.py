@@ -18,6 +18,7 @@ import tokenize
 from collections.abc import Iterator
 
 from unjam.analysis.model import Location
+from unjam.source import source_lines
 
 
 class PositionMismatch(Exception):
@@ -79,7 +80,7 @@ class AstPositions:
     """Positions of calls and statements, by their order in the source."""
 
     def __init__(self, tree: ast.Module, text: str) -> None:
-        self.lines = text.splitlines(keepends=True)
+        self.lines = source_lines(text)
         calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
         calls.sort(
             key=lambda c: (c.lineno, c.col_offset, -(c.end_lineno or 0), -(c.end_col_offset or 0))
