@@ -85,6 +85,11 @@ class StatementText:
             self._tokens[id(statement)] = (statement, ["".join(lines[start:end])])
         return True
 
+    def known(self, module: cst.Module, node: cst.CSTNode) -> str | None:
+        """``of``, when the text is remembered already (nothing is written out)."""
+        known = self._tokens.get(id(node))
+        return "".join(known[1]) if known is not None and known[0] is node else None
+
     def of(self, module: cst.Module, node: cst.CSTNode) -> str:
         """``module.code_for_node(node)`` for a top-level statement or line."""
         return "".join(self.tokens(module, node))

@@ -370,6 +370,8 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
                     state.catalog,
                     state.roots,
                     _cpython_positions(rewritten),
+                    previous=file.index,
+                    text=file.text.known,
                 )
                 project = project.relinked(facts)
                 view = project.view(job.shown)

@@ -17,6 +17,7 @@ from libcst.metadata import CodeRange
 
 from unjam.analysis.model import Location
 from unjam.analysis.positions import STATEMENT_KINDS, AstPositions, PositionMismatch
+from unjam.analysis.reuse import Unit
 
 _ALTERNATIVES: dict[type[cst.CSTNode], tuple[type[ast.stmt], ...]] = {
     cst.FunctionDef: (ast.FunctionDef, ast.AsyncFunctionDef),
@@ -104,6 +105,30 @@ class AstLocator:
 
     def finish(self) -> None:
         self.positions.check_complete(self.calls_seen, self.statements_seen)
+
+    def statement_at(self, index: int) -> ast.stmt:
+        return self.positions.statement(index, None)
+
+    def skip(self, statement: cst.FunctionDef | cst.ClassDef, unit: Unit) -> int:
+        """Pass over a statement carried over from an earlier analysis (see ``reuse``):
+        its statements and calls, checked at both ends. Returns how many lines down from
+        where the unit was it now stands."""
+        first = self.statement_at(self.statements_seen)
+        kinds = (ast.ClassDef,) if unit.is_class else (ast.FunctionDef, ast.AsyncFunctionDef)
+        if not isinstance(first, kinds) or first.name != unit.name:
+            raise PositionMismatch(f"carried-over {unit.name} is not at its statement")
+        decorators = first.decorator_list
+        lines = (
+            min(d.lineno for d in decorators) if decorators else first.lineno
+        ) - unit.first_line
+        last = self.statement_at(self.statements_seen + unit.statements - 1)
+        if last.lineno != unit.last_line + lines:
+            raise PositionMismatch(f"carried-over {unit.name} ends elsewhere")
+        self.entered[id(statement)] = first
+        self.statements_seen += unit.statements
+        self.calls_seen += len(unit.calls)
+        self.current = last
+        return lines
 
     def first_lines(self, module: cst.Module) -> tuple[int, ...]:
         """The line each of the module's statements starts on (its first decorator's,

@@ -7,7 +7,7 @@ for the rest of the enclosing function.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -35,6 +35,7 @@ from unjam.analysis.model import (
 from unjam.analysis.names import ModuleName, _Qualnames, qualified_names
 from unjam.analysis.node_index import NodeIndex
 from unjam.analysis.positions import AstPositions, PositionMismatch
+from unjam.analysis.reuse import StatementText, Unit, carried_over, stub
 from unjam.analysis.suppression import parse_suppression
 from unjam.analysis.types import TypeResolver
 
@@ -81,7 +82,12 @@ class ModuleAnalyser(cst.CSTVisitor):
         catalog: Catalog,
         project_roots: frozenset[str],
         locator: Locator,
+        record: frozenset[int] = frozenset(),
+        reuse: Mapping[int, tuple[cst.FunctionDef | cst.ClassDef, Unit]] | None = None,
     ) -> None:
+        """``record``: ``id`` of the top-level statements to keep a ``Unit`` of (with
+        CPython's positions only); ``reuse``: stubs standing for statements carried over,
+        by ``id`` of the stub (see ``reuse``)."""
         super().__init__()
         self.locator = locator
         # Comments are all this walk reads in whitespace, and only without CPython's
@@ -122,6 +128,13 @@ class ModuleAnalyser(cst.CSTVisitor):
         # For the passes (see ``NodeIndex``): functions named as a pass names them.
         self.function_names = _Qualnames(name.module)
         self.with_lines: dict[int, tuple[int, int]] = {}
+        # For carrying statements over to the next analysis (see ``reuse``).
+        self.record = record if isinstance(locator, AstLocator) else frozenset()
+        self.reuse = reuse or {}
+        self.units: dict[int, Unit] = {}
+        self.call_order: list[int] = []
+        self.function_events: list[tuple[int, str]] = []
+        self.recording: tuple[cst.CSTNode, tuple[int, ...]] | None = None
 
     # -- helpers -------------------------------------------------------------------------
     def qnames(self, node: cst.CSTNode) -> set[str]:
@@ -138,8 +151,78 @@ class ModuleAnalyser(cst.CSTVisitor):
         return found
 
     def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.reuse and id(node) in self.reuse:
+            self._carry_over(*self.reuse[id(node)])
+            return False
+        if id(node) in self.record:
+            self._start_unit(node)
         self.locator.enter(node)
         return super().on_visit(node)
+
+    # -- units carried over to the next analysis (see ``reuse``) ---------------------------
+    def _counts(self) -> tuple[int, ...]:
+        assert isinstance(self.locator, AstLocator)
+        return (
+            self.locator.statements_seen,
+            len(self.call_order),
+            len(self.with_lines),
+            len(self.function_events),
+            len(self.functions),
+            len(self.registrations),
+            len(self.candidates),
+            len(self.routers),
+            len(self.inclusions),
+            len(self.references),
+        )
+
+    def _start_unit(self, node: cst.CSTNode) -> None:
+        self.recording = (node, self._counts())
+
+    def _end_unit(self, node: cst.FunctionDef | cst.ClassDef) -> None:
+        if self.recording is None or self.recording[0] is not node:
+            return
+        start = self.recording[1]
+        self.recording = None
+        assert isinstance(self.locator, AstLocator)
+        entered = self.locator.entered[id(node)]
+        decorators = getattr(entered, "decorator_list", None)
+        self.units[id(node)] = Unit(
+            name=node.name.value,
+            is_class=isinstance(node, cst.ClassDef),
+            first_line=min(d.lineno for d in decorators) if decorators else entered.lineno,
+            last_line=self.locator.statement_at(self.locator.statements_seen - 1).lineno,
+            statements=self.locator.statements_seen - start[0],
+            first_call=start[1],
+            calls=tuple(self.call_order[start[1] :]),
+            withs=tuple(list(self.with_lines.items())[start[2] :]),
+            function_names=tuple(self.function_events[start[3] :]),
+            functions=tuple(self.functions[start[4] :]),
+            registrations=tuple(self.registrations[start[5] :]),
+            candidates=tuple(self.candidates[start[6] :]),
+            routers=tuple(self.routers[start[7] :]),
+            inclusions=tuple(self.inclusions[start[8] :]),
+            references=tuple(self.references[start[9] :]),
+        )
+
+    def _carry_over(self, statement: cst.FunctionDef | cst.ClassDef, unit: Unit) -> None:
+        """Stand ``statement`` (unchanged since ``unit`` was made) where its stub is."""
+        assert isinstance(self.locator, AstLocator)
+        lines = self.locator.skip(statement, unit)
+        moved = unit.moved(lines, len(self.call_order))
+        for call_id in moved.calls:
+            self.call_indexes[call_id] = len(self.call_order)
+            self.call_order.append(call_id)
+        self.with_lines.update(moved.withs)
+        for node_id, qualname in moved.function_names:
+            self.function_names.named(node_id, qualname)
+        self.function_events.extend(moved.function_names)
+        self.functions.extend(moved.functions)
+        self.registrations.extend(moved.registrations)
+        self.candidates.extend(moved.candidates)
+        self.routers.extend(moved.routers)
+        self.inclusions.extend(moved.inclusions)
+        self.references.extend(moved.references)
+        self.units[id(statement)] = moved
 
     # The only attribute hooks are a function's body: dispatch those directly instead
     # of libcst's lookup of ``visit_<Node>_<field>`` on every field of every node.
@@ -203,11 +286,15 @@ class ModuleAnalyser(cst.CSTVisitor):
         self.frames.append(_Frame("class", qualname))
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        if id(original_node) in self.reuse:
+            return  # a stub: nothing was entered
         self.function_names.leave_ClassDef(original_node)
         self.frames.pop()
+        self._end_unit(original_node)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.function_names.visit_FunctionDef(node)
+        self.function_events.append((id(node), self.function_names.stack[-1][1]))
         parent = self.frame
         qualname = self.local_qualname(node.name.value)
         frame = _Frame("function", qualname, is_async=node.asynchronous is not None)
@@ -269,7 +356,10 @@ class ModuleAnalyser(cst.CSTVisitor):
             outer.nested_async_generators.append(facts.location.line)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        if id(original_node) in self.reuse:
+            return  # a stub: nothing was entered
         self.function_names.leave_FunctionDef(original_node)
+        self._end_unit(original_node)
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         frame = self.frame
@@ -457,6 +547,7 @@ class ModuleAnalyser(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         location = self.call_locations[id(node)] = self.locator.call(node)
         index = self.call_indexes[id(node)] = len(self.call_indexes)
+        self.call_order.append(id(node))
         awaited = id(node) in self.awaited_calls
         callee = self.qnames(node.func)
         frame = self.function_frame()
@@ -700,7 +791,12 @@ class ModuleAnalyser(cst.CSTVisitor):
     def node_index(self, tree: cst.Module) -> NodeIndex:
         first_lines = self.locator.first_lines(tree) if isinstance(self.locator, AstLocator) else ()
         return NodeIndex(
-            tree, self.function_names.found, self.call_indexes, self.with_lines, first_lines
+            tree,
+            self.function_names.found,
+            self.call_indexes,
+            self.with_lines,
+            first_lines,
+            self.units,
         )
 
 
@@ -775,21 +871,67 @@ def analyse_and_index(
     catalog: Catalog,
     project_roots: frozenset[str],
     source: AstPositions | None = None,
+    previous: NodeIndex | None = None,
+    text: StatementText | None = None,
 ) -> tuple[ModuleFacts, NodeIndex]:
-    """``analyse_module``, and what it learnt about ``module``'s nodes for the passes."""
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    """``analyse_module``, and what it learnt about ``module``'s nodes for the passes.
+
+    ``previous``: the index of an earlier analysis of the module, before a rewrite that
+    gave ``module``; what it says of statements the rewrite left alone is carried over
+    (see ``reuse``), their source read with ``text``. The facts are the same as without.
+    """
+    if source is not None and previous is not None and text is not None:
+        carried = carried_over(previous.units, previous.tree, module, text)
+        if carried:
+            try:
+                return _analysed(module, path, name, catalog, project_roots, source, carried)
+            except PositionMismatch:
+                pass
     if source is not None:
-        locator = AstLocator(source)
-        analyser = ModuleAnalyser(path, name, catalog, project_roots, locator)
         try:
-            wrapper.visit(analyser)
-            locator.finish()
-            return analyser.facts(), analyser.node_index(module)
+            return _analysed(module, path, name, catalog, project_roots, source)
         except PositionMismatch:
             pass
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     positions = wrapper.resolve(PositionProvider)
     analyser = ModuleAnalyser(path, name, catalog, project_roots, ProviderLocator(positions))
     wrapper.visit(analyser)
+    return analyser.facts(), analyser.node_index(module)
+
+
+def _analysed(
+    module: cst.Module,
+    path: str,
+    name: ModuleName,
+    catalog: Catalog,
+    project_roots: frozenset[str],
+    source: AstPositions,
+    carried: Mapping[int, Unit] | None = None,
+) -> tuple[ModuleFacts, NodeIndex]:
+    """The analysis with CPython's positions; the statements in ``carried`` stand in a
+    copy of the module as stubs, and their units are carried over."""
+    locator = AstLocator(source)
+    walked = module
+    reuse: dict[int, tuple[cst.FunctionDef | cst.ClassDef, Unit]] = {}
+    if carried:
+        body: list[cst.BaseStatement] = []
+        for statement in module.body:
+            unit = carried.get(id(statement))
+            if unit is not None and isinstance(statement, cst.FunctionDef | cst.ClassDef):
+                standing = stub(statement)
+                reuse[id(standing)] = (statement, unit)
+                body.append(standing)
+            else:
+                body.append(statement)
+        walked = module.with_changes(body=body)
+    record = frozenset(
+        id(statement)
+        for statement in module.body
+        if isinstance(statement, cst.FunctionDef | cst.ClassDef)
+    )
+    analyser = ModuleAnalyser(path, name, catalog, project_roots, locator, record, reuse)
+    MetadataWrapper(walked, unsafe_skip_copy=True).visit(analyser)
+    locator.finish()
     return analyser.facts(), analyser.node_index(module)
 
 

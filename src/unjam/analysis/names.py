@@ -115,14 +115,18 @@ class _Qualnames(Walker):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         qualname = self._name(node.name.value)
+        self.named(id(node), qualname)
+        self.stack.append(("function", qualname))
+
+    def named(self, node_id: int, qualname: str) -> None:
+        """A definition of ``qualname`` met, in source order."""
         # A later ``def`` of the same name replaces the earlier one, and the analysis
         # keeps the later one's facts: only that node gets the name.
         earlier = self.last.get(qualname)
         if earlier is not None:
             del self.found[earlier]
-        self.found[id(node)] = qualname
-        self.last[qualname] = id(node)
-        self.stack.append(("function", qualname))
+        self.found[node_id] = qualname
+        self.last[qualname] = node_id
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.stack.pop()

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from unjam.analysis.reuse import Unit
+
 
 @dataclass(slots=True)
 class NodeIndex:
@@ -28,6 +30,8 @@ class NodeIndex:
     #: The line each statement of ``tree.body`` starts on, by CPython's parse of the
     #: same text (empty without it); see ``StatementText.seed``.
     first_lines: tuple[int, ...] = ()
+    #: Top-level ``def``s and classes whose facts a later analysis may carry over.
+    units: dict[int, Unit] = field(default_factory=dict)
 
     def of(self, tree: cst.Module) -> NodeIndex | None:
         """This index when it describes ``tree``."""
