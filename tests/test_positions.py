@@ -14,7 +14,7 @@ from unjam.analysis.catalog import default_catalog
 from unjam.analysis.locator import AstLocator, ProviderLocator
 from unjam.analysis.model import ModuleFacts
 from unjam.analysis.module import ModuleAnalyser
-from unjam.analysis.names import ModuleName
+from unjam.analysis.names import OWN_NAMES, ModuleName
 from unjam.analysis.positions import AstPositions, ordered_statements
 from unjam.source import python_ast
 
@@ -176,3 +176,24 @@ def test_ordered_statements_are_every_statement_in_source_order(path: Path | Non
     every = [node for node in ast.walk(tree) if isinstance(node, ast.stmt)]
     in_source_order = sorted(every, key=lambda node: (node.lineno, node.col_offset))
     assert list(ordered_statements(tree.body)) == in_source_order
+
+
+def test_positions_of_a_compiled_rewrite_are_those_of_a_fresh_parse() -> None:
+    """The refresh after a rewrite reads CPython's positions from the parse that
+    compiled the rewrite: they must be what parsing the rewritten file gives."""
+    from unjam.runner import Job, _Rewrites
+
+    source = AWKWARD["form feed and line separators"].encode() + b"# unjam: ignore\n"
+    job = Job("m.py", "m.py", "m", "", b"\xef\xbb\xbf" + source, "default", OWN_NAMES)
+    tree = cst.parse_module(job.data)
+    rewrites = _Rewrites(job, tree, report_only=True)
+    rewrites.propose("test", tree.with_changes(body=[*tree.body, cst.parse_statement("x()\n")]))
+    assert rewrites.settle()
+    kept = rewrites.positions()
+    fresh = AstPositions(*python_ast(rewrites.data, "m.py"))
+    assert kept is not None and rewrites.cpython is not None
+    assert kept.lines == fresh.lines and kept.comments == fresh.comments
+    for index in range(len(fresh.calls)):
+        name = getattr(fresh.calls[index].func, "id", None) or fresh.calls[index].func.attr
+        assert kept.call(index, name) == fresh.call(index, name)
+    assert [ast.dump(s) for s in kept.statements] == [ast.dump(s) for s in fresh.statements]

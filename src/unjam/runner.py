@@ -10,6 +10,7 @@ analysis.
 
 from __future__ import annotations
 
+import ast
 import functools
 import gc
 import multiprocessing
@@ -299,6 +300,8 @@ class _Rewrites:
         self.text = StatementText()
         #: What the analysis learnt about the nodes of the tree it last analysed.
         self.index: NodeIndex | None = None
+        #: CPython's parse of ``data``, when a rewrite was compiled from it.
+        self.cpython: ast.Module | None = None
 
     @functools.cached_property
     def compiles(self) -> bool:
@@ -333,14 +336,24 @@ class _Rewrites:
 
     def _verified(self, data: bytes, walked_next: bool) -> cst.Module | None:
         """libcst's parse of ``data`` once Python compiles it; None when no pass walks
-        it next and compiling was check enough."""
+        it next and compiling was check enough. Keeps CPython's parse (``cpython``)."""
+        self.cpython = None
         try:
-            compiles(data, self.job.shown)
+            cpython = compiles(data, self.job.shown)
         except VerificationError:
             if self.compiles:  # the file compiled before this rewrite
                 raise
             return reparse(data)  # newer syntax: libcst's parse is the check
-        return reparse(data) if walked_next else None
+        tree = reparse(data) if walked_next else None
+        self.cpython = cpython
+        return tree
+
+    def positions(self) -> AstPositions | None:
+        """CPython's positions in the latest text (None where this Python cannot parse
+        it), from the parse that compiled it when there was one."""
+        if self.cpython is not None:
+            return AstPositions(self.cpython, self.code.removeprefix("\ufeff"))
+        return _cpython_positions(replace(self.job, data=self.data))
 
 
 def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
@@ -362,14 +375,13 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
             if stale and pending_view is not None:  # the last pass said what it changed
                 view, stale = pending_view, False
             if stale:  # the next pass sees the analysis of the rewritten code
-                rewritten = replace(job, data=file.data)
                 facts, file.index = analyse_and_index(
                     file.tree,
                     job.shown,
                     ModuleName(job.module, job.package, job.namespace),
                     state.catalog,
                     state.roots,
-                    _cpython_positions(rewritten),
+                    file.positions(),
                     previous=file.index,
                     text=file.text.known,
                 )

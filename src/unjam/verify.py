@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 
@@ -17,13 +19,17 @@ def reparse(data: bytes) -> cst.Module:
         raise VerificationError(f"does not re-parse: {error.message}") from None
 
 
-def compiles(data: bytes, shown: str) -> None:
-    """``VerificationError`` unless Python compiles the code (nothing is executed)."""
+def compiles(data: bytes, shown: str) -> ast.Module:
+    """CPython's parse of the code, once Python compiles it (nothing is executed);
+    ``VerificationError`` if it does not. Parsed and compiled in two steps, so that the
+    parse serves the analysis of the rewritten code too."""
     try:
-        compile(data, shown, "exec", dont_inherit=True)
+        tree = ast.parse(data, shown)
+        compile(tree, shown, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as error:
         line = getattr(error, "lineno", None)
         where = f" at line {line}" if line else ""
         raise VerificationError(
             f"does not compile{where}: {error.msg if isinstance(error, SyntaxError) else error}"
         ) from None
+    return tree
