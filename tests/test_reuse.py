@@ -296,3 +296,19 @@ def test_a_unit_that_does_not_fit_the_positions_falls_back_to_a_full_analysis() 
     assert (facts, index.units) == (analyse_and_index(*args)[0], analyse_and_index(*args)[1].units)
     right, _ = analyse_and_index(*args, previous=before, text=statements.known)
     assert right == facts
+
+
+def test_a_fresh_parse_carries_nothing_and_reads_no_statement(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``diff`` re-parses each rewrite: no node is kept, and nothing is walked for names."""
+    import unjam.analysis.reuse as reuse
+
+    before = _index(BEFORE)
+
+    def walked(statement: cst.BaseStatement) -> set[str]:
+        raise AssertionError("walked a statement for its names")
+
+    monkeypatch.setattr(reuse, "_names", walked)
+    text = StatementText()
+    assert carried_over(before.units, before.tree, cst.parse_module(BEFORE), text.of) == {}

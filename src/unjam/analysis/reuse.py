@@ -138,6 +138,8 @@ def carried_over(
     ):
         return {}
     kept = {id(statement) for statement in before.body} & {id(s) for s in after.body}
+    if not kept.intersection(units):  # a fresh parse (``diff``): nothing to carry
+        return {}
     changed: set[str] = set()
     for module in (before, after):
         for statement in module.body:
