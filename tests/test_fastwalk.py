@@ -17,7 +17,7 @@ from unjam.codemods._nodes import nodes_in
 
 from unjam import fastscope, fastwalk
 from unjam.analysis.catalog import default_catalog
-from unjam.analysis.module import analyse_module
+from unjam.analysis.module import analyse_and_index
 from unjam.analysis.names import ModuleName
 from unjam.analysis.positions import AstPositions
 from unjam.fastwalk import fast_walks
@@ -122,14 +122,14 @@ def test_same_facts(path: Path) -> None:
     data = path.read_bytes()
 
     def facts() -> object:
-        return analyse_module(
+        return analyse_and_index(
             cst.parse_module(data),
             path.name,
             ModuleName(path.stem.split(".")[0], ""),
             default_catalog(),
             frozenset(),
             AstPositions(*python_ast(data, path.name)),
-        )
+        )[0]
 
     expected = facts()
     with _shortcut_on():

@@ -16,7 +16,7 @@ import pytest
 
 from tests.helpers import FIXTURES, analyse
 from unjam.analysis.model import ModuleFacts
-from unjam.analysis.module import analyse_module
+from unjam.analysis.module import analyse_and_index
 from unjam.analysis.names import ModuleName
 from unjam.analysis.positions import AstPositions
 from unjam.analysis.project import Project
@@ -40,14 +40,14 @@ FIRST_FUNCTION = re.compile(rb"^(?:async )?def (\w+)", re.MULTILINE)
 def _facts(analysis: Analysis, job: Job, data: bytes) -> ModuleFacts:
     roots = frozenset(j.module.split(".", 1)[0] for j in analysis.jobs.values() if j.module)
     with fast_walks():
-        return analyse_module(
+        return analyse_and_index(
             parse_source(data, job.shown),
             job.shown,
             ModuleName(job.module, job.package, job.namespace),
             analysis.project.catalog,
             roots,
             AstPositions(*python_ast(data, job.shown)),
-        )
+        )[0]
 
 
 def _moved(data: bytes) -> bytes | None:

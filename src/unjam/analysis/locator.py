@@ -16,7 +16,12 @@ import libcst as cst
 from libcst.metadata import CodeRange
 
 from unjam.analysis.model import Location
-from unjam.analysis.positions import STATEMENT_KINDS, AstPositions, PositionMismatch
+from unjam.analysis.positions import (
+    STATEMENT_KINDS,
+    AstPositions,
+    PositionMismatch,
+    first_line,
+)
 from unjam.analysis.reuse import Unit
 
 _ALTERNATIVES: dict[type[cst.CSTNode], tuple[type[ast.stmt], ...]] = {
@@ -117,10 +122,7 @@ class AstLocator:
         kinds = (ast.ClassDef,) if unit.is_class else (ast.FunctionDef, ast.AsyncFunctionDef)
         if not isinstance(first, kinds) or first.name != unit.name:
             raise PositionMismatch(f"carried-over {unit.name} is not at its statement")
-        decorators = first.decorator_list
-        lines = (
-            min(d.lineno for d in decorators) if decorators else first.lineno
-        ) - unit.first_line
+        lines = first_line(first) - unit.first_line
         last = self.statement_at(self.statements_seen + unit.statements - 1)
         if last.lineno != unit.last_line + lines:
             raise PositionMismatch(f"carried-over {unit.name} ends elsewhere")
@@ -141,8 +143,7 @@ class AstLocator:
             entered = self.entered.get(id(head))
             if entered is None:
                 return ()
-            decorators = getattr(entered, "decorator_list", None)
-            found.append(min(d.lineno for d in decorators) if decorators else entered.lineno)
+            found.append(first_line(entered))
         return tuple(found)
 
 

@@ -7,6 +7,7 @@ for the rest of the enclosing function.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -34,8 +35,8 @@ from unjam.analysis.model import (
 )
 from unjam.analysis.names import ModuleName, _Qualnames, qualified_names
 from unjam.analysis.node_index import NodeIndex
-from unjam.analysis.positions import AstPositions, PositionMismatch
-from unjam.analysis.reuse import StatementText, Unit, carried_over, stub
+from unjam.analysis.positions import AstPositions, PositionMismatch, first_line
+from unjam.analysis.reuse import FACT_LISTS, StatementText, Unit, carried_over, stub
 from unjam.analysis.suppression import parse_suppression
 from unjam.analysis.types import TypeResolver
 
@@ -132,9 +133,8 @@ class ModuleAnalyser(cst.CSTVisitor):
         self.record = record if isinstance(locator, AstLocator) else frozenset()
         self.reuse = reuse or {}
         self.units: dict[int, Unit] = {}
-        self.call_order: list[int] = []
         self.function_events: list[tuple[int, str]] = []
-        self.recording: tuple[cst.CSTNode, tuple[int, ...]] | None = None
+        self.recording: tuple[cst.CSTNode, dict[str, int]] | None = None
 
     # -- helpers -------------------------------------------------------------------------
     def qnames(self, node: cst.CSTNode) -> set[str]:
@@ -160,23 +160,16 @@ class ModuleAnalyser(cst.CSTVisitor):
         return super().on_visit(node)
 
     # -- units carried over to the next analysis (see ``reuse``) ---------------------------
-    def _counts(self) -> tuple[int, ...]:
-        assert isinstance(self.locator, AstLocator)
-        return (
-            self.locator.statements_seen,
-            len(self.call_order),
-            len(self.with_lines),
-            len(self.function_events),
-            len(self.functions),
-            len(self.registrations),
-            len(self.candidates),
-            len(self.routers),
-            len(self.inclusions),
-            len(self.references),
-        )
-
     def _start_unit(self, node: cst.CSTNode) -> None:
-        self.recording = (node, self._counts())
+        assert isinstance(self.locator, AstLocator)
+        counts = {name: len(getattr(self, name)) for name in FACT_LISTS}
+        counts.update(
+            statements=self.locator.statements_seen,
+            calls=len(self.call_indexes),
+            withs=len(self.with_lines),
+            function_names=len(self.function_events),
+        )
+        self.recording = (node, counts)
 
     def _end_unit(self, node: cst.FunctionDef | cst.ClassDef) -> None:
         if self.recording is None or self.recording[0] is not node:
@@ -184,44 +177,33 @@ class ModuleAnalyser(cst.CSTVisitor):
         start = self.recording[1]
         self.recording = None
         assert isinstance(self.locator, AstLocator)
-        entered = self.locator.entered[id(node)]
-        decorators = getattr(entered, "decorator_list", None)
         self.units[id(node)] = Unit(
             name=node.name.value,
             is_class=isinstance(node, cst.ClassDef),
-            first_line=min(d.lineno for d in decorators) if decorators else entered.lineno,
+            first_line=first_line(self.locator.entered[id(node)]),
             last_line=self.locator.statement_at(self.locator.statements_seen - 1).lineno,
-            statements=self.locator.statements_seen - start[0],
-            first_call=start[1],
-            calls=tuple(self.call_order[start[1] :]),
-            withs=tuple(list(self.with_lines.items())[start[2] :]),
-            function_names=tuple(self.function_events[start[3] :]),
-            functions=tuple(self.functions[start[4] :]),
-            registrations=tuple(self.registrations[start[5] :]),
-            candidates=tuple(self.candidates[start[6] :]),
-            routers=tuple(self.routers[start[7] :]),
-            inclusions=tuple(self.inclusions[start[8] :]),
-            references=tuple(self.references[start[9] :]),
+            statements=self.locator.statements_seen - start["statements"],
+            first_call=start["calls"],
+            # calls are numbered in the order they are met: the newest keys are the unit's
+            calls=tuple(itertools.islice(self.call_indexes, start["calls"], None)),
+            withs=tuple(itertools.islice(self.with_lines.items(), start["withs"], None)),
+            function_names=tuple(self.function_events[start["function_names"] :]),
+            **{name: tuple(getattr(self, name)[start[name] :]) for name in FACT_LISTS},
         )
 
     def _carry_over(self, statement: cst.FunctionDef | cst.ClassDef, unit: Unit) -> None:
         """Stand ``statement`` (unchanged since ``unit`` was made) where its stub is."""
         assert isinstance(self.locator, AstLocator)
         lines = self.locator.skip(statement, unit)
-        moved = unit.moved(lines, len(self.call_order))
+        moved = unit.moved(lines, len(self.call_indexes))
         for call_id in moved.calls:
-            self.call_indexes[call_id] = len(self.call_order)
-            self.call_order.append(call_id)
+            self.call_indexes[call_id] = len(self.call_indexes)
         self.with_lines.update(moved.withs)
         for node_id, qualname in moved.function_names:
             self.function_names.named(node_id, qualname)
         self.function_events.extend(moved.function_names)
-        self.functions.extend(moved.functions)
-        self.registrations.extend(moved.registrations)
-        self.candidates.extend(moved.candidates)
-        self.routers.extend(moved.routers)
-        self.inclusions.extend(moved.inclusions)
-        self.references.extend(moved.references)
+        for name in FACT_LISTS:
+            getattr(self, name).extend(getattr(moved, name))
         self.units[id(statement)] = moved
 
     # The only attribute hooks are a function's body: dispatch those directly instead
@@ -547,7 +529,6 @@ class ModuleAnalyser(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         location = self.call_locations[id(node)] = self.locator.call(node)
         index = self.call_indexes[id(node)] = len(self.call_indexes)
-        self.call_order.append(id(node))
         awaited = id(node) in self.awaited_calls
         callee = self.qnames(node.func)
         frame = self.function_frame()
@@ -848,22 +829,6 @@ def _is_staticmethod(node: cst.FunctionDef) -> bool:
     return any(m.matches(d.decorator, m.Name("staticmethod")) for d in node.decorators)
 
 
-def analyse_module(
-    module: cst.Module,
-    path: str,
-    name: ModuleName,
-    catalog: Catalog,
-    project_roots: frozenset[str],
-    source: AstPositions | None = None,
-) -> ModuleFacts:
-    """Facts for one parsed module. The module is not copied: callers pass a fresh parse.
-
-    With ``source`` (CPython's view of the same text) positions come from it; if the two
-    parsers disagree anywhere, libcst's PositionProvider decides instead.
-    """
-    return analyse_and_index(module, path, name, catalog, project_roots, source)[0]
-
-
 def analyse_and_index(
     module: cst.Module,
     path: str,
@@ -874,11 +839,14 @@ def analyse_and_index(
     previous: NodeIndex | None = None,
     text: StatementText | None = None,
 ) -> tuple[ModuleFacts, NodeIndex]:
-    """``analyse_module``, and what it learnt about ``module``'s nodes for the passes.
+    """Facts for one parsed module, and what the analysis learnt about its nodes for the
+    passes. The module is not copied: callers pass a fresh parse.
 
-    ``previous``: the index of an earlier analysis of the module, before a rewrite that
-    gave ``module``; what it says of statements the rewrite left alone is carried over
-    (see ``reuse``), their source read with ``text``. The facts are the same as without.
+    With ``source`` (CPython's view of the same text) positions come from it; if the two
+    parsers disagree anywhere, libcst's PositionProvider decides instead. ``previous``:
+    the index of an earlier analysis of the module, before a rewrite that gave
+    ``module``; what it says of statements the rewrite left alone is carried over (see
+    ``reuse``), their source read with ``text``. The facts are the same as without.
     """
     if source is not None and previous is not None and text is not None:
         carried = carried_over(previous.units, previous.tree, module, text)

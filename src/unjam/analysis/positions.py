@@ -68,6 +68,12 @@ def blocks_of(statement: ast.stmt) -> Iterator[ast.stmt] | None:
     return itertools.chain.from_iterable(blocks)
 
 
+def first_line(statement: ast.stmt) -> int:
+    """The line a statement starts on: its first decorator's, for a decorated one."""
+    decorators: list[ast.expr] = getattr(statement, "decorator_list", None) or []
+    return min((d.lineno for d in decorators), default=statement.lineno)
+
+
 def callee_name(func: ast.expr) -> str | None:
     if isinstance(func, ast.Name):
         return func.id

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import libcst as cst
+import libcst.matchers as m
 
 from unjam.analysis.model import (
     CallSite,
@@ -36,11 +37,14 @@ from unjam.analysis.model import (
     Registration,
     RouterDef,
 )
-from unjam.analysis.walker import Walker
 
 _WORD = re.compile(r"\w+")
 #: Words that make a statement's bindings reach beyond it.
 _BINDS_GLOBALLY = frozenset({"global"})
+
+
+#: The analyser's lists a statement adds to, each a field of ``Unit`` by the same name.
+FACT_LISTS = ("functions", "registrations", "candidates", "routers", "inclusions", "references")
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,20 +173,9 @@ def _words(text: str | None) -> set[str] | None:
     return None if text is None else set(_WORD.findall(text))
 
 
-class _Names(Walker):
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: set[str] = set()
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.found.add(node.value)
-
-
 def _names(statement: cst.BaseStatement) -> set[str]:
     """Every name in the statement's code (not its comments or strings)."""
-    names = _Names()
-    statement.visit(names)
-    return names.found
+    return {name.value for name in m.findall(statement, m.Name()) if isinstance(name, cst.Name)}
 
 
 def _star_import(statement: cst.BaseStatement) -> bool:
