@@ -38,6 +38,18 @@ class Case:
             for path in sorted(self.root.rglob("*" + INPUT))
         }
 
+    def copy_to(self, root: Path) -> dict[str, Path]:
+        """Write the case's project (inputs under their module names, and a folder
+        case's pyproject.toml) into ``root``; returns ``files()``."""
+        files = self.files()
+        if self.root.is_dir() and (self.root / "pyproject.toml").is_file():
+            shutil.copyfile(self.root / "pyproject.toml", root / "pyproject.toml")
+        for relative, source in files.items():
+            target = root / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        return files
+
     def expected(self, relative: str, source: Path) -> bytes:
         twin = source.with_name(source.name[: -len(INPUT)] + EXPECTED)
         return twin.read_bytes() if twin.exists() else source.read_bytes()
@@ -106,10 +118,7 @@ def test_check_reports_what_every_pass_together_does(case: Case, tmp_path: Path)
     """With every pass selected, one after the other: ``check`` (which skips running a
     pass that can tell its sites and its effect on the view, such as demote-sync)
     reports exactly what the rewrite does."""
-    for relative, source in case.files().items():
-        target = tmp_path / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
+    case.copy_to(tmp_path)
     runner = Runner(PASSES, Options(unsafe_fixes=True), jobs=1, base=tmp_path)
     analysis = runner.analyse(discover([tmp_path], base=tmp_path).files)
     rewritten = runner.transform(analysis)
@@ -129,13 +138,7 @@ def _expectations(source: Path) -> list[str]:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.codemod.NAME}/{c.name}")
 def test_fixture(case: Case, tmp_path: Path) -> None:
-    files = case.files()
-    if case.root.is_dir() and (case.root / "pyproject.toml").is_file():
-        shutil.copyfile(case.root / "pyproject.toml", tmp_path / "pyproject.toml")
-    for relative, source in files.items():
-        target = tmp_path / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
+    files = case.copy_to(tmp_path)
     after, messages = _run(case.codemod, tmp_path)
     for relative, source in files.items():
         reported = messages.get(relative, [])

@@ -13,10 +13,11 @@ from pathlib import Path
 import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
-from unjam.codemods import PASSES, Options, by_name
+from unjam.codemods import PASSES, Options
 from unjam.codemods._nodes import index_module
 
 from tests.helpers import FIXTURES
+from tests.test_fixtures import CASES, Case
 from tests.test_positions import AWKWARD
 from unjam.analysis.catalog import default_catalog
 from unjam.analysis.module import analyse_and_index
@@ -143,29 +144,12 @@ def _outcome(results: list[FileResult]) -> list[tuple[object, ...]]:
     ]
 
 
-CASES = sorted(
-    path
-    for folder in FIXTURES.iterdir()
-    if folder.is_dir() and folder.name.replace("_", "-") in by_name()
-    for path in folder.iterdir()
-    if path.is_dir() or path.name.endswith(".input.py")
-)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda path: f"{path.parent.name}/{path.name}")
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.codemod.NAME}/{c.name}")
 def test_passes_rewrite_the_same_without_the_index(
-    case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every pass together, once reading the analysis' index and once walking for it."""
-    files = (
-        {path.relative_to(case): path for path in case.rglob("*.py")}
-        if case.is_dir()
-        else {Path("module.py"): case}
-    )
-    for relative, source in files.items():
-        target = tmp_path / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(source.read_bytes())
+    case.copy_to(tmp_path)
     walked: list[int] = []
     original = index_module
 

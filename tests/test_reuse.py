@@ -9,6 +9,7 @@ node index the passes read, and the units the next analysis would carry.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from unjam.codemods import PASSES, Options
 
 import unjam.runner
 from tests.helpers import FIXTURES, write_tree
+from tests.test_fixtures import CASES, Case
 from unjam.analysis.catalog import default_catalog
 from unjam.analysis.module import analyse_and_index
 from unjam.analysis.names import ModuleName
@@ -73,28 +75,20 @@ def _check(root: Path) -> None:
     runner.check(runner.analyse(discover([root], base=root).files))
 
 
-def _cases() -> list[Path]:
-    return sorted(
-        path
-        for folder in FIXTURES.iterdir()
-        if folder.is_dir()
-        for path in folder.iterdir()
-        if path.is_dir() or path.name.endswith(".input.py")
-    )
-
-
-@pytest.mark.parametrize("case", _cases(), ids=lambda path: f"{path.parent.name}/{path.name}")
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.codemod.NAME}/{c.name}")
 def test_carried_facts_equal_a_full_analysis_on_every_fixture(
-    case: Path, tmp_path: Path, twice: Twice
+    case: Case, tmp_path: Path, twice: Twice
 ) -> None:
-    if case.is_dir():
-        for source in case.rglob("*.py"):
-            target = tmp_path / source.relative_to(case)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(source.read_bytes())
-    else:
-        (tmp_path / "module.py").write_bytes(case.read_bytes())
+    case.copy_to(tmp_path)
     _check(tmp_path)
+
+
+@pytest.mark.parametrize("app", sorted((FIXTURES / "apps").iterdir()), ids=lambda p: p.name)
+def test_carried_facts_equal_a_full_analysis_on_the_fixture_apps(
+    app: Path, tmp_path: Path, twice: Twice
+) -> None:
+    shutil.copytree(app, tmp_path / app.name)
+    _check(tmp_path / app.name)
 
 
 SHAPES = {
@@ -276,7 +270,25 @@ def test_a_statement_without_known_text_is_analysed_again() -> None:
     assert carried == {}
 
 
-def test_a_unit_that_does_not_fit_the_positions_falls_back_to_a_full_analysis() -> None:
+def test_a_unit_that_does_not_fit_the_positions_falls_back_to_a_full_analysis(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from unjam.analysis.locator import AstLocator
+    from unjam.analysis.positions import PositionMismatch
+
+    refused: list[str] = []
+    skipped: list[str] = []
+    skip = AstLocator.skip
+
+    def watched(self: AstLocator, *args: Any) -> int:
+        skipped.append(args[1].name)
+        try:
+            return skip(self, *args)
+        except PositionMismatch as mismatch:
+            refused.append(str(mismatch))
+            raise
+
+    monkeypatch.setattr(AstLocator, "skip", watched)
     before = _index(BEFORE)
     text = BEFORE.replace("def plain", "\n\ndef plain")  # two lines more above plain
     tree = cst.parse_module(text)
@@ -293,9 +305,13 @@ def test_a_unit_that_does_not_fit_the_positions_falls_back_to_a_full_analysis() 
     facts, index = analyse_and_index(
         *args, previous=NodeIndex(before.tree, units=wrong), text=statements.known
     )
+    assert refused  # the carried units were tried, and CPython's positions refused them
     assert (facts, index.units) == (analyse_and_index(*args)[0], analyse_and_index(*args)[1].units)
+    refused.clear()
+    skipped.clear()
     right, _ = analyse_and_index(*args, previous=before, text=statements.known)
     assert right == facts
+    assert skipped and not refused  # the right units are carried, two lines further down
 
 
 def test_a_fresh_parse_carries_nothing_and_reads_no_statement(
