@@ -234,6 +234,8 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
         self.function_nodes: list[cst.FunctionDef] = []
         self.start_placing()
         self.spelling = Spelling.of(node)
+        #: Names -> how often the module's text mentions them other than as ``name.``.
+        self.mentions: dict[str, int] = {}
         self.frames: list[str | _Coroutine] = []
         self.hops: dict[int, _Hop] = {}
         self.hop_stack: list[_Hop] = []
@@ -471,8 +473,10 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
     def _may_be_rebound(self, spelled: Spelled) -> bool:
         """Whether the module's text binds ``spelled.root`` anywhere but in the imports
         ``Spelling`` read (every other mention of a module name is ``root.``)."""
-        pattern = re.compile(rf"(?<![\w.]){re.escape(spelled.root)}\b(?!\s*\.)")
-        mentions = len(pattern.findall(self.code))
+        mentions = self.mentions.get(spelled.root)
+        if mentions is None:  # a search of the whole module, asked once per rewrite
+            pattern = re.compile(rf"(?<![\w.]){re.escape(spelled.root)}\b(?!\s*\.)")
+            mentions = self.mentions[spelled.root] = len(pattern.findall(self.code))
         return mentions > (0 if spelled.needs is not None else self.spelling.bindings(spelled.root))
 
     def _is_global(self, name: cst.Name) -> bool:

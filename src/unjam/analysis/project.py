@@ -104,6 +104,8 @@ class Project:
     _kinds: dict[str, set[Kind]] | None = None
     #: ``canonical``'s answers so far.
     _canonical: dict[str, str] = field(default_factory=dict)
+    #: Where each module's entries are in ``registrations`` (see ``_registered_in``).
+    _registered_at: dict[str, list[int]] | None = None
 
     @classmethod
     def link(
@@ -186,7 +188,8 @@ class Project:
         references = self._swapped_references(old, new)
         if references is None:
             return None
-        mine = [r for r in self.registrations if r.path == old.path]
+        places = self._registered_in().get(old.path, [])
+        mine = [self.registrations[place] for place in places]
         project = Project(
             self.catalog,
             modules={**self.modules, new.path: new},
@@ -211,9 +214,22 @@ class Project:
         confirmed = project._confirmed(new)
         if len(confirmed) != len(mine):
             return None
-        replacement = dict(zip(map(id, mine), confirmed, strict=True))
-        project.registrations = [replacement.get(id(r), r) for r in self.registrations]
+        project.registrations = list(self.registrations)
+        for place, registration in zip(places, confirmed, strict=True):
+            project.registrations[place] = registration
+        project._registered_at = self._registered_at  # the same places, each path's own
         return project
+
+    def _registered_in(self) -> dict[str, list[int]]:
+        """Each module's places in ``registrations``: a rewritten module's entries are
+        replaced in place once per pass, and finding them by a scan of every entry was
+        a sixtieth of ``check`` on the bench tree."""
+        if self._registered_at is None:
+            found: dict[str, list[int]] = defaultdict(list)
+            for place, registration in enumerate(self.registrations):
+                found[registration.path].append(place)
+            self._registered_at = dict(found)
+        return self._registered_at
 
     def _add(self, facts: ModuleFacts) -> None:
         self.modules[facts.path] = facts
