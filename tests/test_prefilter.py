@@ -460,3 +460,48 @@ def test_both_summaries_carry_the_words_later_rounds_look_for() -> None:
         assert summary.words == Words.of(data)
         assert Mentions([("pkg.tasks", "go")]).found_among(summary.words)
         assert Mentions([("pkg.helpers", "helper_xyz")]).found_among(summary.words)
+
+
+#: The patterns as first written: no possessive quantifiers, ``await`` tried first.
+_PLAIN_CALL = re.compile(r"(\bawait\s+)?(?<![\w.])([A-Za-z_][\w.]*)\s*\(")
+_PLAIN_DOTTED = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+_AWKWARD = [
+    "await foo(x)",
+    "await   svc.get (1)",
+    "await\n    pkg.mod.run(\n)",
+    "awaitable(x) + xawait foo(y)",
+    "x.await foo(y)",  # not Python, but comments and strings say anything
+    "a.b.c(d.e(f)) and g .h(i) or j. k(l)",
+    "__init__(self) if _x1._y2(z) else z9()",
+    "obj.attr_without_call + another.one[0](1)",
+    "time.sleep (0.1); os . path . join(a, b)",
+    "print('await requests.get(url)')  # await  open ( path )",
+    "a" * 300 + " (" + "b." * 50 + "c" * 300 + "(",
+]
+
+
+def _same_calls(text: str) -> None:
+    """The same called names; ``await`` before one only where the plain pattern saw it
+    too. They differ only after a dot (``x.await f()``, never valid Python), where the
+    faster one sees no ``await``: a call taken as not awaited can only make the summary
+    mention more."""
+    faster, plain = unjam.prefilter._CALL.findall(text), _PLAIN_CALL.findall(text)
+    assert [name for _, name in faster] == [name for _, name in plain]
+    for (awaited, _), (was_awaited, _) in zip(faster, plain, strict=True):
+        assert awaited == was_awaited or (not awaited and ".await" in text)
+
+
+@pytest.mark.parametrize("text", _AWKWARD)
+def test_the_faster_patterns_find_what_the_plain_ones_find(text: str) -> None:
+    _same_calls(text)
+    if ".await" not in text:
+        assert unjam.prefilter._CALL.findall(text) == _PLAIN_CALL.findall(text)
+    assert unjam.prefilter._DOTTED.findall(text) == _PLAIN_DOTTED.findall(text)
+
+
+def test_the_faster_patterns_find_what_the_plain_ones_find_in_every_fixture() -> None:
+    texts = [path.read_text(encoding="utf-8", errors="replace") for path in FIXTURES.rglob("*.py")]
+    assert len(texts) > 100
+    for text in texts:
+        _same_calls(text)
+        assert unjam.prefilter._DOTTED.findall(text) == _PLAIN_DOTTED.findall(text)

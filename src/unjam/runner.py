@@ -344,7 +344,8 @@ class _Rewrites:
 
     def settle(self, last: bool = False) -> bool:
         """Make the proposed rewrite count; False when it changed nothing.
-        ``VerificationError`` (naming the pass) when it does not compile or re-parse."""
+        ``VerificationError`` (naming the pass) when it does not compile or re-parse.
+        ``last``: no pass runs after this one."""
         if self.unsettled is None:
             return False
         name, updated = self.unsettled
@@ -358,7 +359,8 @@ class _Rewrites:
         except VerificationError as problem:
             raise VerificationError(f"{name} produced invalid code ({problem})") from None
         self.tree = tree or updated
-        self.lines.rewritten(self.code, code)
+        if not last:  # no pass reports on this text: its lines need no way back
+            self.lines.rewritten(self.code, code)
         self.code, self.data = code, data
         self.stages.append((name, data))
         return True
