@@ -42,7 +42,7 @@ from unjam.gitflow import (
 from unjam.migrate import Prepared, changes_from, execute, prepare, write_only
 from unjam.packages import Layout, UnknownCodemod, choose_passes, layout, parse_shard
 from unjam.report import Finding, Format, findings_from, render, unhandled_blocking
-from unjam.runner import Analysis, FileResult, Profile, Runner, shown_path
+from unjam.runner import Analysis, FileResult, Profile, Runner, collector_tuned, shown_path
 from unjam.workers import WorkerError
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -318,7 +318,8 @@ def _show_packages(report: RunReport, session: Session) -> None:
 
 def _guard(command: Callable[[], int]) -> None:
     try:
-        code = command()
+        with collector_tuned():  # the report, too, is built among the run's live objects
+            code = command()
     except Usage as problem:
         _say(f"unjam: {problem}")
         raise typer.Exit(EXIT_ERROR) from None

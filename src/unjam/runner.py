@@ -199,7 +199,7 @@ class _KeptParses(_Kept[tuple[ast.Module, str]]):
     #: CPython's tree of a route module takes about 50 times its source's size.
     SIZE_PER_BYTE = 50
     #: Per process; taken (freed) as the analysis reaches each file.
-    BUDGET = 32 * 2**20
+    BUDGET = 64 * 2**20
 
 
 _KEPT = _KeptTrees()
