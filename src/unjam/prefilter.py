@@ -340,16 +340,14 @@ def summarise(
     package: str = "",
     namespace: Namespace = OWN_NAMES,
     await_runs: bool = True,
-    parsed: tuple[ast.Module, str] | None = None,
 ) -> Summary:
     """Summarise one file; ``SourceError`` if CPython cannot decode or parse it.
 
     Words are read from each function's source lines, strings and comments included:
     that can only make the summary mention more, never less. ``await_runs``: look for
     runs of awaits (``awaits_twice``, ``read_runs``), which only gather-awaits reads.
-    ``parsed``: ``python_ast``'s answer for ``data``, when the caller has it.
     """
-    tree, text = parsed or python_ast(data, shown)
+    tree, text = python_ast(data, shown)
     lines = source_lines(text)
     statements = list(ordered_statements(tree.body))
     words = _Words(roots, module, package, namespace)

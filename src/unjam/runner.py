@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 import libcst as cst
 from libcst.codemod import CodemodContext, SkipFile
@@ -55,7 +55,6 @@ from unjam.verify import VerificationError, compiles, reparse
 from unjam.workers import Workers
 
 R = TypeVar("R")
-K = TypeVar("K")
 
 #: Below this many files a process pool costs more than it saves.
 POOL_THRESHOLD = 8
@@ -124,7 +123,6 @@ class Analysis:
             self.workers.close()
             self.workers = None
         _KEPT.clear()
-        _PARSED.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,45 +142,10 @@ class _WorkerState:
 _STATE: _WorkerState | None = None
 
 
-class _Kept(Generic[K]):
-    """What one phase parsed in this process, kept for a later phase's same file.
-    Bounded by an estimate of its memory (``SIZE_PER_BYTE`` times the source's size);
-    past ``BUDGET`` nothing more is kept and the later phase parses again."""
-
-    SIZE_PER_BYTE = 1
-    BUDGET = 0
-
-    def __init__(self) -> None:
-        self._kept: dict[str, tuple[bytes, K]] = {}
-        self._size = 0
-
-    def keep(self, job: Job, value: K) -> None:
-        self.take(job)
-        size = len(job.data) * self.SIZE_PER_BYTE
-        if self._size + size <= self.BUDGET:
-            self._kept[job.shown] = (job.data, value)
-            self._size += size
-
-    def take(self, job: Job) -> K | None:
-        """What was kept for ``job``'s file, once, if it was parsed from the same bytes."""
-        kept = self._kept.pop(job.shown, None)
-        if kept is None:
-            return None
-        data, value = kept
-        self._size -= len(data) * self.SIZE_PER_BYTE
-        return value if data == job.data else None
-
-    def clear(self) -> None:
-        self._kept.clear()
-        self._size = 0
-
-    def __len__(self) -> int:
-        return len(self._kept)
-
-
-class _KeptTrees(_Kept[NodeIndex]):
-    """libcst trees the analysis parsed (with what it learnt of their nodes), kept for
-    the passes: a route module's parse is about a fifth of rewriting it in ``check``."""
+class _KeptTrees:
+    """libcst trees the analysis parsed in this process, kept for the passes: a route
+    module's parse is about a fifth of rewriting it in ``check``. Bounded by an estimate
+    of their memory; a file whose tree was not kept is parsed again."""
 
     #: A libcst tree takes about 40 times its source's size (0.2 MB for a 5 kB module).
     SIZE_PER_BYTE = 40
@@ -191,26 +154,42 @@ class _KeptTrees(_Kept[NodeIndex]):
     #: parsed again instead.
     BUDGET = 64 * 2**20
 
+    def __init__(self) -> None:
+        self._trees: dict[str, tuple[bytes, NodeIndex]] = {}
+        self._size = 0
 
-class _KeptParses(_Kept[tuple[ast.Module, str]]):
-    """CPython's parse of a file the summary found likely to be analysed, kept for the
-    analysis' positions: parsing it again was a fortieth of ``check`` on the bench tree."""
+    def keep(self, job: Job, index: NodeIndex) -> None:
+        """Keep the tree ``index`` describes (with the index)."""
+        self.take(job)
+        size = len(job.data) * self.SIZE_PER_BYTE
+        if self._size + size <= self.BUDGET:
+            self._trees[job.shown] = (job.data, index)
+            self._size += size
 
-    #: CPython's tree of a route module takes about 50 times its source's size.
-    SIZE_PER_BYTE = 50
-    #: Per process; taken (freed) as the analysis reaches each file.
-    BUDGET = 64 * 2**20
+    def take(self, job: Job) -> NodeIndex | None:
+        """The kept tree of ``job``'s file (with its index), once, if it was parsed from
+        the same bytes."""
+        kept = self._trees.pop(job.shown, None)
+        if kept is None:
+            return None
+        data, index = kept
+        self._size -= len(data) * self.SIZE_PER_BYTE
+        return index if data == job.data else None
+
+    def clear(self) -> None:
+        self._trees.clear()
+        self._size = 0
+
+    def __len__(self) -> int:
+        return len(self._trees)
 
 
 _KEPT = _KeptTrees()
-_PARSED = _KeptParses()
 
 
 def _init_worker(state: _WorkerState) -> None:
     global _STATE
     _STATE = state
-    if state.project is not None:  # the analysis is over: the parses it left are not needed
-        _PARSED.clear()
 
 
 def _state() -> _WorkerState:
@@ -223,8 +202,7 @@ def summary_job(job: Job) -> Summary | SourceError:
     state = _state()
     words = state.vocabulary
     try:
-        parsed = python_ast(job.data, job.shown)
-        summary = summarise(
+        return summarise(
             job.data,
             job.shown,
             words,
@@ -232,11 +210,7 @@ def summary_job(job: Job) -> Summary | SourceError:
             job.package,
             job.namespace,
             await_runs=state.await_runs,
-            parsed=parsed,
         )
-        if summary.async_uses_vocabulary or summary.binds_vocabulary or summary.sync_vocabulary:
-            _PARSED.keep(job, parsed)  # the analysis will most likely want its positions
-        return summary
     except SourceError as error:
         try:  # the project may target a newer Python than the one running unjam
             tree = parse_source(job.data, job.shown)
@@ -278,9 +252,6 @@ def light_job(job: Job) -> ModuleFacts | SourceError:
 
 def _cpython_positions(job: Job) -> AstPositions | None:
     """Positions from CPython's parse, or None where this Python cannot parse the file."""
-    parsed = _PARSED.take(job)
-    if parsed is not None:
-        return AstPositions(*parsed)
     try:
         return AstPositions(*python_ast(job.data, job.shown))
     except SourceError:
@@ -631,7 +602,6 @@ class Runner:
             await_runs=bool(self._gathering_profiles()),
         )
         _KEPT.clear()  # before forking: the workers start with nothing kept
-        _PARSED.clear()
         workers = self._workers(state, len(jobs))
         try:
             analysis = self._analyse(jobs, errors, workers, len(files))
