@@ -264,7 +264,7 @@ def test_a_file_this_python_cannot_compile_is_checked_by_libcsts_parse(
     here, so libcst's re-parse is the check, in ``check`` for the last rewrite too."""
     write_tree(tmp_path, {"m.py": SOURCE})
 
-    def cannot_compile(data: bytes, shown: str) -> None:
+    def cannot_compile(data: bytes, shown: str, parse: bool = True) -> None:
         raise VerificationError("does not compile at line 1: newer syntax")
 
     monkeypatch.setattr(unjam.runner, "compiles", cannot_compile)

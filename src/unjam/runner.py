@@ -326,7 +326,9 @@ class _Rewrites:
             return False
         data = code.encode(updated.encoding)
         try:
-            tree = self._verified(data, walked_next=not last and not self.report_only)
+            tree = self._verified(
+                data, walked_next=not last and not self.report_only, analysed_next=not last
+            )
         except VerificationError as problem:
             raise VerificationError(f"{name} produced invalid code ({problem})") from None
         self.tree = tree or updated
@@ -336,12 +338,13 @@ class _Rewrites:
         self.stages.append((name, data))
         return True
 
-    def _verified(self, data: bytes, walked_next: bool) -> cst.Module | None:
+    def _verified(self, data: bytes, walked_next: bool, analysed_next: bool) -> cst.Module | None:
         """libcst's parse of ``data`` once Python compiles it; None when no pass walks
-        it next and compiling was check enough. Keeps CPython's parse (``cpython``)."""
+        it next and compiling was check enough. Keeps CPython's parse (``cpython``)
+        when the code may be analysed next (``analysed_next``)."""
         self.cpython = None
         try:
-            cpython = compiles(data, self.job.shown)
+            cpython = compiles(data, self.job.shown, parse=analysed_next)
         except VerificationError:
             if self.compiles:  # the file compiled before this rewrite
                 raise
