@@ -137,6 +137,11 @@ def main() -> None:
         for measures in zip(*rounds, strict=True):
             each = ", ".join(f"{run.cpu:.1f}" for run in measures)
             print(f"{measures[0].name:38} cpu s per round: {each}")
+        # Within a round the commands ran minutes apart at most: its ratios are the
+        # ones a slow spell of the machine distorts least.
+        for index in range(1, len(runs)):
+            each = ", ".join(f"{r[index].wall / r[0].wall:.3f}" for r in rounds)
+            print(f"{runs[index].name:38} wall/base per round: {each}")
 
     print(
         f"{'command':38} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} "
