@@ -10,12 +10,13 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from tests.helpers import FIXTURES
 from unjam.analysis.catalog import default_catalog
 from unjam.analysis.locator import AstLocator, ProviderLocator
 from unjam.analysis.model import ModuleFacts
 from unjam.analysis.module import ModuleAnalyser
 from unjam.analysis.names import OWN_NAMES, ModuleName
-from unjam.analysis.positions import AstPositions, ordered_statements
+from unjam.analysis.positions import AstPositions, calls_in, ordered_statements
 from unjam.source import python_ast
 
 AWKWARD = {
@@ -197,3 +198,52 @@ def test_positions_of_a_compiled_rewrite_are_those_of_a_fresh_parse() -> None:
         name = getattr(fresh.calls[index].func, "id", None) or fresh.calls[index].func.attr
         assert kept.call(index, name) == fresh.call(index, name)
     assert [ast.dump(s) for s in kept.statements] == [ast.dump(s) for s in fresh.statements]
+
+
+_EVERY_PLACE_A_CALL_GOES = """
+import os
+@deco(arg())
+async def f(a=default(), *args: ann(), **kw) -> ret():
+    global g
+    x = {**spread(), key(): value(), None: [c() for c in gen() if cond(c)]}
+    y = lambda z=d(): inner(z)
+    del items()[0]
+    assert check(), message()
+    print(f"{fmt():>{width()}}", end=end())
+    async with ctx() as (p, q):
+        async for r in stream():
+            await awaited(r)
+    match subject():
+        case Point(x=0) if guard():
+            raise Error() from cause()
+        case {"k": v, **rest}:
+            yield v
+    try:
+        pass
+    except handler() as error:
+        pass
+    return (await a.b.c(d.e(f)))[slice():other()]
+class C(base(), metaclass=meta()):
+    attr: hint() = value()
+"""
+
+
+@pytest.mark.parametrize("source", [_EVERY_PLACE_A_CALL_GOES, *AWKWARD.values()])
+def test_calls_in_finds_the_calls_ast_walk_finds(source: str) -> None:
+    tree = ast.parse(textwrap.dedent(source))
+    walked = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    assert len(walked) > 0
+    assert sorted(map(id, calls_in(tree))) == sorted(map(id, walked))
+
+
+def test_calls_in_finds_the_calls_ast_walk_finds_in_every_fixture() -> None:
+    checked = 0
+    for path in FIXTURES.rglob("*.py"):
+        try:
+            tree = ast.parse(path.read_bytes())
+        except SyntaxError:
+            continue  # the bad-input fixtures
+        walked = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+        assert sorted(map(id, calls_in(tree))) == sorted(map(id, walked)), path
+        checked += 1
+    assert checked > 100

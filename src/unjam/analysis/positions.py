@@ -82,12 +82,40 @@ def callee_name(func: ast.expr) -> str | None:
     return None
 
 
+def calls_in(tree: ast.AST) -> list[ast.Call]:
+    """Every call in ``tree``, in no particular order: what ``ast.walk`` finds, at a
+    third of its cost (no generator per node, no ``ctx`` singletons)."""
+    calls: list[ast.Call] = []
+    stack: list[object] = [tree]
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    while stack:
+        node = pop()
+        kind = type(node)
+        if kind is ast.Call:
+            calls.append(node)  # type: ignore[arg-type]
+        fields = _CHILD_FIELDS.get(kind)
+        if fields is None:
+            names = getattr(kind, "_fields", ())
+            fields = _CHILD_FIELDS[kind] = tuple(name for name in names if name != "ctx")
+        for name in fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                extend(value)  # strings and None too (``Global.names``, ``Dict.keys``)
+            elif isinstance(value, ast.AST):
+                push(value)
+    return calls
+
+
+#: A node type's fields that may hold nodes (an empty tuple for anything else).
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 class AstPositions:
     """Positions of calls and statements, by their order in the source."""
 
     def __init__(self, tree: ast.Module, text: str) -> None:
         self.lines = source_lines(text)
-        calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+        calls = calls_in(tree)
         calls.sort(
             key=lambda c: (c.lineno, c.col_offset, -(c.end_lineno or 0), -(c.end_col_offset or 0))
         )
