@@ -257,8 +257,47 @@ def _scope_facts(module: cst.Module) -> list[object]:
                 for a in scope.assignments
             )
         )
-        facts.append(sorted(len(access.referents) for access in scope.accesses))
+        facts.append(
+            sorted(
+                (len(access.referents), access.is_type_hint, access.is_annotation)
+                for access in scope.accesses
+            )
+        )
     return facts
+
+
+#: Calls whose arguments libcst reads as type hints, spelled every way an import allows.
+_TYPING_CALLS = """
+import typing
+import typing as t
+from typing import NewType, TypeVar as TV, cast as c
+from typing import cast
+UserId = NewType("UserId", int)
+T = TV("T", bound="Base")
+S = typing.TypeVar("S", "Base", int)
+def f(x: object) -> None:
+    a = cast("Base", x)
+    b = c("list[Base]", x)
+    d = t.cast("Base", x)
+    e = typing.cast(int, x)
+    g = x.cast("Base")
+    h = obj.method("Base").cast("Base")
+    class typing:
+        cast = staticmethod(lambda kind, value: value)
+    i = typing.cast("Base", x)
+class Base: ...
+"""
+
+
+def test_scope_analysis_is_libcsts_for_typing_calls() -> None:
+    module = cst.parse_module(_TYPING_CALLS)
+    expected = _scope_facts(module)
+    scopes = MetadataWrapper(module, unsafe_skip_copy=True).resolve(ScopeProvider)
+    hints = [a for scope in set(scopes.values()) if scope for a in scope.accesses if a.is_type_hint]
+    assert len(hints) >= 6  # Base in T, S, a, b, d and e; int in e too
+    with _shortcut_on():
+        walked = _scope_facts(module)
+    assert walked == expected
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.relative_to(ROOT).as_posix())
@@ -276,6 +315,10 @@ def test_scope_shortcut_only_replaces_the_method_it_knows(monkeypatch: pytest.Mo
     assert fastscope._original() is not None  # the installed libcst is the known one
     monkeypatch.setattr(fastscope, "_EXPECTED", fastscope._EXPECTED.replace("+= 1", "+= 2"))
     assert fastscope._original() is None
+    assert fastscope._original_visit_call() is not None
+    changed = fastscope._EXPECTED_VISIT_CALL.replace("typing.cast", "typing_extensions.cast")
+    monkeypatch.setattr(fastscope, "_EXPECTED_VISIT_CALL", changed)
+    assert fastscope._original_visit_call() is None
 
 
 def test_parents_of_a_function_are_libcsts() -> None:
