@@ -24,6 +24,7 @@ from __future__ import annotations
 import inspect
 import textwrap
 from collections.abc import Callable
+from typing import Any
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -91,10 +92,11 @@ def _visit_call(self: cst.CSTVisitor, node: cst.Call) -> bool | None:
         self._ScopeVisitor__top_level_attribute_stack.append(None)  # type: ignore[attr-defined]
         self._ScopeVisitor__in_type_hint_stack.append(False)  # type: ignore[attr-defined]
         return True
-    return _ORIGINAL_VISIT_CALL(self, node)  # type: ignore[misc]
+    assert _ORIGINAL_VISIT_CALL is not None  # installed only when there is one
+    return _ORIGINAL_VISIT_CALL(self, node)
 
 
-def _method(name: str, expected: str) -> Callable[..., object] | None:
+def _method(name: str, expected: str) -> Any:
     """libcst's ``ScopeVisitor.<name>`` if it reads ``expected``, word for word."""
     if _scope_provider is None:
         return None
@@ -106,19 +108,23 @@ def _method(name: str, expected: str) -> Callable[..., object] | None:
         source = textwrap.dedent(inspect.getsource(method))
     except (OSError, TypeError):
         return None
-    return method if source == expected else None  # type: ignore[no-any-return]
+    return method if source == expected else None
 
 
-def _original() -> Callable[..., object] | None:
+def _original() -> Callable[[cst.CSTVisitor, cst.CSTNode], None] | None:
     """libcst's ``ScopeVisitor.on_leave`` if it is the one ``_on_leave`` replaces."""
     if not hasattr(_scope_provider, "_ASSIGNMENT_LIKE_NODES"):
         return None
-    return _method("on_leave", _EXPECTED)
+    found: Callable[[cst.CSTVisitor, cst.CSTNode], None] | None = _method("on_leave", _EXPECTED)
+    return found
 
 
-def _original_visit_call() -> Callable[..., object] | None:
+def _original_visit_call() -> Callable[[cst.CSTVisitor, cst.Call], bool | None] | None:
     """libcst's ``ScopeVisitor.visit_Call`` if it is the one ``_visit_call`` replaces."""
-    return _method("visit_Call", _EXPECTED_VISIT_CALL)
+    found: Callable[[cst.CSTVisitor, cst.Call], bool | None] | None = _method(
+        "visit_Call", _EXPECTED_VISIT_CALL
+    )
+    return found
 
 
 _ORIGINAL = _original()
@@ -134,9 +140,9 @@ def install() -> None:
 
 def uninstall() -> None:
     if _ORIGINAL is not None:
-        _scope_provider.ScopeVisitor.on_leave = _ORIGINAL  # type: ignore[method-assign]
+        _scope_provider.ScopeVisitor.on_leave = _ORIGINAL  # type: ignore[method-assign,assignment]
     if _ORIGINAL_VISIT_CALL is not None:
-        _scope_provider.ScopeVisitor.visit_Call = _ORIGINAL_VISIT_CALL  # type: ignore[method-assign]
+        _scope_provider.ScopeVisitor.visit_Call = _ORIGINAL_VISIT_CALL  # type: ignore[method-assign,assignment]
 
 
 def installed() -> bool:
