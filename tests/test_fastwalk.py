@@ -312,13 +312,14 @@ def test_scope_analysis_is_libcsts(path: Path) -> None:
 
 
 def test_scope_shortcut_only_replaces_the_method_it_knows(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert fastscope._original() is not None  # the installed libcst is the known one
-    monkeypatch.setattr(fastscope, "_EXPECTED", fastscope._EXPECTED.replace("+= 1", "+= 2"))
-    assert fastscope._original() is None
-    assert fastscope._original_visit_call() is not None
-    changed = fastscope._EXPECTED_VISIT_CALL.replace("typing.cast", "typing_extensions.cast")
-    monkeypatch.setattr(fastscope, "_EXPECTED_VISIT_CALL", changed)
-    assert fastscope._original_visit_call() is None
+    assert fastscope._original("on_leave") is not None  # the installed libcst is the known one
+    changed = fastscope._ON_LEAVE.replace("+= 1", "+= 2")
+    monkeypatch.setitem(fastscope._EXPECTED, "on_leave", changed)
+    assert fastscope._original("on_leave") is None
+    assert fastscope._original("visit_Call") is not None
+    changed = fastscope._VISIT_CALL.replace("typing.cast", "typing_extensions.cast")
+    monkeypatch.setitem(fastscope._EXPECTED, "visit_Call", changed)
+    assert fastscope._original("visit_Call") is None
 
 
 def test_parents_of_a_function_are_libcsts() -> None:

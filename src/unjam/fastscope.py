@@ -34,8 +34,8 @@ try:  # private to libcst
 except ImportError:  # pragma: no cover - depends on the installed libcst
     _scope_provider = None  # type: ignore[assignment]
 
-#: The method this module replaces, as libcst 1.x writes it.
-_EXPECTED = """\
+#: The methods this module replaces, as libcst 1.x writes them.
+_ON_LEAVE = """\
 def on_leave(self, original_node: cst.CSTNode) -> None:
     self.provider.set_metadata(original_node, self.scope)
     if isinstance(original_node, _ASSIGNMENT_LIKE_NODES):
@@ -43,8 +43,7 @@ def on_leave(self, original_node: cst.CSTNode) -> None:
     super().on_leave(original_node)
 """
 
-#: The method ``_visit_call`` answers for, as libcst 1.x writes it.
-_EXPECTED_VISIT_CALL = """\
+_VISIT_CALL = """\
 def visit_Call(self, node: cst.Call) -> Optional[bool]:
     self.__top_level_attribute_stack.append(None)
     self.__in_type_hint_stack.append(False)
@@ -92,13 +91,20 @@ def _visit_call(self: cst.CSTVisitor, node: cst.Call) -> bool | None:
         self._ScopeVisitor__top_level_attribute_stack.append(None)  # type: ignore[attr-defined]
         self._ScopeVisitor__in_type_hint_stack.append(False)  # type: ignore[attr-defined]
         return True
-    assert _ORIGINAL_VISIT_CALL is not None  # installed only when there is one
-    return _ORIGINAL_VISIT_CALL(self, node)
+    result: bool | None = _ORIGINALS["visit_Call"](self, node)
+    return result
 
 
-def _method(name: str, expected: str) -> Any:
-    """libcst's ``ScopeVisitor.<name>`` if it reads ``expected``, word for word."""
-    if _scope_provider is None:
+#: libcst's ``ScopeVisitor`` method -> its text as the replacement expects it.
+_EXPECTED = {"on_leave": _ON_LEAVE, "visit_Call": _VISIT_CALL}
+_REPLACEMENTS: dict[str, Callable[..., Any]] = {"on_leave": _on_leave, "visit_Call": _visit_call}
+
+
+def _original(name: str) -> Any:
+    """libcst's ``ScopeVisitor.<name>`` if it reads what its replacement expects, word
+    for word, in the scope module this one knows (``_ASSIGNMENT_LIKE_NODES`` and all);
+    None otherwise."""
+    if _scope_provider is None or not hasattr(_scope_provider, "_ASSIGNMENT_LIKE_NODES"):
         return None
     visitor = getattr(_scope_provider, "ScopeVisitor", None)
     method = getattr(visitor, name, None)
@@ -108,42 +114,26 @@ def _method(name: str, expected: str) -> Any:
         source = textwrap.dedent(inspect.getsource(method))
     except (OSError, TypeError):
         return None
-    return method if source == expected else None
+    return method if source == _EXPECTED[name] else None
 
 
-def _original() -> Callable[[cst.CSTVisitor, cst.CSTNode], None] | None:
-    """libcst's ``ScopeVisitor.on_leave`` if it is the one ``_on_leave`` replaces."""
-    if not hasattr(_scope_provider, "_ASSIGNMENT_LIKE_NODES"):
-        return None
-    found: Callable[[cst.CSTVisitor, cst.CSTNode], None] | None = _method("on_leave", _EXPECTED)
-    return found
-
-
-def _original_visit_call() -> Callable[[cst.CSTVisitor, cst.Call], bool | None] | None:
-    """libcst's ``ScopeVisitor.visit_Call`` if it is the one ``_visit_call`` replaces."""
-    found: Callable[[cst.CSTVisitor, cst.Call], bool | None] | None = _method(
-        "visit_Call", _EXPECTED_VISIT_CALL
-    )
-    return found
-
-
-_ORIGINAL = _original()
-_ORIGINAL_VISIT_CALL = _original_visit_call()
+#: The methods replaced while ``fast_walks()`` is active: those this libcst has as known.
+_ORIGINALS: dict[str, Callable[..., Any]] = {
+    name: found for name in _REPLACEMENTS if (found := _original(name)) is not None
+}
 
 
 def install() -> None:
-    if _ORIGINAL is not None:
-        _scope_provider.ScopeVisitor.on_leave = _on_leave  # type: ignore[method-assign]
-    if _ORIGINAL_VISIT_CALL is not None:
-        _scope_provider.ScopeVisitor.visit_Call = _visit_call  # type: ignore[method-assign]
+    for name in _ORIGINALS:
+        setattr(_scope_provider.ScopeVisitor, name, _REPLACEMENTS[name])
 
 
 def uninstall() -> None:
-    if _ORIGINAL is not None:
-        _scope_provider.ScopeVisitor.on_leave = _ORIGINAL  # type: ignore[method-assign,assignment]
-    if _ORIGINAL_VISIT_CALL is not None:
-        _scope_provider.ScopeVisitor.visit_Call = _ORIGINAL_VISIT_CALL  # type: ignore[method-assign,assignment]
+    for name, original in _ORIGINALS.items():
+        setattr(_scope_provider.ScopeVisitor, name, original)
 
 
 def installed() -> bool:
-    return _scope_provider is not None and _scope_provider.ScopeVisitor.on_leave is _on_leave
+    return bool(_ORIGINALS) and all(
+        getattr(_scope_provider.ScopeVisitor, name) is _REPLACEMENTS[name] for name in _ORIGINALS
+    )
