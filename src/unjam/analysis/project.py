@@ -222,8 +222,8 @@ class Project:
 
     def _registered_in(self) -> dict[str, list[int]]:
         """Each module's places in ``registrations``: a rewritten module's entries are
-        replaced in place once per pass, and finding them by a scan of every entry was
-        a sixtieth of ``check`` on the bench tree."""
+        replaced in place once per pass, and finding them by two scans of every entry
+        was 1.1% of a one-job ``check`` on the bench tree."""
         if self._registered_at is None:
             found: dict[str, list[int]] = defaultdict(list)
             for place, registration in enumerate(self.registrations):

@@ -189,9 +189,9 @@ def stub(statement: cst.FunctionDef | cst.ClassDef) -> cst.FunctionDef | cst.Cla
     """A statement binding the same module-level name, and nothing else.
 
     Stubs share their whitespace, parameters and body with one prototype: building a
-    ``def`` from scratch made each of its nine whitespace fields anew (a tenth of
-    analysing a rewritten module again). Only the analysis walks them, and it does
-    not look inside a stub."""
+    ``def`` from scratch made every whitespace node anew (33 us a stub, 15 us as a
+    copy; stubs were about a ninth of analysing a rewritten module again on the bench
+    tree). Only the analysis walks them, and it does not look inside a stub."""
     prototype = _CLASS_STUB if isinstance(statement, cst.ClassDef) else _FUNCTION_STUB
     return prototype.with_changes(name=cst.Name(statement.name.value))
 
