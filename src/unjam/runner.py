@@ -223,7 +223,8 @@ def scan_job(job: Job) -> ModuleFacts | SourceError:
     """Analyse one module; never raises for bad input."""
     state = _state()
     try:
-        module = parse_source(job.data, job.shown)
+        positions = _cpython_positions(job)
+        module = parse_source(job.data, job.shown, python_accepts=positions is not None)
         with fast_walks():
             facts, index = analyse_and_index(
                 module,
@@ -231,7 +232,7 @@ def scan_job(job: Job) -> ModuleFacts | SourceError:
                 ModuleName(job.module, job.package, job.namespace),
                 state.catalog,
                 state.roots,
-                _cpython_positions(job),
+                positions,
             )
         _KEPT.keep(job, index)
         return facts

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import libcst as cst
 
+from unjam.trusted_parse import parse_trusted
+
 
 @dataclass(eq=False)
 class SourceError(Exception):
@@ -66,9 +68,12 @@ def read_source(path: Path, shown: str) -> bytes:
     return data
 
 
-def parse_source(data: bytes, shown: str) -> cst.Module:
+def parse_source(data: bytes, shown: str, python_accepts: bool = False) -> cst.Module:
+    """libcst's parse of the file, or ``SourceError``. ``python_accepts``: CPython has
+    parsed this very text, so libcst may skip checking each node it builds
+    (``trusted_parse``)."""
     try:
-        return cst.parse_module(data)
+        return parse_trusted(data) if python_accepts else cst.parse_module(data)
     except cst.ParserSyntaxError as error:
         python_ast(data, shown)  # CPython's message is clearer, where it has one
         message = str(error.message).splitlines()[0] if error.message else "invalid syntax"
