@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -61,9 +62,16 @@ def _node_types(matcher: object) -> frozenset[type[cst.CSTNode]] | None:
     if isinstance(matcher, m.OneOf):
         kinds = [_node_types(option) for option in matcher.options]
         return None if any(k is None for k in kinds) else frozenset().union(*kinds)  # type: ignore[arg-type]
-    kind = getattr(cst, type(matcher).__name__, None)
+    return _matched_types(type(matcher))
+
+
+@functools.cache
+def _matched_types(matcher_type: type) -> frozenset[type[cst.CSTNode]] | None:
+    """``_node_types`` of a node matcher, which its class alone decides (``m.Name`` of
+    any value matches ``cst.Name`` nodes only): asked once per class."""
+    kind = getattr(cst, matcher_type.__name__, None)
     if (
-        not isinstance(matcher, m.BaseMatcherNode)
+        not issubclass(matcher_type, m.BaseMatcherNode)
         or not isinstance(kind, type)
         or not issubclass(kind, cst.CSTNode)
         or is_trivia(kind)

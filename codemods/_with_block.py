@@ -30,10 +30,6 @@ from unjam.codemods._thread_hop import SPACE, Refused, comma_params
 
 from unjam.analysis.walker import Walker
 
-#: Statements that would leave or change the coroutine itself if they moved.
-_LEAVES = m.Return() | m.Yield() | m.Await() | m.Global() | m.Nonlocal() | m.Del()
-_NESTED = m.FunctionDef() | m.ClassDef()
-
 
 @dataclass(frozen=True, slots=True)
 class Extracted:
@@ -45,45 +41,65 @@ def check_body(node: cst.With) -> None:
     """Raise ``Refused`` when the block cannot run elsewhere as it is."""
     if node.asynchronous is not None:
         raise Refused("it is an async with")
-    if find_all(node, _LEAVES):
+    scan = _BlockScan()
+    node.visit(scan)
+    if scan.leaves:
         raise Refused("the block returns, awaits, yields, deletes or declares global names")
-    if find_all(node, _NESTED):
+    if scan.nested:
         raise Refused("the block defines a function or class")
-    if find_all(node, m.For(asynchronous=m.Asynchronous()) | m.With(asynchronous=m.Asynchronous())):
+    if scan.async_loops:
         raise Refused("the block uses async for or async with")
-    if _escapes(node.body):
+    if scan.escapes:
         raise Refused("break or continue in the block leaves it")
 
 
-def _escapes(block: cst.BaseSuite) -> bool:
-    """A ``break``/``continue`` not inside a loop of the block itself."""
+#: Statements that would leave or change the coroutine itself if they moved.
+_LEAVES = frozenset({cst.Return, cst.Yield, cst.Await, cst.Global, cst.Nonlocal, cst.Del})
+_NESTED = frozenset({cst.FunctionDef, cst.ClassDef})
 
-    class Finder(Walker):
-        def __init__(self) -> None:
-            self.loops = 0
-            self.found = False
 
-        def visit_For(self, node: cst.For) -> None:
-            self.loops += 1
+class _BlockScan(Walker):
+    """What ``check_body`` refuses, in one lean walk of the block: statements that leave
+    the coroutine, nested definitions, ``async for``/``async with``, and a ``break`` or
+    ``continue`` outside the block's own loops (one in a loop's ``else`` leaves that
+    loop too)."""
 
-        def leave_For(self, original_node: cst.For) -> None:
-            self.loops -= 1
+    skips_trivia = True
 
-        def visit_While(self, node: cst.While) -> None:
-            self.loops += 1
+    def __init__(self) -> None:
+        self.leaves = False
+        self.nested = False
+        self.async_loops = False
+        self.escapes = False
+        self._loops = 0
 
-        def leave_While(self, original_node: cst.While) -> None:
-            self.loops -= 1
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        kind = type(node)
+        if kind in _LEAVES:
+            self.leaves = True
+        elif kind in _NESTED:
+            self.nested = True
+        elif kind is cst.Break or kind is cst.Continue:
+            self.escapes |= self._loops == 0
+        elif isinstance(node, cst.For | cst.While):
+            self.async_loops |= isinstance(node, cst.For) and node.asynchronous is not None
+            self._loop(node)
+            return False
+        elif isinstance(node, cst.With):
+            self.async_loops |= node.asynchronous is not None
+        return True
 
-        def visit_Break(self, node: cst.Break) -> None:
-            self.found |= self.loops == 0
-
-        def visit_Continue(self, node: cst.Continue) -> None:
-            self.found |= self.loops == 0
-
-    finder = Finder()
-    block.visit(finder)
-    return finder.found
+    def _loop(self, node: cst.For | cst.While) -> None:
+        if isinstance(node, cst.For):
+            node.target.visit(self)
+            node.iter.visit(self)
+        else:
+            node.test.visit(self)
+        self._loops += 1
+        node.body.visit(self)
+        self._loops -= 1
+        if node.orelse is not None:
+            node.orelse.visit(self)
 
 
 def names_in_and_out(
