@@ -18,7 +18,7 @@ from unjam.codemods._httpx_mapping import HttpxMapping, mapping
 from unjam.codemods._imports import swap_imports
 from unjam.codemods._local_metadata import LocalMetadata
 from unjam.codemods._nodes import AwaitsInPlace, code, find_all, unique_name
-from unjam.codemods._spelling import Spelling
+from unjam.codemods._spelling import Spelled, Spelling
 
 from unjam.analysis.model import Effect
 from unjam.analysis.names import short_name
@@ -613,7 +613,7 @@ class _Planner:
             qualified = self.owner.spelling.qualified(name) if name else None
             twin = self.table.auth.get(qualified or "")
             if twin is not None:
-                return value.with_changes(func=cst.parse_expression(f"{self.owner.target}.{twin}"))
+                return value.with_changes(func=Spelled(f"{self.owner.target}.{twin}").expression())
         raise Refused(
             f"auth={code(value)}: only (user, password) and requests' basic/digest auth map exactly"
         )
@@ -675,7 +675,7 @@ class _Planner:
             arguments.append(_new_keyword("timeout", cst.Name("None")))
         arguments += [_new_keyword(key, value) for key, value in options.items()]
         call = cst.Call(
-            cst.parse_expression(f"{self.owner.target}.AsyncClient"), _commas(arguments)
+            Spelled(f"{self.owner.target}.AsyncClient").expression(), _commas(arguments)
         )
         return cst.WithItem(call, asname=cst.AsName(cst.Name(name)))
 
