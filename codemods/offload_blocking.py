@@ -533,7 +533,6 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
 
     def _block(self, node: cst.With, coroutine: _Coroutine) -> _Block:
         check_body(node)
-        metadata = self._metadata()
         first, last = self._lines(node)
         calls = {self.indexes[id(call)] for call in find_all(node, m.Call())}
         inside = [effect for index, effect in coroutine.effects.items() if index in calls]
@@ -548,7 +547,8 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
                     raise hop.Refused(
                         f"it writes {short_name(effect.name)} at line {effect.location.line}"
                     )
-        scope = self._metadata().scopes.get(node)
+        metadata = self._metadata()  # the function's scopes: only for a block that may move
+        scope = metadata.scopes.get(node)
         if scope is None:
             raise hop.Refused("unjam could not resolve its names")
         params, returns = names_in_and_out(node, scope, metadata.order, coroutine.loops > 0)
