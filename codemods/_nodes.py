@@ -62,7 +62,8 @@ def _node_types(matcher: object) -> frozenset[type[cst.CSTNode]] | None:
     if isinstance(matcher, m.OneOf):
         kinds = [_node_types(option) for option in matcher.options]
         return None if any(k is None for k in kinds) else frozenset().union(*kinds)  # type: ignore[arg-type]
-    return _matched_types(type(matcher))
+    matcher_type: type = type(matcher)
+    return _matched_types(matcher_type)
 
 
 @functools.cache

@@ -52,7 +52,8 @@ CRAFTED = [
     "with a:\n    while x:\n        continue\n",
     "with a:\n    for x in y:\n        pass\n    else:\n        break\n",
     "with a:\n    while x:\n        pass\n    else:\n        continue\n",
-    "with a:\n    for x in y:\n        for z in x:\n            pass\n        else:\n            break\n",
+    "with a:\n    for x in y:\n        for z in x:\n            pass\n"
+    "        else:\n            break\n",
     "with a:\n    for x in y:\n        with b:\n            continue\n",
     "with a:\n    if x:\n        break\n",
     "with a:\n    try:\n        pass\n    finally:\n        x = 1\n",
