@@ -581,9 +581,13 @@ def select(summaries: Mapping[str, Summary], every_route: bool = True) -> Select
     reachable: set[Call] = set()
     for summary in summaries.values():
         reachable |= summary.called_from_async
+    # Every reachable call is resolved once, while the serial step keeps the workers
+    # waiting: the walk below and the grouping after it both need the answer.
+    resolved: dict[Call, tuple[str, str] | None] = {}
     frontier = list(reachable)
     while frontier:
-        found = function_of(*frontier.pop())
+        call = frontier.pop()
+        found = resolved[call] = function_of(*call)
         if found is None:
             continue
         path, name = found
@@ -592,8 +596,8 @@ def select(summaries: Mapping[str, Summary], every_route: bool = True) -> Select
                 reachable.add(callee)
                 frontier.append(callee)
     reached: dict[str, set[str]] = defaultdict(set)
-    for call in reachable:
-        if (found := function_of(*call)) is not None:
+    for found in resolved.values():
+        if found is not None:
             reached[found[0]].add(found[1])
     first = {
         path
