@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from unjam.pickling import by_fields
+
 
 class Kind(str, Enum):
     """What FastAPI does with a callable."""
@@ -25,12 +27,14 @@ class Kind(str, Enum):
     BACKGROUND_TASK = "background_task"
 
 
+@by_fields
 @dataclass(frozen=True, slots=True, order=True)
 class Location:
     line: int
     column: int  # 1-based, as editors and ruff show it
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class TypeRef:
     """A type as far as one module can see it.
@@ -50,6 +54,7 @@ class TypeRef:
         return TypeRef(self.base, self.pending, self.called, (*self.ops, op))
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class Effect:
     """A call with a catalog category: blocking work, a loop-bound API, a ContextVar or
@@ -64,6 +69,7 @@ class Effect:
     call: int = -1  # the call's index among the module's calls, in libcst visiting order
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class PendingEffect:
     """A method call whose receiver type depends on another module."""
@@ -76,6 +82,7 @@ class PendingEffect:
     call: int = -1
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class CallSite:
     """A call to something that may be a project function."""
@@ -86,6 +93,7 @@ class CallSite:
     call: int = -1
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class Reference:
     """A use of a project callable other than FastAPI registering it.
@@ -100,6 +108,7 @@ class Reference:
     location: Location
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class FunctionFacts:
     qualname: str
@@ -121,6 +130,7 @@ class FunctionFacts:
     await_runs: int = 0  # blocks where awaited statements follow each other (or a loop)
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class Registration:
     """FastAPI (or Starlette) will invoke ``target``."""
@@ -134,6 +144,7 @@ class Registration:
     route: str | None = None  # the path template, as written
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class RouterDef:
     qualname: str
@@ -142,6 +153,7 @@ class RouterDef:
     location: Location
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class Inclusion:
     parent: str
@@ -149,6 +161,7 @@ class Inclusion:
     prefix: str
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class ModuleFacts:
     path: str
