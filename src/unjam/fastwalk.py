@@ -413,35 +413,18 @@ def fast_walks() -> Iterator[None]:
 
 
 def _shortcut(self: CSTNode, visitor: Any) -> Any:
-    kind = _VISITOR_KINDS.get(type(visitor))
-    if kind is None:
-        kind = _VISITOR_KINDS[type(visitor)] = _visitor_kind(type(visitor))
-    if kind is _VISITOR:
-        if _module_hooks_only(visitor) and isinstance(self, cst.Module):
+    if isinstance(visitor, cst.CSTVisitor):
+        if isinstance(self, cst.Module) and _module_hooks_only(visitor):
             visitor.on_visit(self)  # below the module, no hook of the batch would run
             visitor.on_leave(self)
             return self
         order = _LEAN if _skips_trivia(visitor) else _ORDER
         _walk(self, visitor, _hooks_of(visitor), order)
         return self
-    if kind is _TRANSFORMER:
+    if isinstance(visitor, cst.CSTTransformer):
         order = _LEAN if _skips_trivia(visitor) else _ORDER
         return _transform(self, visitor, _hooks_of(visitor), order)
     return _ORIGINAL_VISIT(self, visitor)
-
-
-_VISITOR, _TRANSFORMER, _OTHER = "visitor", "transformer", "other"
-#: Visitor class -> which walk serves it: libcst's classes are ABCs, and two
-#: ``isinstance`` misses through ``ABCMeta`` per walked subtree added up.
-_VISITOR_KINDS: dict[type, str] = {}
-
-
-def _visitor_kind(visitor_type: type) -> str:
-    if issubclass(visitor_type, cst.CSTVisitor):
-        return _VISITOR
-    if issubclass(visitor_type, cst.CSTTransformer):
-        return _TRANSFORMER
-    return _OTHER
 
 
 def _module_hooks_only(visitor: cst.CSTVisitor) -> bool:
