@@ -30,6 +30,10 @@ from unjam.codemods._thread_hop import SPACE, Refused, comma_params
 
 from unjam.analysis.walker import Walker
 
+#: Statements that would leave or change the coroutine itself if they moved.
+_LEAVES = m.Return() | m.Yield() | m.Await() | m.Global() | m.Nonlocal() | m.Del()
+_NESTED = m.FunctionDef() | m.ClassDef()
+
 
 @dataclass(frozen=True, slots=True)
 class Extracted:
@@ -41,65 +45,40 @@ def check_body(node: cst.With) -> None:
     """Raise ``Refused`` when the block cannot run elsewhere as it is."""
     if node.asynchronous is not None:
         raise Refused("it is an async with")
-    scan = _BlockScan()
-    node.visit(scan)
-    if scan.leaves:
+    if find_all(node, _LEAVES):
         raise Refused("the block returns, awaits, yields, deletes or declares global names")
-    if scan.nested:
+    if find_all(node, _NESTED):
         raise Refused("the block defines a function or class")
-    if scan.async_loops:
+    if find_all(node, m.For(asynchronous=m.Asynchronous()) | m.With(asynchronous=m.Asynchronous())):
         raise Refused("the block uses async for or async with")
-    if scan.escapes:
+    escapes = _Escapes()
+    node.body.visit(escapes)
+    if escapes.found:
         raise Refused("break or continue in the block leaves it")
 
 
-#: Statements that would leave or change the coroutine itself if they moved.
-_LEAVES = frozenset({cst.Return, cst.Yield, cst.Await, cst.Global, cst.Nonlocal, cst.Del})
-_NESTED = frozenset({cst.FunctionDef, cst.ClassDef})
-
-
-class _BlockScan(Walker):
-    """What ``check_body`` refuses, in one lean walk of the block: statements that leave
-    the coroutine, nested definitions, ``async for``/``async with``, and a ``break`` or
-    ``continue`` outside the block's own loops (one in a loop's ``else`` leaves that
-    loop too)."""
+class _Escapes(Walker):
+    """A ``break``/``continue`` outside the block's own loops. One in a loop's ``else``
+    clause leaves that loop too (the clause runs after it), so only a loop's body
+    counts as inside it: a matcher cannot say that, hence the walk."""
 
     skips_trivia = True
 
     def __init__(self) -> None:
-        self.leaves = False
-        self.nested = False
-        self.async_loops = False
-        self.escapes = False
+        self.found = False
         self._loops = 0
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        kind = type(node)
-        if kind in _LEAVES:
-            self.leaves = True
-        elif kind in _NESTED:
-            self.nested = True
-        elif kind is cst.Break or kind is cst.Continue:
-            self.escapes |= self._loops == 0
+        if isinstance(node, cst.Break | cst.Continue):
+            self.found |= self._loops == 0
         elif isinstance(node, cst.For | cst.While):
-            self.async_loops |= isinstance(node, cst.For) and node.asynchronous is not None
-            self._loop(node)
+            self._loops += 1
+            node.body.visit(self)
+            self._loops -= 1
+            if node.orelse is not None:
+                node.orelse.visit(self)
             return False
-        elif isinstance(node, cst.With):
-            self.async_loops |= node.asynchronous is not None
         return True
-
-    def _loop(self, node: cst.For | cst.While) -> None:
-        if isinstance(node, cst.For):
-            node.target.visit(self)
-            node.iter.visit(self)
-        else:
-            node.test.visit(self)
-        self._loops += 1
-        node.body.visit(self)
-        self._loops -= 1
-        if node.orelse is not None:
-            node.orelse.visit(self)
 
 
 def names_in_and_out(
