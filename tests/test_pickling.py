@@ -65,5 +65,5 @@ def test_only_slotted_dataclasses_are_accepted() -> None:
     class Plain:
         pass
 
-    with pytest.raises(AssertionError):
+    with pytest.raises(TypeError, match="Plain is not a slotted dataclass"):
         by_fields(Plain)

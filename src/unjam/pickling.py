@@ -21,7 +21,8 @@ T = TypeVar("T", bound=type)
 def by_fields(cls: T) -> T:
     """Give a frozen, slotted dataclass a ``__getstate__``/``__setstate__`` pair that
     reads and writes its fields in order (apply it above ``@dataclass``)."""
-    assert is_dataclass(cls) and "__slots__" in cls.__dict__, cls
+    if not (is_dataclass(cls) and "__slots__" in cls.__dict__):
+        raise TypeError(f"{cls.__qualname__} is not a slotted dataclass")
     names = tuple(field.name for field in fields(cls))
     if not names:
         return cls
