@@ -86,6 +86,50 @@ def test_larger_tasks_start_first_and_results_still_come_in_order() -> None:
     assert dict(results) == {5: 1, 4: 2, 3: 3, 2: 4, 1: 5}
 
 
+_EVENTS: list[str] = []
+
+
+def _arrived(value: int) -> _Logged:
+    """Runs in the parent, as a reply is unpickled."""
+    _EVENTS.append(f"unpickled {value}")
+    return _Logged(value)
+
+
+class _Logged:
+    """A result whose unpickling the parent logs."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __reduce__(self) -> tuple[object, tuple[int]]:
+        return _arrived, (self.value,)
+
+
+def _logged(value: int) -> _Logged:
+    return _Logged(value)
+
+
+def test_a_worker_gets_its_next_task_before_its_reply_is_unpickled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    one = Workers(1, _remember, "", multiprocessing.get_context("fork"))
+    real_feed = Workers._feed
+
+    def feed(self: Workers[str], worker: int, *args: object) -> None:
+        before = args[-1][worker]  # type: ignore[index]
+        real_feed(self, worker, *args)  # type: ignore[arg-type]
+        if args[-1][worker] > before:  # type: ignore[index]
+            _EVENTS.append("sent")
+
+    monkeypatch.setattr(Workers, "_feed", feed)
+    _EVENTS.clear()
+    try:
+        assert [r.value for r in one.map(_logged, [0, 1, 2])] == [0, 1, 2]
+    finally:
+        one.close()
+    assert _EVENTS == ["sent", "sent", "unpickled 0", "sent", "unpickled 1", "unpickled 2"]
+
+
 def test_workers_started_by_spawn_run_tasks_and_take_a_shared_state() -> None:
     """macOS and Windows start workers with spawn: the state, the tasks and the
     functions are pickled, and no pipe end is inherited."""

@@ -26,6 +26,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -167,14 +168,16 @@ class Workers(Generic[S]):
         waiting = [0] * self.count
         results: dict[int, R] = {}
         finished = False
+
+        def feed(worker: int) -> None:
+            self._feed(worker, function, items, own, shared, chunk, waiting)
+
         try:
             for worker in range(self.count):
-                self._feed(worker, function, items, own, shared, chunk, waiting)
+                feed(worker)
             for position in range(len(items)):
                 while position not in results:
-                    self._collect(results, waiting, items, key)
-                    for worker in range(self.count):
-                        self._feed(worker, function, items, own, shared, chunk, waiting)
+                    self._collect(results, waiting, items, key, feed)
                 yield results.pop(position)
             finished = True
         finally:
@@ -226,7 +229,11 @@ class Workers(Generic[S]):
         waiting: list[int],
         items: Sequence[Any],
         key: Callable[[Any], Hashable] | None,
+        feed: Callable[[int], None],
     ) -> None:
+        """Take the replies that are ready. A worker that replied gets its next task
+        before its reply is unpickled: a route module's facts take milliseconds to
+        unpickle, and the worker would wait that long for every file it analyses."""
         busy = [self._connections[w] for w in range(self.count) if waiting[w]]
         if not busy:
             raise WorkerError("no task is running, yet results are missing")
@@ -234,10 +241,12 @@ class Workers(Generic[S]):
             assert isinstance(connection, Connection)
             worker = self._connections.index(connection)
             try:
-                kind, payload = connection.recv()
+                reply = connection.recv_bytes()
             except (EOFError, OSError):
                 raise self._stopped(worker) from None
             waiting[worker] -= 1
+            feed(worker)
+            kind, payload = ForkingPickler.loads(reply)
             if kind == "error":
                 raise WorkerError(f"a task failed in a worker process:\n{payload}")
             for index, result in payload:
