@@ -11,7 +11,9 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import replace
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -113,21 +115,20 @@ def test_a_worker_gets_its_next_task_before_its_reply_is_unpickled(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     one = Workers(1, _remember, "", multiprocessing.get_context("fork"))
-    real_feed = Workers._feed
+    send = Connection.send
 
-    def feed(self: Workers[str], worker: int, *args: object) -> None:
-        before = args[-1][worker]  # type: ignore[index]
-        real_feed(self, worker, *args)  # type: ignore[arg-type]
-        if args[-1][worker] > before:  # type: ignore[index]
-            _EVENTS.append("sent")
+    def logged_send(connection: Connection, message: Any) -> None:
+        if isinstance(message, tuple) and message[0] == "run":
+            _EVENTS.extend(f"sent {index}" for index, _ in message[1][1])
+        send(connection, message)
 
-    monkeypatch.setattr(Workers, "_feed", feed)
+    monkeypatch.setattr(Connection, "send", logged_send)  # the worker forked before
     _EVENTS.clear()
     try:
         assert [r.value for r in one.map(_logged, [0, 1, 2])] == [0, 1, 2]
     finally:
         one.close()
-    assert _EVENTS == ["sent", "sent", "unpickled 0", "sent", "unpickled 1", "unpickled 2"]
+    assert _EVENTS == ["sent 0", "sent 1", "unpickled 0", "sent 2", "unpickled 1", "unpickled 2"]
 
 
 def test_workers_started_by_spawn_run_tasks_and_take_a_shared_state() -> None:
