@@ -505,3 +505,64 @@ def test_the_faster_patterns_find_what_the_plain_ones_find_in_every_fixture() ->
     for text in texts:
         _same_calls(text)
         assert unjam.prefilter._DOTTED.findall(text) == _PLAIN_DOTTED.findall(text)
+
+
+@pytest.mark.parametrize("root", _projects(), ids=lambda p: p.name)
+def test_a_file_analysed_with_its_summary_gets_the_facts_a_scan_gives(root: Path) -> None:
+    """``summary_job`` analyses a file the summary alone selects on the summary's own
+    CPython parse; the facts must be the ones ``scan_job`` gets from a parse of its own."""
+    analysis = analyse(root)  # in-process: leaves this process set up as the worker
+    early = 0
+    try:
+        for job in analysis.jobs.values():
+            outcome = unjam.runner.summary_job(job)
+            if isinstance(outcome, unjam.runner.Analysed):
+                early += 1
+                assert outcome.facts == unjam.runner.scan_job(job), job.shown
+            else:
+                assert isinstance(outcome, unjam.prefilter.Summary), job.shown
+                every_route = unjam.runner._state().every_route
+                assert not unjam.prefilter.selects_alone(outcome, every_route), job.shown
+    finally:
+        unjam.runner._KEPT.clear()
+    assert early, "the fixture must hold a file its summary alone selects"
+
+
+def test_files_the_summary_alone_selects_are_parsed_by_cpython_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write_tree(
+        tmp_path,
+        {
+            "app.py": """
+                import time
+                from helpers import slow
+                async def route():
+                    time.sleep(1)
+                    return slow()
+            """,
+            # Selected because async code reaches it: known only once every file is read.
+            "helpers.py": """
+                def slow():
+                    return open("x").read()
+            """,
+            "plain.py": "def f():\n    return 1\n",
+        },
+    )
+    parsed: list[str] = []
+    real = unjam.runner.python_ast
+
+    def counting(data: bytes, shown: str) -> object:
+        parsed.append(shown)
+        return real(data, shown)
+
+    monkeypatch.setattr(unjam.runner, "python_ast", counting)
+    analysis = analyse(root)
+    unjam.runner._KEPT.clear()
+    assert sorted(analysis.project.modules) == ["app.py", "helpers.py"]
+    assert analysis.project.blocking("app.route")
+    assert {name: parsed.count(name) for name in parsed} == {
+        "app.py": 1,
+        "helpers.py": 2,
+        "plain.py": 1,
+    }

@@ -341,6 +341,21 @@ def summarise(
     runs of awaits (``awaits_twice``, ``read_runs``), which only gather-awaits reads.
     """
     tree, text = python_ast(data, shown)
+    return summarise_parsed(tree, text, data, roots, module, package, namespace, await_runs)
+
+
+def summarise_parsed(
+    tree: ast.Module,
+    text: str,
+    data: bytes,
+    roots: Mapping[str, frozenset[str]],
+    module: str = "",
+    package: str = "",
+    namespace: Namespace = OWN_NAMES,
+    await_runs: bool = True,
+) -> Summary:
+    """``summarise`` of a file CPython has parsed already (``python_ast``); the tree is
+    only read, so the caller may analyse it further."""
     lines = source_lines(text)
     statements = list(ordered_statements(tree.body))
     words = _Words(roots, module, package, namespace)
@@ -544,6 +559,16 @@ class Selection:
     relays: frozenset[str]
 
 
+def selects_alone(summary: Summary, every_route: bool = True) -> bool:
+    """Does ``select`` put the file in the first round whatever the other files say?
+    Such a file can be analysed as soon as it is summarised (``Runner.analyse``)."""
+    return (
+        (summary.always and every_route)
+        or summary.async_uses_vocabulary
+        or summary.binds_vocabulary
+    )
+
+
 def select(summaries: Mapping[str, Summary], every_route: bool = True) -> Selection:
     """``every_route``: also every file that mentions FastAPI (``unjam routes`` lists
     them all); otherwise such files are read only when a finding needs their facts."""
@@ -602,10 +627,7 @@ def select(summaries: Mapping[str, Summary], every_route: bool = True) -> Select
     first = {
         path
         for path, summary in summaries.items()
-        if (summary.always and every_route)
-        or summary.async_uses_vocabulary
-        or summary.binds_vocabulary
-        or summary.sync_vocabulary & reached.get(path, set())
+        if selects_alone(summary, every_route) or summary.sync_vocabulary & reached.get(path, set())
     }
     relays = {path for path, names in reached.items() if names & set(summaries[path].sync_calls)}
     return Selection(frozenset(first), frozenset(relays))

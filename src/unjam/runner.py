@@ -46,8 +46,9 @@ from unjam.prefilter import (
     Summary,
     reexported,
     select,
-    summarise,
+    selects_alone,
     summarise_newer,
+    summarise_parsed,
     vocabulary,
 )
 from unjam.source import SourceError, parse_source, python_ast, read_source
@@ -137,6 +138,8 @@ class _WorkerState:
     report_only: bool = False
     #: A pass that reads runs of awaits (gather-awaits) is selected somewhere.
     await_runs: bool = True
+    #: ``unjam routes``: every file that mentions FastAPI is analysed (``select``).
+    every_route: bool = False
 
 
 _STATE: _WorkerState | None = None
@@ -197,33 +200,57 @@ def _state() -> _WorkerState:
     return _STATE
 
 
-def summary_job(job: Job) -> Summary | SourceError:
-    """Summarise one file with CPython's parser; never raises for bad input."""
+@dataclass(frozen=True, slots=True)
+class Analysed:
+    """The summary of a file ``select`` takes whatever the other files say, and the
+    file's analysis (``scan_job``), done in the same task.
+
+    Analysing it there starts on CPython's parse the summary made (a route module's
+    second CPython parse was 2 ms of its analysis) and while other files are still
+    being summarised, so that fewer files wait for the first round.
+    """
+
+    summary: Summary
+    facts: ModuleFacts | SourceError
+
+
+def summary_job(job: Job) -> Summary | Analysed | SourceError:
+    """Summarise one file with CPython's parser, and analyse it when the summary alone
+    selects it; never raises for bad input."""
     state = _state()
     words = state.vocabulary
     try:
-        return summarise(
-            job.data,
-            job.shown,
-            words,
-            job.module,
-            job.package,
-            job.namespace,
-            await_runs=state.await_runs,
-        )
+        tree, text = python_ast(job.data, job.shown)
     except SourceError as error:
         try:  # the project may target a newer Python than the one running unjam
-            tree = parse_source(job.data, job.shown)
+            newer = parse_source(job.data, job.shown)
         except SourceError:
             return error
-        return summarise_newer(tree, job.data, words, job.module, job.package, job.namespace)
+        return summarise_newer(newer, job.data, words, job.module, job.package, job.namespace)
+    summary = summarise_parsed(
+        tree,
+        text,
+        job.data,
+        words,
+        job.module,
+        job.package,
+        job.namespace,
+        await_runs=state.await_runs,
+    )
+    if not selects_alone(summary, state.every_route):
+        return summary
+    return Analysed(summary, _scan(job, AstPositions(tree, text)))
 
 
 def scan_job(job: Job) -> ModuleFacts | SourceError:
     """Analyse one module; never raises for bad input."""
+    return _scan(job, _cpython_positions(job))
+
+
+def _scan(job: Job, positions: AstPositions | None) -> ModuleFacts | SourceError:
+    """``positions``: CPython's, None where this Python cannot parse the file."""
     state = _state()
     try:
-        positions = _cpython_positions(job)
         module = parse_source(job.data, job.shown, python_accepts=positions is not None)
         with fast_walks():
             facts, index = analyse_and_index(
@@ -604,6 +631,7 @@ class Runner:
             roots,
             vocabulary(self.catalog),
             await_runs=bool(self._gathering_profiles()),
+            every_route=self.every_route,
         )
         _KEPT.clear()  # before forking: the workers start with nothing kept
         workers = self._workers(state, len(jobs))
@@ -624,12 +652,16 @@ class Runner:
         seen: int,
     ) -> Analysis:
         summaries: dict[str, Summary] = {}
+        early: dict[str, ModuleFacts | SourceError] = {}  # analysed with their summary
         every = list(jobs.values())
         tick = self.progress("reading", len(every)) if self.progress else None
         for job, summary in zip(every, _map(workers, summary_job, every), strict=True):
             if isinstance(summary, SourceError):
                 errors.append(str(summary))
                 del jobs[job.shown]
+            elif isinstance(summary, Analysed):
+                summaries[job.shown] = summary.summary
+                early[job.shown] = summary.facts
             else:
                 summaries[job.shown] = summary
             if tick:
@@ -664,17 +696,21 @@ class Runner:
         for _ in range(MAX_ROUNDS):
             if not pending:
                 break
-            tick = self.progress("analysing", len(pending)) if self.progress else None
-            outcomes = _map(workers, scan_job, pending, heavy=True)
-            for job, outcome in zip(pending, outcomes, strict=True):
+            todo = [job for job in pending if job.shown not in early]
+            tick = self.progress("analysing", len(todo)) if self.progress and todo else None
+            outcomes = {job.shown: early.pop(job.shown) for job in pending if job.shown in early}
+            for job, outcome in zip(todo, _map(workers, scan_job, todo, heavy=True), strict=True):
+                outcomes[job.shown] = outcome
+                if tick:
+                    tick()
+            for job in pending:  # in the order of the files, whichever task analysed them
+                outcome = outcomes[job.shown]
                 analysed.add(job.shown)
                 if isinstance(outcome, SourceError):
                     errors.append(str(outcome))
                     facts.pop(job.shown, None)
                 else:
                     facts[job.shown] = outcome
-                if tick:
-                    tick()
             project = Project.link(self.catalog, facts.values())
             pending = self._next_round(
                 project, jobs, summaries, selection.relays, analysed, searched
@@ -738,29 +774,36 @@ class Runner:
         paths), the others still informing the analysis."""
         project = analysis.project
         static: list[FileResult] = []
-        rewrite: set[str] = set()
+        rewrite: list[Job] = []
         for path in sorted(project.modules):
             if path not in analysis.jobs or (only is not None and path not in only):
                 continue
             job = analysis.jobs[path]
             profile = self.profiles[job.profile]
             view = project.view(path)
-            applicable = [p for p in profile.passes if p.applies_to(view)]
-            reported = [p.sites_from_view(view, profile.options) for p in applicable]
-            if any(sites is None for sites in reported):
-                rewrite.add(path)
-            elif applicable:
-                found = tuple(site for sites in reported for site in sites or ())
-                static.append(
-                    FileResult(job.shown, job.path, job.data, None, found, profile=job.profile)
-                )
-        return static + self.transform(analysis, only=rewrite, report_only=True)
+            found: list[Site] = []
+            applicable = False
+            for codemod in profile.passes:
+                if not codemod.applies_to(view):
+                    continue
+                applicable = True
+                sites = codemod.sites_from_view(view, profile.options)
+                if sites is None:  # rewritten: the passes after it are not asked here
+                    rewrite.append(job)
+                    break
+                found += sites
+            else:
+                if applicable:
+                    static.append(
+                        FileResult(
+                            job.shown, job.path, job.data, None, tuple(found), profile=job.profile
+                        )
+                    )
+        return static + self._rewrite(analysis, rewrite, report_only=True)
 
-    @collector_tuned()
-    def transform(
-        self, analysis: Analysis, only: Set[str] | None = None, report_only: bool = False
-    ) -> list[FileResult]:
-        """``report_only``: only the sites count (``check``), not the rewritten code."""
+    def transform(self, analysis: Analysis, only: Set[str] | None = None) -> list[FileResult]:
+        """The passes' rewrites of every file (``only``: of these shown paths) where one
+        applies."""
         project = analysis.project
         todo = [
             job
@@ -769,6 +812,16 @@ class Runner:
             and (only is None or path in only)
             and any(p.applies_to(project.view(path)) for p in self.profiles[job.profile].passes)
         ]
+        return self._rewrite(analysis, todo)
+
+    @collector_tuned()
+    def _rewrite(
+        self, analysis: Analysis, todo: Sequence[Job], report_only: bool = False
+    ) -> list[FileResult]:
+        """Run the passes on ``todo``, files some pass applies to (in path order), in the
+        analysis' workers. ``report_only``: only the sites count (``check``), not the
+        rewritten code."""
+        project = analysis.project
         roots = frozenset(j.module.split(".", 1)[0] for j in analysis.jobs.values() if j.module)
         state = _WorkerState(
             self.catalog, roots, project=project, profiles=self.profiles, report_only=report_only
