@@ -4,8 +4,9 @@ Analysis runs in rounds. Every file is summarised with CPython's parser and the 
 round analyses those that can hold a fact (see ``prefilter``); the linker then knows
 which project helpers block, which async functions are candidates and which routers they
 hang on, and the next round analyses the files that mention those names (or define those
-routers), until nothing new turns up. Each file is parsed by libcst at most once for
-analysis.
+routers), until nothing new turns up. A file the first round takes whatever the other
+files say is analysed in its summary's task already (``Analysed``). Each file is parsed
+by libcst at most once for analysis.
 """
 
 from __future__ import annotations
