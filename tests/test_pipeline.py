@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import libcst as cst
 import pytest
-from unjam.codemods import Codemod, Safety
+from unjam.codemods import Codemod, Options, Safety, Site
 
 import unjam.runner
 from tests.helpers import EveryModule, write_tree
@@ -203,6 +203,32 @@ def test_root_can_still_read_chmod_000(tmp_path: Path) -> None:
 def _check(root: Path, passes: tuple[type[Codemod], ...]) -> list[FileResult]:
     runner = Runner(passes, jobs=1, base=root)
     return runner.check(runner.analyse(discover([root], base=root).files))
+
+
+class ToldFromView(EveryModule):
+    """Reports one site from the view alone, counting how often it is asked."""
+
+    NAME = "told-from-view"
+    asked: ClassVar[list[str]] = []
+
+    @classmethod
+    def sites_from_view(cls, view: ModuleView, options: Options) -> list[Site] | None:
+        cls.asked.append(view.path)
+        return [Site(cls.NAME, Location(1, 1), "told", fixed=False)]
+
+
+def test_check_asks_no_pass_after_one_that_must_run(tmp_path: Path) -> None:
+    """The module is rewritten anyway once RenameTarget must run: the rewrite asks the
+    later pass for its sites, and ``check`` does not ask it beforehand too."""
+    write_tree(tmp_path, {"m.py": SOURCE})
+    ToldFromView.asked.clear()
+    [checked] = _check(tmp_path, (RenameTarget, ToldFromView))
+    assert ToldFromView.asked == ["m.py"]
+    assert "told" in [site.message for site in checked.sites]
+    ToldFromView.asked.clear()
+    [static] = _check(tmp_path, (ToldFromView,))  # nothing must run: told from the view
+    assert ToldFromView.asked == ["m.py"] and static.after is None
+    assert [site.message for site in static.sites] == ["told"]
 
 
 @pytest.mark.parametrize(

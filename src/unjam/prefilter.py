@@ -333,29 +333,17 @@ def summarise(
     package: str = "",
     namespace: Namespace = OWN_NAMES,
     await_runs: bool = True,
+    parsed: tuple[ast.Module, str] | None = None,
 ) -> Summary:
     """Summarise one file; ``SourceError`` if CPython cannot decode or parse it.
 
     Words are read from each function's source lines, strings and comments included:
     that can only make the summary mention more, never less. ``await_runs``: look for
     runs of awaits (``awaits_twice``, ``read_runs``), which only gather-awaits reads.
+    ``parsed``: what ``python_ast`` returned for ``data``, when the caller parsed it; the
+    tree is only read, so the caller may analyse it further.
     """
-    tree, text = python_ast(data, shown)
-    return summarise_parsed(tree, text, data, roots, module, package, namespace, await_runs)
-
-
-def summarise_parsed(
-    tree: ast.Module,
-    text: str,
-    data: bytes,
-    roots: Mapping[str, frozenset[str]],
-    module: str = "",
-    package: str = "",
-    namespace: Namespace = OWN_NAMES,
-    await_runs: bool = True,
-) -> Summary:
-    """``summarise`` of a file CPython has parsed already (``python_ast``); the tree is
-    only read, so the caller may analyse it further."""
+    tree, text = parsed if parsed is not None else python_ast(data, shown)
     lines = source_lines(text)
     statements = list(ordered_statements(tree.body))
     words = _Words(roots, module, package, namespace)
