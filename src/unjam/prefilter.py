@@ -16,6 +16,8 @@ through names the file defines or imports. A file is analysed when:
 - it binds a module-level name to catalog vocabulary (``engine = create_engine()``);
 - a sync function in it uses catalog vocabulary and is called, directly or through other
   sync functions, from some ``async def`` in the project (calls resolved to modules);
+- a sync method of one of its classes uses catalog vocabulary (calls through receivers
+  of a class are resolved by the linker, not here);
 - it mentions FastAPI or Starlette, for ``unjam routes`` only;
 - (later rounds) it mentions a project name the linker found to matter together with
   that name's module, or it is the module of a router a finding is registered on; see
@@ -179,6 +181,14 @@ class Summary:
     #: their sync methods are in ``sync_vocabulary`` and ``sync_calls`` as
     #: ``Class.method`` too).
     classes: frozenset[str] = frozenset()
+
+    @property
+    def method_uses_vocabulary(self) -> bool:
+        """A class's sync method uses catalog vocabulary (``self.client =
+        boto3.client()``, ``bcrypt.hashpw``): async code anywhere may reach it through
+        a receiver of that class, which the summary cannot resolve."""
+        return any("." in name for name in self.sync_vocabulary)
+
     #: Written for a newer Python than the one running unjam: read through libcst.
     newer_syntax: bool = False
     #: Module-level ``from x import name [as local]``: local -> (x, name).
@@ -554,6 +564,7 @@ def selects_alone(summary: Summary, every_route: bool = True) -> bool:
         (summary.always and every_route)
         or summary.async_uses_vocabulary
         or summary.binds_vocabulary
+        or summary.method_uses_vocabulary
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -92,14 +92,39 @@ class Catalog:
         return any(rule is not None and rule.thread_affine for rule in (made, used))
 
     def with_extra(self, extra: Mapping[str, str]) -> Catalog:
-        """A catalog that also treats ``extra`` (qualified name -> category) as blocking."""
+        """A catalog that also treats ``extra`` (qualified name -> category) as blocking.
+
+        ``vendor.Client.*`` makes every public method of ``vendor.Client`` block;
+        ``vendor.pdf.Renderer.render`` makes that callable block, and the method
+        ``render`` of values of type ``vendor.pdf.Renderer`` (made by calling it, or
+        annotated with it). A name that is a function, not a class, only gains a method
+        on a type no value ever has."""
         if not extra:
             return self
         calls = dict(self.calls)
+        types = dict(self.types)
         for name, category in extra.items():
-            previous = calls.get(name, CallRule())
-            calls[name] = CallRule(category=category, twin=previous.twin, returns=previous.returns)
-        return Catalog(calls=calls, types=self.types)
+            owner, _, method = name.rpartition(".")
+            if method != "*":
+                previous = calls.get(name, CallRule())
+                calls[name] = CallRule(
+                    category=category, twin=previous.twin, returns=previous.returns
+                )
+            if not owner:
+                continue
+            known = types.get(owner)
+            rule = (
+                replace(
+                    known, blocking=known.blocking | {method}, category=known.category or category
+                )
+                if known is not None
+                else TypeRule(name=owner, category=category, blocking=frozenset({method}))
+            )
+            for spelling in (
+                [owner] if known is None else [k for k, v in types.items() if v is known]
+            ):
+                types[spelling] = rule
+        return Catalog(calls=calls, types=types)
 
 
 def _merge_call(old: CallRule | None, new: CallRule) -> CallRule:

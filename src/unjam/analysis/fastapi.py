@@ -64,6 +64,7 @@ ITERATORS = _spellings(
     "collections.abc.AsyncGenerator",
 )
 TYPE_ALIAS_MARKERS = _spellings("typing.TypeAlias", "typing_extensions.TypeAlias")
+PROPERTIES = _spellings("builtins.property", "functools.cached_property")
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
 
@@ -186,6 +187,19 @@ def call_registrations(call: cst.Call, callee: set[str]) -> Iterator[Found]:
         dispatch = keyword_arg(call, "dispatch")
         if dispatch is not None:
             yield Kind.MIDDLEWARE, dispatch, owner, (), None
+
+
+def middleware_class(call: cst.Call, callee: set[str]) -> tuple[cst.BaseExpression, bool] | None:
+    """The class of ``Middleware(Cls, ...)`` or ``app.add_middleware(Cls, ...)``, and
+    whether the registration holds only if the receiver is an app (Starlette calls
+    the instance: its ``__call__``, or ``dispatch`` for ``BaseHTTPMiddleware``)."""
+    if callee & MIDDLEWARE_WRAPPERS:
+        found = keyword_arg(call, "cls") or positional_arg(call, 0)
+        return (found, False) if found is not None else None
+    if isinstance(call.func, cst.Attribute) and call.func.attr.value == "add_middleware":
+        found = keyword_arg(call, "middleware_class") or positional_arg(call, 0)
+        return (found, True) if found is not None else None
+    return None
 
 
 def _constructor_registrations(call: cst.Call) -> Iterator[Found]:

@@ -80,6 +80,9 @@ class PendingEffect:
     deferred: bool = False
     shared_receiver: str | None = None  # spelling of a module-level/imported receiver
     call: int = -1
+    #: Awaited on the spot: no blocking effect, but a use of the method the linker may
+    #: resolve to a project coroutine (``await self.repo.get()``).
+    awaited: bool = False
 
 
 @by_fields
@@ -151,6 +154,28 @@ class RouterDef:
     prefix: str
     path: str
     location: Location
+    #: A project class it is an instance of (``router = VersionedRouter(prefix=...)``):
+    #: a router only if the linker finds ``APIRouter`` or ``FastAPI`` among its bases.
+    made_by: str | None = None
+
+
+@by_fields
+@dataclass(frozen=True, slots=True)
+class ClassFacts:
+    """One class of the project, as far as its own module tells.
+
+    ``bases`` are qualified names (project classes are linked across modules; library
+    ones may be catalog types). ``attributes`` are the types of instance and class
+    attributes: ``self.x = X(...)`` or ``self.x = param`` (annotated) in a method,
+    ``x: X`` in the class body (dataclass, pydantic and attrs fields), ``@property``
+    return annotations. An attribute assigned values of different types has none.
+    """
+
+    qualname: str
+    bases: tuple[str, ...] = ()
+    attributes: tuple[tuple[str, TypeRef], ...] = ()
+    #: ``super().__init__(prefix="/x")`` in ``__init__``: a router subclass's own prefix.
+    prefix: str | None = None
 
 
 @by_fields
@@ -181,3 +206,6 @@ class ModuleFacts:
     reexports: tuple[tuple[str, str], ...] = ()
     #: Modules this one imports with ``from x import *`` at module level.
     star_imports: tuple[str, ...] = ()
+    classes: tuple[ClassFacts, ...] = ()
+    #: Instances of project classes that may be routers (see ``RouterDef.made_by``).
+    candidate_routers: tuple[RouterDef, ...] = ()

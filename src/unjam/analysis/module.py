@@ -21,6 +21,7 @@ from unjam.analysis.catalog import SHARED, THREAD_AFFINE, Catalog
 from unjam.analysis.locator import AstLocator, Locator, ProviderLocator
 from unjam.analysis.model import (
     CallSite,
+    ClassFacts,
     Effect,
     FunctionFacts,
     Inclusion,
@@ -65,6 +66,10 @@ class _Frame:
     returns_streaming: bool = False
     globals_declared: set[str] = field(default_factory=set)
     await_runs: int = 0
+    #: Types of the values it returns (or, for a generator, yields); None for a value
+    #: of unknown type. Stands for a missing return annotation (see ``_inferred``).
+    returned: list[TypeRef | None] = field(default_factory=list)
+    yielded: list[TypeRef | None] = field(default_factory=list)
 
 
 class ModuleAnalyser(cst.CSTVisitor):
@@ -108,6 +113,13 @@ class ModuleAnalyser(cst.CSTVisitor):
         self.value_types: dict[str, TypeRef] = {}
         self.aliases: dict[str, TypeRef] = {}
         self.instances: dict[str, str] = {}
+        self.classes: list[ClassFacts] = []
+        self.candidate_routers: list[RouterDef] = []
+        # Per class being walked: its bases, attribute types (None: seen with types
+        # that disagree, or unknown), and the prefix its ``__init__`` gives ``super()``.
+        self.class_bases: dict[str, tuple[str, ...]] = {}
+        self.class_attributes: dict[str, dict[str, TypeRef | None]] = {}
+        self.class_prefix: dict[str, str] = {}
         self.suppressed: dict[int, frozenset[str]] = {}
         for line, comment in locator.comments().items():
             codes = parse_suppression(comment)
@@ -255,6 +267,16 @@ class ModuleAnalyser(cst.CSTVisitor):
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.function_names.visit_ClassDef(node)
         qualname = self.local_qualname(node.name.value)
+        bases: list[str] = []
+        for base in node.bases:
+            if base.keyword is not None or base.star:
+                continue  # ``metaclass=...``, ``*mixins``
+            head = base.value.value if isinstance(base.value, cst.Subscript) else base.value
+            found = min(self.qnames(head), default=None)  # ``Repo[Item]``: ``Repo``
+            if found is not None:
+                bases.append(found)
+        self.class_bases[qualname] = tuple(bases)
+        self.class_attributes[qualname] = {}
         for base in node.bases:
             if any(name in fa.BASE_HTTP_MIDDLEWARE for name in self.qnames(base.value)):
                 self.registrations.append(
@@ -271,7 +293,16 @@ class ModuleAnalyser(cst.CSTVisitor):
         if id(original_node) in self.reuse:
             return  # a stub: nothing was entered
         self.function_names.leave_ClassDef(original_node)
-        self.frames.pop()
+        frame = self.frames.pop()
+        attributes = self.class_attributes.pop(frame.qualname, {})
+        self.classes.append(
+            ClassFacts(
+                qualname=frame.qualname,
+                bases=self.class_bases.pop(frame.qualname, ()),
+                attributes=tuple((k, v) for k, v in attributes.items() if v is not None),
+                prefix=self.class_prefix.pop(frame.qualname, None),
+            )
+        )
         self._end_unit(original_node)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -285,15 +316,21 @@ class ModuleAnalyser(cst.CSTVisitor):
             params = node.params.params or node.params.posonly_params
             if params and not _is_staticmethod(node):
                 frame.self_name = params[0].name.value
+                # ``self`` (or ``cls``) is the class: the linker resolves its methods
+                # and attributes through the class table.
+                frame.local_types[frame.self_name] = TypeRef(parent.qualname, pending=True)
         for param in (
             *node.params.posonly_params,
             *node.params.params,
             *node.params.kwonly_params,
         ):
+            ref = None
             if param.annotation is not None:
                 ref = self.types.annotation(param.annotation.annotation)
-                if ref is not None:
-                    frame.local_types[param.name.value] = ref
+            elif param.default is not None:
+                ref = self.types.dependency(param.default)
+            if ref is not None:
+                frame.local_types[param.name.value] = ref
         self._register_decorators(node, qualname)
         self.prepared[id(node)] = frame
         self.decorators[id(node)] = tuple(self._decorator_name(d) for d in node.decorators)
@@ -311,8 +348,12 @@ class ModuleAnalyser(cst.CSTVisitor):
         returns = (
             self.types.annotation(node.returns.annotation, unwrap_iterators=True)
             if node.returns
-            else None
+            else _inferred(frame.yielded if frame.is_generator else frame.returned)
         )
+        if frame.class_qualname is not None and returns is not None:
+            decorators = {name for d in node.decorators for name in self.qnames(d.decorator)}
+            if decorators & fa.PROPERTIES:
+                self._attribute(frame.class_qualname, node.name.value, returns)
         facts = FunctionFacts(
             qualname=frame.qualname,
             name=node.name.value,
@@ -391,6 +432,9 @@ class ModuleAnalyser(cst.CSTVisitor):
         frame = self.function_frame()
         if frame is not None:
             frame.is_generator = True
+            value = node.value
+            if value is not None and not isinstance(value, cst.From):
+                frame.yielded.append(self.types.of(value))
 
     # -- writes to shared state --------------------------------------------------------
     def visit_Global(self, node: cst.Global) -> None:
@@ -416,7 +460,10 @@ class ModuleAnalyser(cst.CSTVisitor):
             frame.effects.append(Effect(shown, SHARED, self.locator.statement()))
 
     def _is_shared_root(self, root: cst.Name, frame: _Frame) -> bool:
-        if root.value == frame.self_name or root.value in frame.globals_declared:
+        if root.value == frame.self_name:
+            # A constructor writes an object nobody else holds yet.
+            return frame.qualname != f"{frame.class_qualname}.__init__"
+        if root.value in frame.globals_declared:
             return True
         if self._is_module(root):  # ``os.remove(path)`` calls a function, writes nothing
             return False
@@ -460,6 +507,7 @@ class ModuleAnalyser(cst.CSTVisitor):
         ref = self.types.of(node.value)
         for target in node.targets:
             self._shared_write(target.target)
+            self._attribute_assigned(target.target, ref, node.value)
             if not isinstance(target.target, cst.Name):
                 continue
             name = target.target.value
@@ -471,10 +519,15 @@ class ModuleAnalyser(cst.CSTVisitor):
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if node.value is not None:
             self._shared_write(node.target)
+        annotation = node.annotation.annotation
         if not isinstance(node.target, cst.Name):
+            declared = self.types.annotation(annotation)
+            self._attribute_assigned(node.target, declared, node.value or annotation)
             return
         name = node.target.value
-        annotation = node.annotation.annotation
+        if self.frame.kind == "class":  # a field: ``x: X``, ``x: X = Field(...)``
+            self._attribute(self.frame.qualname, name, self.types.annotation(annotation))
+            return
         if self.frame.kind == "module" and self.qnames(annotation) & fa.TYPE_ALIAS_MARKERS:
             if node.value is not None and (ref := self.types.annotation(node.value)) is not None:
                 self.aliases[self.local_qualname(name)] = ref
@@ -493,6 +546,35 @@ class ModuleAnalyser(cst.CSTVisitor):
         if ref is not None and self.frame.kind == "module":
             self.aliases[self.local_qualname(node.name.value)] = ref
 
+    def _attribute_assigned(
+        self, target: cst.BaseExpression, ref: TypeRef | None, value: cst.BaseExpression
+    ) -> None:
+        """``self.x = value`` in a method, or ``x = value`` in a class body."""
+        if m.matches(value, m.Name("None")):
+            return  # ``self.x = None`` until set: the other assignments tell the type
+        if isinstance(target, cst.Name) and self.frame.kind == "class":
+            self._attribute(self.frame.qualname, target.value, ref)
+            return
+        frame = self.function_frame()
+        if (
+            frame is not None
+            and frame.class_qualname is not None
+            and frame.self_name is not None
+            and isinstance(target, cst.Attribute)
+            and m.matches(target.value, m.Name(frame.self_name))
+        ):
+            self._attribute(frame.class_qualname, target.attr.value, ref)
+
+    def _attribute(self, class_qualname: str, name: str, ref: TypeRef | None) -> None:
+        """An attribute with one known type keeps it; any other assignment unsets it."""
+        attributes = self.class_attributes.get(class_qualname)
+        if attributes is None:
+            return
+        if name in attributes and attributes[name] != ref:
+            attributes[name] = None
+        else:
+            attributes.setdefault(name, ref)
+
     def _record_binding(self, name: str, value: cst.BaseExpression) -> None:
         """Module-level facts the linker needs: apps, routers, instances, type aliases."""
         qualname = self.local_qualname(name)
@@ -507,10 +589,16 @@ class ModuleAnalyser(cst.CSTVisitor):
                         location=self.locator.statement(),
                     )
                 )
-            elif self.frame.kind == "module":
-                for target in callee:
-                    if self.is_project(target):
+            else:
+                prefix = fa.string_arg(value, "prefix", None) or ""
+                for target in sorted(callee):
+                    if not self.is_project(target):
+                        continue
+                    if self.frame.kind == "module":
                         self.instances[qualname] = target
+                    self.candidate_routers.append(
+                        RouterDef(qualname, prefix, self.path, self.locator.statement(), target)
+                    )
         elif self.frame.kind == "module" and isinstance(value, cst.Subscript):
             if self.qnames(value.value) & fa.ANNOTATED:
                 ref = self.types.annotation(value)
@@ -522,6 +610,8 @@ class ModuleAnalyser(cst.CSTVisitor):
             return
         self._reference_values([node.value])
         frame = self.function_frame()
+        if frame is not None and not m.matches(node.value, m.Name("None")):
+            frame.returned.append(self.types.of(node.value))
         if frame is not None and isinstance(node.value, cst.Call):
             if self.qnames(node.value.func) & fa.STREAMING_RESPONSES:
                 frame.returns_streaming = True
@@ -532,6 +622,15 @@ class ModuleAnalyser(cst.CSTVisitor):
         awaited = id(node) in self.awaited_calls
         callee = self.qnames(node.func)
         frame = self.function_frame()
+        if (
+            frame is not None
+            and frame.class_qualname is not None
+            and frame.qualname == f"{frame.class_qualname}.__init__"
+            and m.matches(node.func, _SUPER_INIT)
+        ):
+            prefix = fa.string_arg(node, "prefix", None)
+            if prefix is not None:
+                self.class_prefix[frame.class_qualname] = prefix
         deferred = self.genexp_depth > 0
         if callee & fa.STREAMING_RESPONSES and frame is not None:
             frame.returns_streaming = True
@@ -580,9 +679,9 @@ class ModuleAnalyser(cst.CSTVisitor):
             return False
         shared = self._shared_receiver(node.func.value, frame)
         if receiver.pending:
-            if frame is not None and not awaited:
+            if frame is not None:
                 frame.pending.append(
-                    PendingEffect(receiver, method, location, deferred, shared, index)
+                    PendingEffect(receiver, method, location, deferred, shared, index, awaited)
                 )
             return False
         rule = self.catalog.type(receiver.base)
@@ -703,6 +802,18 @@ class ModuleAnalyser(cst.CSTVisitor):
                     self.registrations.append(registration)
                 else:
                     self.candidates.append(registration)
+        middleware = fa.middleware_class(node, callee)
+        if middleware is not None:
+            found, on_owner = middleware
+            owner = None
+            if on_owner:
+                assert isinstance(node.func, cst.Attribute)
+                owner = min(self.qnames(node.func.value), default=None)
+            for target in self._callable_targets(found):
+                registration = Registration(
+                    Kind.MIDDLEWARE, f"{target}.__call__", location, self.path, owner
+                )
+                (self.candidates if on_owner else self.registrations).append(registration)
         if isinstance(node.func, cst.Attribute) and node.func.attr.value == "include_router":
             if node.args:
                 parents = self.qnames(node.func.value)
@@ -767,6 +878,8 @@ class ModuleAnalyser(cst.CSTVisitor):
             candidate_registrations=tuple(self.candidates),
             reexports=tuple(self.reexports.items()),
             star_imports=tuple(self.star_imports),
+            classes=tuple(self.classes),
+            candidate_routers=tuple(self.candidate_routers),
         )
 
     def node_index(self, tree: cst.Module) -> NodeIndex:
@@ -780,6 +893,8 @@ class ModuleAnalyser(cst.CSTVisitor):
             self.units,
         )
 
+
+_SUPER_INIT = m.Attribute(value=m.Call(func=m.Name("super")), attr=m.Name("__init__"))
 
 #: Methods that change the container they are called on.
 MUTATORS = frozenset(
@@ -928,3 +1043,12 @@ def _await_runs(body: Sequence[cst.BaseStatement]) -> int:
         ):
             runs += 1
     return runs
+
+
+def _inferred(types: Sequence[TypeRef | None]) -> TypeRef | None:
+    """The type a function without a return annotation returns: the one type every
+    ``return`` (``yield`` for a generator) gives, None when any is unknown or they
+    differ."""
+    if not types or any(t is None for t in types) or len(set(types)) > 1:
+        return None
+    return types[0]

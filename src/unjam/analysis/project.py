@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
+from unjam.analysis import fastapi as fa
 from unjam.analysis.catalog import (
     CONTEXTVAR,
     LOOP,
@@ -22,6 +23,7 @@ from unjam.analysis.catalog import (
 )
 from unjam.analysis.model import (
     CallSite,
+    ClassFacts,
     Effect,
     FunctionFacts,
     Kind,
@@ -32,7 +34,7 @@ from unjam.analysis.model import (
     RouterDef,
     TypeRef,
 )
-from unjam.analysis.types import apply_op
+from unjam.analysis.types import SELF_TYPES, apply_op
 
 V = TypeVar("V")
 
@@ -42,6 +44,8 @@ MAX_CHAIN = 8
 HARMLESS_DECORATORS = frozenset(
     {"builtins.staticmethod", "builtins.classmethod", "typing.overload", "typing.final"}
 )
+#: A class with one of these among its bases registers routes as they do.
+ROUTER_CLASSES = fa.APP_FACTORIES | fa.ROUTER_FACTORIES
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +99,16 @@ class Project:
     references: dict[str, list[Reference]] = field(default_factory=dict)
     reexports: dict[str, str] = field(default_factory=dict)
     star_imports: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    classes: dict[str, ClassFacts] = field(default_factory=dict)
     _resolved: dict[TypeRef, TypeRef | None] = field(default_factory=dict)
+    _mro: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _attributes: dict[str, dict[str, TypeRef]] = field(default_factory=dict)
+    _calls: dict[str, tuple[CallSite, ...]] = field(default_factory=dict)
+    #: Uses of project functions found only through the class table (``await
+    #: self.repo.get()``), by target; built on first use (``used_by``).
+    _method_references: dict[str, list[Reference]] | None = None
+    _class_methods: dict[str, list[str]] | None = None
+    _class_blocking: dict[str, bool] = field(default_factory=dict)
     _blocking: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
     _loop: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
     _context: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
@@ -121,9 +134,12 @@ class Project:
             and earlier.reexports == project.reexports
             and earlier.star_imports == project.star_imports
             and earlier.functions.keys() == project.functions.keys()
+            and earlier.classes.keys() == project.classes.keys()
+            and earlier.value_types.keys() == project.value_types.keys()
         ):
             project._canonical = earlier._canonical
         project._follow_reexports()
+        project._promote_routers()
         project._confirm_registrations()
         return project
 
@@ -208,6 +224,7 @@ class Project:
             references=references,
             reexports=self.reexports,
             star_imports=self.star_imports,
+            classes=self.classes,  # the same in both (``_link_shape``)
             _kinds=self._kinds,  # the same targets registered the same ways
             _canonical=self._canonical,
         )
@@ -249,13 +266,15 @@ class Project:
         self.reexports.update(facts.reexports)
         if facts.star_imports:
             self.star_imports[facts.module] = facts.star_imports
+        for found in facts.classes:
+            self.classes[found.qualname] = found
 
     def canonical(self, name: str) -> str:
         """The project's own name for ``name`` when it reaches a function through a
         module that imports it (``pkg.get_settings`` for ``pkg.deps.get_settings``,
         imported in ``pkg/__init__.py``, or star-imported there), a class's method
         included; ``name`` itself otherwise."""
-        if name in self.functions:
+        if name in self.functions or name in self.classes:
             return name
         known = self._canonical.get(name)
         if known is None:
@@ -268,7 +287,7 @@ class Project:
         seen: set[str] = set()
         while pending and len(seen) < MAX_CHAIN:
             name = pending.pop(0)
-            if name in self.functions:
+            if name in self.functions or name in self.classes or name in self.value_types:
                 return name
             if name in seen:
                 continue
@@ -294,6 +313,111 @@ class Project:
         for target, found in self.references.items():
             merged.setdefault(self.canonical(target), []).extend(found)
         self.references = merged
+
+    def _promote_routers(self) -> None:
+        """Instances of project classes that subclass ``APIRouter`` or ``FastAPI`` are
+        routers: their prefix is the one they are made with, else their class's own."""
+        for facts in self.modules.values():
+            for candidate in facts.candidate_routers:
+                made_by = self.canonical(candidate.made_by or "")
+                if not self.is_router_class(made_by):
+                    continue
+                prefix = candidate.prefix or next(
+                    (
+                        own.prefix
+                        for name in self.mro(made_by)
+                        if (own := self.classes.get(name)) is not None and own.prefix
+                    ),
+                    "",
+                )
+                self.routers[candidate.qualname] = replace(candidate, prefix=prefix, made_by=None)
+
+    # -- classes -------------------------------------------------------------------------
+    def mro(self, name: str) -> tuple[str, ...]:
+        """The class and its bases in Python's method resolution order (C3); a library
+        base ends its own line (its bases are not known)."""
+        known = self._mro.get(name)
+        if known is not None:
+            return known
+        self._mro[name] = (name,)  # a cycle of bases resolves to the class alone
+        facts = self.classes.get(name)
+        bases = [self.canonical(base) for base in facts.bases] if facts else []
+        lines = [list(self.mro(base)) for base in bases] + [bases]
+        order = [name]
+        while any(lines):
+            head = next(
+                (
+                    line[0]
+                    for line in lines
+                    if line and not any(line[0] in other[1:] for other in lines)
+                ),
+                None,
+            )
+            if head is None:  # no consistent order: Python refuses the class
+                order.extend(b for line in lines for b in line if b not in order)
+                break
+            order.append(head)
+            lines = [line[1:] if line and line[0] == head else line for line in lines]
+        self._mro[name] = result = tuple(dict.fromkeys(order))
+        return result
+
+    def method_of(self, class_name: str, method: str) -> str | None:
+        """The project function ``instance.method`` runs, through the MRO."""
+        for name in self.mro(class_name):
+            qualname = f"{name}.{method}"
+            if qualname in self.functions:
+                return qualname
+        return None
+
+    def attribute_of(self, class_name: str, attribute: str) -> TypeRef | None:
+        for name in self.mro(class_name):
+            attributes = self._attributes.get(name)
+            if attributes is None:
+                facts = self.classes.get(name)
+                attributes = self._attributes[name] = dict(facts.attributes) if facts else {}
+            if attribute in attributes:
+                return attributes[attribute]
+        return None
+
+    def is_router_class(self, class_name: str) -> bool:
+        return class_name in self.classes and any(
+            name in ROUTER_CLASSES for name in self.mro(class_name)
+        )
+
+    def _library_base(self, class_name: str) -> TypeRef | None:
+        """The first catalog type among a project class's bases (``class Client(httpx.Client)``)."""
+        for name in self.mro(class_name):
+            rule = self.catalog.type(name)
+            if rule is not None:
+                return TypeRef(rule.name)
+        return None
+
+    def _apply(self, ref: TypeRef, op: str) -> TypeRef | None:
+        """``apply_op`` for project classes too: attributes from the class table, method
+        calls by their return annotation (``Self`` is the receiver's class), calling an
+        instance runs ``__call__`` (calling the class itself makes an instance)."""
+        if ref.pending or ref.base not in self.classes:
+            return apply_op(self.catalog, ref, op)
+        class_name = ref.base
+        found: TypeRef | None = None
+        if op == "()":
+            method = self.method_of(class_name, "__call__")
+            if method is None:
+                return ref
+            found = self.functions[method].returns
+        elif op.endswith("()"):
+            method = self.method_of(class_name, op[1:-2])
+            if method is not None:
+                found = self.functions[method].returns
+            elif (library := self._library_base(class_name)) is not None:
+                return apply_op(self.catalog, library, op)
+        elif op.startswith("."):
+            found = self.attribute_of(class_name, op[1:])
+            if found is None and (library := self._library_base(class_name)) is not None:
+                return apply_op(self.catalog, library, op)
+        if found is not None and found.base in SELF_TYPES and not found.ops:
+            return ref
+        return found
 
     def _confirm_registrations(self) -> None:
         for facts in self.modules.values():
@@ -326,11 +450,8 @@ class Project:
         if target in self.functions:
             return target
         if target in self.instances:
-            method = f"{self.instances[target]}.__call__"
-            return method if method in self.functions else None
-        if target.endswith(".__call__"):
-            return target if target in self.functions else None
-        return None
+            return self._through_class(f"{target}.__call__")
+        return self._through_class(target)
 
     # -- types ---------------------------------------------------------------------------
     def resolve(self, ref: TypeRef, depth: int = 0) -> TypeRef | None:
@@ -344,7 +465,7 @@ class Project:
         for op in ref.ops:
             if result is None:
                 break
-            result = apply_op(self.catalog, result, op)
+            result = self._apply(result, op)
             if result is not None and result.pending:
                 result = self.resolve(result, depth + 1)
         self._resolved[ref] = result
@@ -353,14 +474,16 @@ class Project:
     def _resolve_base(self, ref: TypeRef, depth: int) -> TypeRef | None:
         if depth > MAX_CHAIN:
             return None
-        name = ref.base
+        name = self.canonical(ref.base)
+        if name in self.classes:  # an instance: a class is called, or annotates
+            return TypeRef(name)
         if ref.called:
-            function = self.functions.get(self.canonical(name))
+            function = self.functions.get(name)
             if function is not None and function.returns is not None:
                 return self.resolve(function.returns, depth + 1)
             if name in self.value_types:
                 value = self.resolve(self.value_types[name], depth + 1)
-                return apply_op(self.catalog, value, "()") if value else None
+                return self._apply(value, "()") if value else None
             return None
         for table in (self.value_types, self.aliases):
             if name in table:
@@ -372,7 +495,13 @@ class Project:
         """The function's own effects, with receiver types from other modules resolved."""
         found = list(function.effects)
         for pending in function.pending:
+            if pending.awaited:
+                continue
             receiver = self.resolve(pending.receiver)
+            if receiver is not None and receiver.base in self.classes:
+                if self.method_of(receiver.base, pending.method) is not None:
+                    continue  # a project method: followed as a call (``calls``)
+                receiver = self._library_base(receiver.base)
             if receiver is None:
                 continue
             rule = self.catalog.type(receiver.base)
@@ -433,8 +562,8 @@ class Project:
         if function is None or qualname in stack or len(stack) > MAX_CHAIN:
             return ()
         found = [effect for effect in self.effects(function) if wanted(effect.category)]
-        for call in function.calls:
-            target = self.canonical(call.target)
+        for call in self.calls(function):
+            target = call.target
             helper = self.functions.get(target)
             # Calling a generator function (a ``@contextmanager`` too) runs none of its body.
             if helper is None or helper.is_async or helper.is_generator or call.awaited:
@@ -462,11 +591,76 @@ class Project:
         generators are not coroutines: making one binds it to no loop."""
         return tuple(
             call
-            for call in function.calls
+            for call in self.calls(function)
             if not call.awaited
-            and (target := self.functions.get(self.canonical(call.target))) is not None
+            and (target := self.functions.get(call.target)) is not None
             and target.is_async
             and not target.is_generator
+        )
+
+    def calls(self, function: FunctionFacts) -> tuple[CallSite, ...]:
+        """The project functions ``function`` calls, each target its canonical name:
+        calls by name, a class's constructor (its ``__init__``), methods reached
+        through the class (``Repo.load()``), a module-level instance (``storage.save()``)
+        or a receiver of known type (``self.helper.hash()``, ``repo.count()`` with
+        ``repo: Repo``), through the MRO."""
+        known = self._calls.get(function.qualname)
+        if known is not None and self.functions.get(function.qualname) is function:
+            return known
+        found: dict[int | tuple[int, int], CallSite] = {}
+        for position, call in enumerate(function.calls):
+            target = self.canonical(call.target)
+            if target not in self.functions:
+                target = self._through_class(target) or target
+            key = call.call if call.call >= 0 else (-1, position)
+            found[key] = replace(call, target=target) if target != call.target else call
+        for pending in function.pending:
+            existing = found.get(pending.call)
+            if existing is not None and existing.target in self.functions:
+                continue
+            receiver = self.resolve(pending.receiver)
+            if receiver is None or receiver.base not in self.classes:
+                continue
+            method = self.method_of(receiver.base, pending.method)
+            if method is not None:
+                found[pending.call] = CallSite(
+                    method, pending.location, pending.awaited, pending.call
+                )
+        result = tuple(found.values())
+        self._calls[function.qualname] = result
+        return result
+
+    def _through_class(self, target: str) -> str | None:
+        """The function a call of ``target`` runs when it names a class (its
+        ``__init__``), a method through a class or a module-level instance."""
+        if target in self.classes:
+            return self.method_of(target, "__init__")
+        owner, _, method = target.rpartition(".")
+        owner = self.canonical(owner) if owner else owner
+        if owner in self.classes:
+            return self.method_of(owner, method)
+        made_by = self.instances.get(owner)
+        if made_by is not None and (made_by := self.canonical(made_by)) in self.classes:
+            return self.method_of(made_by, method)
+        return None
+
+    def used_by(self, qualname: str) -> tuple[Reference, ...]:
+        """Uses of a project function other than FastAPI registering it, method calls
+        through receivers of known type included."""
+        if self._method_references is None:
+            found: dict[str, list[Reference]] = defaultdict(list)
+            for function in self.functions.values():
+                by_name = {call.call: self.canonical(call.target) for call in function.calls}
+                for call in self.calls(function):
+                    if call.call >= 0 and by_name.get(call.call) != call.target:
+                        how = "await" if call.awaited else "call"
+                        found[call.target].append(
+                            Reference(call.target, how, function.path, call.location)
+                        )
+            self._method_references = dict(found)
+        return (
+            *self.references.get(qualname, ()),
+            *self._method_references.get(qualname, ()),
         )
 
     def foreign_decorators(self, function: FunctionFacts) -> tuple[str, ...]:
@@ -493,7 +687,7 @@ class Project:
             blocking=self.blocking(function.qualname),
             loop_bound=self.loop_bound(function.qualname),
             context_writes=self.context_writes(function.qualname),
-            used_by=tuple(self.references.get(function.qualname, ())),
+            used_by=self.used_by(function.qualname),
             unawaited_coroutines=self.unawaited_coroutines(function),
             foreign_decorators=self.foreign_decorators(function),
             shared_writes=self.shared_writes(function.qualname),
@@ -587,15 +781,58 @@ class Project:
                 if self._leads_to_blocking(ref):
                     module, _, name = qualname.rpartition(".")
                     in_async.add((module, name))
+        # A class whose methods block matters wherever it is named: an attribute, a
+        # parameter or a dependency of that type may be used by a coroutine elsewhere.
+        for qualname in self.classes:
+            if self._class_blocks(qualname):
+                module, _, name = qualname.rpartition(".")
+                everywhere.add((module, name))
         return everywhere, in_async
 
     def _leads_to_blocking(self, ref: TypeRef) -> bool:
-        """Is this a catalog type whose methods (or what they return) can block?"""
+        """Is this a type whose methods (or what they return) can block: a catalog
+        type, or a project class with a method or attribute that does?"""
         resolved = self.resolve(ref)
+        if resolved is not None and resolved.base in self.classes:
+            return self._class_blocks(resolved.base)
         rule = self.catalog.type(resolved.base) if resolved is not None else None
         if rule is None:
             return False
         return is_blocking(rule.category) or bool(rule.returns or rule.attribute or rule.called)
+
+    def _class_blocks(self, class_name: str) -> bool:
+        """A method of the class (inherited ones included) blocks, or one of its
+        attributes is of a type that can."""
+        known = self._class_blocking.get(class_name)
+        if known is not None:
+            return known
+        self._class_blocking[class_name] = False  # a cycle of attributes adds nothing
+        found = False
+        for name in self.mro(class_name):
+            if self.catalog.type(name) is not None:
+                found = True
+            elif (facts := self.classes.get(name)) is not None:
+                found = any(self.blocking(method) for method in self._methods().get(name, ()))
+                found = found or any(
+                    (resolved := self.resolve(ref)) is not None
+                    and self._leads_to_blocking(resolved)
+                    for _, ref in facts.attributes
+                )
+            if found:
+                break
+        self._class_blocking[class_name] = found
+        return found
+
+    def _methods(self) -> dict[str, list[str]]:
+        """Each class's own methods (qualified names)."""
+        if self._class_methods is None:
+            found: dict[str, list[str]] = defaultdict(list)
+            for qualname in self.functions:
+                owner = qualname.rpartition(".")[0]
+                if owner in self.classes:
+                    found[owner].append(qualname)
+            self._class_methods = dict(found)
+        return self._class_methods
 
 
 #: Where every registration is when only what it registers is compared.
@@ -616,6 +853,8 @@ def _link_shape(facts: ModuleFacts) -> tuple[object, ...]:
         facts.instances,
         facts.reexports,
         facts.star_imports,
+        facts.classes,
+        [replace(r, location=_NOWHERE) for r in facts.candidate_routers],
     )
 
 

@@ -28,6 +28,7 @@ import libcst.matchers as m
 
 from unjam.analysis.model import (
     CallSite,
+    ClassFacts,
     Effect,
     FunctionFacts,
     Inclusion,
@@ -44,7 +45,16 @@ _BINDS_GLOBALLY = frozenset({"global"})
 
 
 #: The analyser's lists a statement adds to, each a field of ``Unit`` by the same name.
-FACT_LISTS = ("functions", "registrations", "candidates", "routers", "inclusions", "references")
+FACT_LISTS = (
+    "functions",
+    "registrations",
+    "candidates",
+    "routers",
+    "inclusions",
+    "references",
+    "classes",
+    "candidate_routers",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +76,8 @@ class Unit:
     routers: tuple[RouterDef, ...]
     inclusions: tuple[Inclusion, ...]
     references: tuple[Reference, ...]
+    classes: tuple[ClassFacts, ...]
+    candidate_routers: tuple[RouterDef, ...]
 
     def moved(self, lines: int, first_call: int) -> Unit:
         """The same statement ``lines`` further down, its calls numbered from
@@ -84,6 +96,7 @@ class Unit:
             candidates=tuple(_at(r, lines) for r in self.candidates),
             routers=tuple(_at(r, lines) for r in self.routers),
             references=tuple(_at(r, lines) for r in self.references),
+            candidate_routers=tuple(_at(r, lines) for r in self.candidate_routers),
         )
 
 

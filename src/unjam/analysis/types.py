@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from unjam.analysis.module import ModuleAnalyser
 
 
+#: ``-> Self``: the class of the receiver the method is called on.
+SELF_TYPES = frozenset({"typing.Self", "typing_extensions.Self"})
+
+
 def apply_op(catalog: Catalog, ref: TypeRef, op: str) -> TypeRef | None:
     """The type after one operation (``()``, ``.attr``, ``.method()``, ``/``) on a known
     type."""
@@ -83,6 +87,14 @@ class TypeResolver:
                 return TypeRef(name, pending=True)
         return None
 
+    def dependency(self, default: cst.BaseExpression) -> TypeRef | None:
+        """An unannotated parameter's type from ``Depends(func)``: what ``func`` returns
+        (or yields); ``Depends()`` alone names no type without an annotation."""
+        if not isinstance(default, cst.Call) or not self.analyser.qnames(default.func) & fa.DEPENDS:
+            return None
+        target = fa.keyword_arg(default, "dependency") or fa.positional_arg(default, 0)
+        return self._call(cst.Call(func=target)) if target is not None else None
+
     def _call(self, call: cst.Call) -> TypeRef | None:
         analyser = self.analyser
         callee = analyser.qnames(call.func)
@@ -90,6 +102,10 @@ class TypeResolver:
             rule = self.catalog.call(name)
             if rule is not None and rule.returns:
                 return TypeRef(rule.returns)
+        for name in sorted(callee):
+            made = self.catalog.type(name)  # a catalog class constructed directly
+            if made is not None and made.category is not None:
+                return TypeRef(made.name)
         if isinstance(call.func, cst.Attribute):
             receiver = self.of(call.func.value)
             if receiver is not None:
