@@ -296,3 +296,69 @@ def test_routes_survive_aliased_fastapi_imports(tmp_path: Path) -> None:
     )
     assert kinds_of(project, "m.a") == {Kind.ENDPOINT}
     assert kinds_of(project, "m.b") == {Kind.ENDPOINT}
+
+
+def test_subclassed_routers_nested_two_deep_list_every_route_with_its_path() -> None:
+    from tests.helpers import FIXTURES, analyse
+
+    project = analyse(FIXTURES / "apps" / "routers", every_route=True).project
+    found = {(route.methods, route.path, route.function) for route in project.routes()}
+    assert found == {
+        (("GET",), "/api/v1/items", "shop.items.list_items"),  # prefix from the class
+        (("GET",), "/api/v1/admin/stats", "shop.items.stats"),  # APIRouter two bases up
+        (("POST",), "/api/v1/orders/{order_id}/cancel", "shop.items.cancel"),
+        (("GET",), "/health", "shop.main.create_app.<locals>.health"),
+    }
+
+
+def test_a_class_that_is_not_a_router_registers_nothing(tmp_path: Path) -> None:
+    project = project_of(
+        tmp_path,
+        {
+            "m.py": """
+                class Registry:
+                    def get(self, path):
+                        return lambda f: f
+
+                class Special(Registry):
+                    pass
+
+                registry = Special()
+
+                @registry.get("/not-a-route")
+                async def handler(): ...
+            """
+        },
+    )
+    assert project.routes() == []
+
+
+def test_middleware_classes_given_to_the_app_are_listed(tmp_path: Path) -> None:
+    project = project_of(
+        tmp_path,
+        {
+            "m.py": """
+                from fastapi import FastAPI
+                from starlette.middleware import Middleware
+
+                class Timing:
+                    def __init__(self, app):
+                        self.app = app
+
+                    async def __call__(self, scope, receive, send):
+                        await self.app(scope, receive, send)
+
+                class Audit(Timing):
+                    pass
+
+                def build():
+                    app = FastAPI(middleware=[Middleware(Timing)])
+                    app.add_middleware(Audit)
+                    return app
+            """
+        },
+    )
+    middleware = {r.function for r in project.routes() if r.kind is Kind.MIDDLEWARE}
+    # Audit inherits __call__: Starlette runs Timing.__call__ for it.
+    assert middleware == {"m.Timing.__call__"}
+    assert len([r for r in project.registrations if r.kind is Kind.MIDDLEWARE]) == 2

@@ -74,8 +74,10 @@ class ModuleName:
 
 def short_name(qualified: str) -> str:
     """The last two segments, as reports show a name: ``sqlalchemy.orm.Query.all`` ->
-    ``Query.all``, ``time.sleep`` -> ``time.sleep``."""
-    return ".".join(qualified.rsplit(".", 2)[-2:])
+    ``Query.all``, ``time.sleep`` -> ``time.sleep``; a subscript stays whole
+    (``app.state.cache[...]`` -> ``state.cache[...]``)."""
+    head, bracket, rest = qualified.partition("[")
+    return ".".join(head.rsplit(".", 2)[-2:]) + bracket + rest
 
 
 def qualified_names(scope: Scope | None, node: cst.CSTNode, module: ModuleName) -> set[str]:

@@ -756,9 +756,24 @@ class Project:
                     or not self.blocking(function.qualname)
                 ):
                     continue
-                parts = owner.split(".")
-                wanted.update(".".join(parts[:end]) for end in range(1, len(parts)))
+                # An instance of a project class is a router only if a base says so:
+                # the modules of the classes along its MRO not analysed yet.
+                made_by = self._router_candidates().get(owner)
+                names = [owner]
+                if made_by is not None:
+                    names += [c for c in self.mro(self.canonical(made_by)) if c not in self.classes]
+                for name in names:
+                    parts = name.split(".")
+                    wanted.update(".".join(parts[:end]) for end in range(1, len(parts)))
         return wanted
+
+    def _router_candidates(self) -> dict[str, str]:
+        return {
+            candidate.qualname: candidate.made_by
+            for facts in self.modules.values()
+            for candidate in facts.candidate_routers
+            if candidate.made_by is not None
+        }
 
     def interesting_names(self) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
         """(module, name) pairs whose mention makes a file worth analysing.
@@ -781,6 +796,18 @@ class Project:
                 if self._leads_to_blocking(ref):
                     module, _, name = qualname.rpartition(".")
                     in_async.add((module, name))
+        # A router holding a blocking route, and the routers it is included in so far:
+        # the module including the outermost one gives the rest of the prefix.
+        for registration in self.registrations:
+            owner = registration.owner
+            if registration.route is None or not self.blocking(registration.target):
+                continue
+            seen: set[str] = set()
+            while owner is not None and owner not in seen:
+                seen.add(owner)
+                module, _, name = owner.rpartition(".")
+                everywhere.add((module, name))
+                owner = next(iter(self.parents.get(owner, ())), (None, ""))[0]
         # A class whose methods block matters wherever it is named: an attribute, a
         # parameter or a dependency of that type may be used by a coroutine elsewhere.
         for qualname in self.classes:
