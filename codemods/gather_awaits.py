@@ -154,6 +154,8 @@ class GatherAwaits(Codemod):
         self.local: dict[int, LocalMetadata] = {}
         self.clients: dict[int, _LocalClients] = {}
         self.module_clients = _module_clients(node, self.spelling, self._safe_types())
+        #: Methods (by ``id``) -> the clients their class keeps on ``self``.
+        self.self_clients: dict[int, dict[str, str | None]] = {}
 
     def __init__(self, context: CodemodContext, view: ModuleView, options: Options) -> None:
         super().__init__(context, view, options)
@@ -194,6 +196,9 @@ class GatherAwaits(Codemod):
         return updated_node
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        owner = self.stack[-1] if self.stack else None
+        if isinstance(owner, cst.ClassDef) and not _is_staticmethod(node):
+            self.self_clients[id(node)] = _self_clients(owner, self.spelling)
         self.stack.append(node)
         qualname = self.qualnames.get(id(node))
         plan = self.view.functions.get(qualname) if qualname else None
@@ -366,7 +371,7 @@ class GatherAwaits(Codemod):
             receiver=receiver,
             safe=self._is_safe(call, receiver, function),
             shareable=receiver is not None
-            and self._receiver_type(receiver, function) in self._safe_types(),
+            and self._receiver_kind(call, receiver, function) in self._safe_types(),
             reads=frozenset(_names(call)),
             binds=frozenset(_names(target)) if target is not None else frozenset(),
             passed=frozenset(_passed(call)),
@@ -375,12 +380,27 @@ class GatherAwaits(Codemod):
     def _is_safe(self, call: cst.Call, receiver: str | None, function: cst.FunctionDef) -> bool:
         if receiver is None or not isinstance(call.func, cst.Attribute):
             return False
-        kind = self._receiver_type(receiver, function)
+        kind = self._receiver_kind(call, receiver, function)
         if kind is None:
             return False
         if kind in self.options.gather_safe:
             return True
         return kind in SAFE_CLIENTS and call.func.attr.value in READ_METHODS
+
+    def _receiver_kind(
+        self, call: cst.Call, receiver: str, function: cst.FunctionDef
+    ) -> str | None:
+        """The client type of the call's receiver: ``self.http`` of a method whose class
+        sets ``self.http = httpx.AsyncClient(...)`` (and nothing else), else
+        ``_receiver_type`` of its root name."""
+        attributes = self.self_clients.get(id(function))
+        params = function.params.posonly_params or function.params.params
+        if attributes is not None and params and isinstance(call.func, cst.Attribute):
+            value = call.func.value
+            if m.matches(value, m.Attribute(value=m.Name(params[0].name.value))):
+                assert isinstance(value, cst.Attribute)
+                return attributes.get(value.attr.value)
+        return self._receiver_type(receiver, function)
 
     def _receiver_type(self, name: str, function: cst.FunctionDef) -> str | None:
         """The type of a local/module client, from ``async with X() as name``, an
@@ -625,6 +645,40 @@ def _module_clients(module: cst.Module, spelling: Spelling, safe: frozenset[str]
         target = assign.targets[0].target
         if qualified in safe and isinstance(target, cst.Name):
             found[target.value] = qualified
+    return found
+
+
+def _is_staticmethod(function: cst.FunctionDef) -> bool:
+    return any(m.matches(d.decorator, m.Name("staticmethod")) for d in function.decorators)
+
+
+def _self_clients(owner: cst.ClassDef, spelling: Spelling) -> dict[str, str | None]:
+    """``self.name = X(...)`` in the class's own methods: name -> ``X`` qualified, or
+    None where the name is also assigned anything else (its type is then unknown)."""
+    found: dict[str, str | None] = {}
+    for method in owner.body.body:
+        if not isinstance(method, cst.FunctionDef) or _is_staticmethod(method):
+            continue
+        params = method.params.posonly_params or method.params.params
+        if not params:
+            continue
+        own = m.Attribute(value=m.Name(params[0].name.value))
+        for node in find_all(method, m.Assign(targets=[m.AssignTarget(own)])):
+            assert isinstance(node, cst.Assign)
+            target = node.targets[0].target
+            assert isinstance(target, cst.Attribute)
+            name = (
+                get_full_name_for_node(node.value.func)
+                if isinstance(node.value, cst.Call)
+                else None
+            )
+            made = (spelling.qualified(name) or name) if name else None
+            attribute = target.attr.value
+            found[attribute] = made if found.get(attribute, made) == made else None
+        for node in find_all(method, m.AugAssign(target=own) | m.AnnAssign(target=own)):
+            assert isinstance(node, (cst.AugAssign, cst.AnnAssign))
+            assert isinstance(node.target, cst.Attribute)
+            found[node.target.attr.value] = None
     return found
 
 
