@@ -70,6 +70,7 @@ class _Frame:
     #: of unknown type. Stands for a missing return annotation (see ``_inferred``).
     returned: list[TypeRef | None] = field(default_factory=list)
     yielded: list[TypeRef | None] = field(default_factory=list)
+    annotated: bool = False  # a return annotation says the type: nothing to infer
 
 
 class ModuleAnalyser(cst.CSTVisitor):
@@ -310,7 +311,12 @@ class ModuleAnalyser(cst.CSTVisitor):
         self.function_events.append((id(node), self.function_names.stack[-1][1]))
         parent = self.frame
         qualname = self.local_qualname(node.name.value)
-        frame = _Frame("function", qualname, is_async=node.asynchronous is not None)
+        frame = _Frame(
+            "function",
+            qualname,
+            is_async=node.asynchronous is not None,
+            annotated=node.returns is not None,
+        )
         if parent.kind == "class":
             frame.class_qualname = parent.qualname
             params = node.params.params or node.params.posonly_params
@@ -433,7 +439,7 @@ class ModuleAnalyser(cst.CSTVisitor):
         if frame is not None:
             frame.is_generator = True
             value = node.value
-            if value is not None and not isinstance(value, cst.From):
+            if not frame.annotated and value is not None and not isinstance(value, cst.From):
                 frame.yielded.append(self.types.of(value))
 
     # -- writes to shared state --------------------------------------------------------
@@ -610,7 +616,11 @@ class ModuleAnalyser(cst.CSTVisitor):
             return
         self._reference_values([node.value])
         frame = self.function_frame()
-        if frame is not None and not m.matches(node.value, m.Name("None")):
+        if (
+            frame is not None
+            and not frame.annotated
+            and not (isinstance(node.value, cst.Name) and node.value.value == "None")
+        ):
             frame.returned.append(self.types.of(node.value))
         if frame is not None and isinstance(node.value, cst.Call):
             if self.qnames(node.value.func) & fa.STREAMING_RESPONSES:

@@ -231,6 +231,15 @@ class Project:
         confirmed = project._confirmed(new)
         if len(confirmed) != len(mine):
             return None
+        if self._method_references is not None:
+            # Only the module's own calls can change: the classes, the names of
+            # functions and the types are the same (``_link_shape``).
+            kept: dict[str, list[Reference]] = defaultdict(list)
+            for target, found in self._method_references.items():
+                kept[target].extend(r for r in found if r.path != old.path)
+            for target, found in project._references_through_classes(new.functions).items():
+                kept[target].extend(found)
+            project._method_references = {t: refs for t, refs in kept.items() if refs}
         project.registrations = list(self.registrations)
         for place, registration in zip(places, confirmed, strict=True):
             project.registrations[place] = registration
@@ -648,20 +657,29 @@ class Project:
         """Uses of a project function other than FastAPI registering it, method calls
         through receivers of known type included."""
         if self._method_references is None:
-            found: dict[str, list[Reference]] = defaultdict(list)
-            for function in self.functions.values():
-                by_name = {call.call: self.canonical(call.target) for call in function.calls}
-                for call in self.calls(function):
-                    if call.call >= 0 and by_name.get(call.call) != call.target:
-                        how = "await" if call.awaited else "call"
-                        found[call.target].append(
-                            Reference(call.target, how, function.path, call.location)
-                        )
-            self._method_references = dict(found)
+            self._method_references = self._references_through_classes(self.functions.values())
+        found = self._method_references.get(qualname, ())
         return (
             *self.references.get(qualname, ()),
-            *self._method_references.get(qualname, ()),
+            *sorted(found, key=lambda r: (r.path, r.location)),
         )
+
+    def _references_through_classes(
+        self, functions: Iterable[FunctionFacts]
+    ) -> dict[str, list[Reference]]:
+        """The calls of ``functions`` whose target only the class table tells."""
+        found: dict[str, list[Reference]] = defaultdict(list)
+        for function in functions:
+            if not function.pending and not function.calls:
+                continue
+            by_name = {call.call: self.canonical(call.target) for call in function.calls}
+            for call in self.calls(function):
+                if call.call >= 0 and by_name.get(call.call) != call.target:
+                    how = "await" if call.awaited else "call"
+                    found[call.target].append(
+                        Reference(call.target, how, function.path, call.location)
+                    )
+        return dict(found)
 
     def foreign_decorators(self, function: FunctionFacts) -> tuple[str, ...]:
         """Decorators other than FastAPI registrations (``@router.get``...)."""
