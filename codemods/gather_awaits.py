@@ -17,6 +17,7 @@ from unjam.codemods._nodes import code, find_all
 from unjam.codemods._spelling import Spelled, Spelling
 
 from unjam.analysis.model import Location
+from unjam.analysis.names import is_staticmethod
 from unjam.analysis.project import FunctionPlan, ModuleView
 from unjam.analysis.suppression import is_suppressed
 from unjam.analysis.walker import Walker
@@ -197,7 +198,7 @@ class GatherAwaits(Codemod):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         owner = self.stack[-1] if self.stack else None
-        if isinstance(owner, cst.ClassDef) and not _is_staticmethod(node):
+        if isinstance(owner, cst.ClassDef) and not is_staticmethod(node):
             self.self_clients[id(node)] = _self_clients(owner, self.spelling)
         self.stack.append(node)
         qualname = self.qualnames.get(id(node))
@@ -648,16 +649,12 @@ def _module_clients(module: cst.Module, spelling: Spelling, safe: frozenset[str]
     return found
 
 
-def _is_staticmethod(function: cst.FunctionDef) -> bool:
-    return any(m.matches(d.decorator, m.Name("staticmethod")) for d in function.decorators)
-
-
 def _self_clients(owner: cst.ClassDef, spelling: Spelling) -> dict[str, str | None]:
     """``self.name = X(...)`` in the class's own methods: name -> ``X`` qualified, or
     None where the name is also assigned anything else (its type is then unknown)."""
     found: dict[str, str | None] = {}
     for method in owner.body.body:
-        if not isinstance(method, cst.FunctionDef) or _is_staticmethod(method):
+        if not isinstance(method, cst.FunctionDef) or is_staticmethod(method):
             continue
         params = method.params.posonly_params or method.params.params
         if not params:

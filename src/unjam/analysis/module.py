@@ -34,7 +34,7 @@ from unjam.analysis.model import (
     RouterDef,
     TypeRef,
 )
-from unjam.analysis.names import ModuleName, _Qualnames, qualified_names
+from unjam.analysis.names import ModuleName, _Qualnames, is_staticmethod, qualified_names
 from unjam.analysis.node_index import NodeIndex
 from unjam.analysis.positions import AstPositions, PositionMismatch, first_line
 from unjam.analysis.reuse import FACT_LISTS, StatementText, Unit, carried_over, stub
@@ -320,7 +320,7 @@ class ModuleAnalyser(cst.CSTVisitor):
         if parent.kind == "class":
             frame.class_qualname = parent.qualname
             params = node.params.params or node.params.posonly_params
-            if params and not _is_staticmethod(node):
+            if params and not is_staticmethod(node):
                 frame.self_name = params[0].name.value
                 # ``self`` (or ``cls``) is the class: the linker resolves its methods
                 # and attributes through the class table.
@@ -948,10 +948,6 @@ def dotted_target(node: cst.BaseExpression) -> str | None:
         head = dotted_target(node.value)
         return f"{head}[...]" if head else None
     return None
-
-
-def _is_staticmethod(node: cst.FunctionDef) -> bool:
-    return any(m.matches(d.decorator, m.Name("staticmethod")) for d in node.decorators)
 
 
 def analyse_and_index(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.metadata import QualifiedName, QualifiedNameSource, Scope
 
 from unjam.analysis.walker import Walker
@@ -70,6 +71,11 @@ class ModuleName:
         if not stripped:
             return base
         return f"{base}.{stripped}" if base else stripped
+
+
+def is_staticmethod(function: cst.FunctionDef) -> bool:
+    """Decorated ``@staticmethod``: its first parameter is not the instance."""
+    return any(m.matches(d.decorator, m.Name("staticmethod")) for d in function.decorators)
 
 
 def short_name(qualified: str) -> str:

@@ -762,6 +762,7 @@ class Project:
         registered on (``@reports.get`` with ``reports`` imported): without their facts
         the registration cannot be confirmed."""
         wanted: set[str] = set()
+        router_classes = self._router_candidates()
         for facts in self.modules.values():
             for candidate in facts.candidate_registrations:
                 owner = candidate.owner
@@ -776,7 +777,7 @@ class Project:
                     continue
                 # An instance of a project class is a router only if a base says so:
                 # the modules of the classes along its MRO not analysed yet.
-                made_by = self._router_candidates().get(owner)
+                made_by = router_classes.get(owner)
                 names = [owner]
                 if made_by is not None:
                     names += [c for c in self.mro(self.canonical(made_by)) if c not in self.classes]
@@ -786,6 +787,7 @@ class Project:
         return wanted
 
     def _router_candidates(self) -> dict[str, str]:
+        """Instances of project classes that may be routers -> the class each is of."""
         return {
             candidate.qualname: candidate.made_by
             for facts in self.modules.values()

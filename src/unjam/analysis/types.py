@@ -72,7 +72,7 @@ class TypeResolver:
             base = self.of(expr.value)
             return apply_op(self.catalog, base, f".{expr.attr.value}") if base else None
         if isinstance(expr, cst.Call):
-            return self._call(expr)
+            return self._called(expr.func)
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Divide):
             left = self.of(expr.left)
             return apply_op(self.catalog, left, "/") if left else None
@@ -93,11 +93,12 @@ class TypeResolver:
         if not isinstance(default, cst.Call) or not self.analyser.qnames(default.func) & fa.DEPENDS:
             return None
         target = fa.keyword_arg(default, "dependency") or fa.positional_arg(default, 0)
-        return self._call(cst.Call(func=target)) if target is not None else None
+        return self._called(target) if target is not None else None
 
-    def _call(self, call: cst.Call) -> TypeRef | None:
+    def _called(self, func: cst.BaseExpression) -> TypeRef | None:
+        """The type of what calling ``func`` returns."""
         analyser = self.analyser
-        callee = analyser.qnames(call.func)
+        callee = analyser.qnames(func)
         for name in sorted(callee):
             rule = self.catalog.call(name)
             if rule is not None and rule.returns:
@@ -106,12 +107,12 @@ class TypeResolver:
             made = self.catalog.type(name)  # a catalog class constructed directly
             if made is not None and made.category is not None:
                 return TypeRef(made.name)
-        if isinstance(call.func, cst.Attribute):
-            receiver = self.of(call.func.value)
+        if isinstance(func, cst.Attribute):
+            receiver = self.of(func.value)
             if receiver is not None:
-                return apply_op(self.catalog, receiver, f".{call.func.attr.value}()")
-        if isinstance(call.func, cst.Name):
-            local = self._lookup_local(call.func.value)
+                return apply_op(self.catalog, receiver, f".{func.attr.value}()")
+        if isinstance(func, cst.Name):
+            local = self._lookup_local(func.value)
             if local is not None:
                 return apply_op(self.catalog, local, "()")
         for name in sorted(callee):
