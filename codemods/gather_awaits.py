@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -12,6 +11,7 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from unjam.codemods._base import Codemod, Decision, Example, Options, Safety
+from unjam.codemods._bindings import NameCheck, Rebound
 from unjam.codemods._local_metadata import LocalMetadata
 from unjam.codemods._nodes import code, find_all
 from unjam.codemods._spelling import Spelled, Spelling
@@ -151,6 +151,7 @@ class GatherAwaits(Codemod):
     def visit_Module(self, node: cst.Module) -> None:
         self.spelling = Spelling.of(node)
         self.code = self.code_of(node)
+        self.names = NameCheck(node, self.code, self.spelling)
         self.functions: list[tuple[cst.FunctionDef, FunctionPlan | None]] = []
         self.local: dict[int, LocalMetadata] = {}
         self.clients: dict[int, _LocalClients] = {}
@@ -457,12 +458,10 @@ class GatherAwaits(Codemod):
         return result
 
     def _gather_name(self, at: cst.CSTNode) -> Spelled:
-        spelled = self.spelling.callable("asyncio.gather")
-        mentions = len(re.findall(rf"(?<![\w.]){re.escape(spelled.root)}\b(?!\s*\.)", self.code))
-        expected = 0 if spelled.needs is not None else self.spelling.bindings(spelled.root)
-        if mentions > expected:
-            raise _Refused(f"the name {spelled.root} means something else here")
-        return spelled
+        try:
+            return self.names.check(self.spelling.callable("asyncio.gather"), at)
+        except Rebound as refusal:
+            raise _Refused(str(refusal)) from None
 
     def _import(self, spelled: Spelled) -> None:
         if spelled.needs is not None:

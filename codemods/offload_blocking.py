@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -17,6 +16,7 @@ from libcst.metadata import (
 )
 from unjam.codemods import _thread_hop as hop
 from unjam.codemods._base import Codemod, Decision, Example, Options, Safety
+from unjam.codemods._bindings import NameCheck, Rebound
 from unjam.codemods._local_metadata import LocalMetadata
 from unjam.codemods._nodes import AwaitsInPlace, find_all, unique_name
 from unjam.codemods._spelling import Spelled, Spelling
@@ -234,8 +234,7 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
         self.function_nodes: list[cst.FunctionDef] = []
         self.start_placing()
         self.spelling = Spelling.of(node)
-        #: Names -> how often the module's text mentions them other than as ``name.``.
-        self.mentions: dict[str, int] = {}
+        self.names = NameCheck(node, self.code, self.spelling)
         self.frames: list[str | _Coroutine] = []
         self.hops: dict[int, _Hop] = {}
         self.hop_stack: list[_Hop] = []
@@ -435,7 +434,7 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
                 result = hop.simple_hop(updated_node, run_sync, partial)
                 how = f"now runs in a worker thread ({run_sync.dotted})"
                 self._import(run_sync, *([partial] if partial else []))
-        except (hop.Refused, _Shadowed) as refusal:
+        except (hop.Refused, Rebound) as refusal:
             for each in covered:
                 self._refuse(coroutine, each, str(refusal))
             return updated_node
@@ -470,15 +469,6 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
             self.metadata_of[id(outermost)] = found
         return found
 
-    def _may_be_rebound(self, spelled: Spelled) -> bool:
-        """Whether the module's text binds ``spelled.root`` anywhere but in the imports
-        ``Spelling`` read (every other mention of a module name is ``root.``)."""
-        mentions = self.mentions.get(spelled.root)
-        if mentions is None:  # a search of the whole module, asked once per rewrite
-            pattern = re.compile(rf"(?<![\w.]){re.escape(spelled.root)}\b(?!\s*\.)")
-            mentions = self.mentions[spelled.root] = len(pattern.findall(self.code))
-        return mentions > (0 if spelled.needs is not None else self.spelling.bindings(spelled.root))
-
     def _is_global(self, name: cst.Name) -> bool:
         """Whether a name the thread would look up is module-level or a builtin."""
         scope = self._metadata().scopes.get(name)
@@ -492,16 +482,8 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
 
     def _spelled(self, spelled: Spelled, at: cst.CSTNode) -> Spelled:
         """Use ``spelled``, adding its import, unless its root name means something
-        else in this module or where the rewrite goes."""
-        if not self._may_be_rebound(spelled):
-            return spelled
-        if spelled.needs is not None:  # the module mentions a name it does not import
-            raise _Shadowed(f"the name {spelled.root} means something else here")
-        scope = self._metadata().scopes.get(at)
-        bindings = list(scope[spelled.root]) if scope is not None else []
-        if any(not isinstance(binding.scope, GlobalScope) for binding in bindings):
-            raise _Shadowed(f"the name {spelled.root} means something else here")
-        return spelled
+        else where the rewrite goes (see ``NameCheck``)."""
+        return self.names.check(spelled, at)
 
     def _import(self, *used: Spelled) -> None:
         """Add what a finished rewrite needs; ``AddImportsVisitor`` adds each once."""
@@ -578,7 +560,7 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
         self.frames.pop()
         try:
             run_sync = self._spelled(self.spelling.run_sync(), original_node)
-        except _Shadowed as refusal:
+        except Rebound as refusal:
             for effect in block.covered:
                 self._refuse(block.coroutine, effect, str(refusal))
             return updated_node
@@ -623,7 +605,3 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
             False,
             coroutine.plan.facts.qualname,
         )
-
-
-class _Shadowed(Exception):
-    """The name a rewrite would import is bound to something else here."""
