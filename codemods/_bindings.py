@@ -76,8 +76,10 @@ class NameCheck:
             return spelled
         bindings = sorted(  # what is not an import says most
             module_scope.assignments[root],
-            key=lambda binding: isinstance(binding, Assignment)
-            and isinstance(binding.node, cst.Import | cst.ImportFrom),
+            key=lambda binding: (
+                isinstance(binding, Assignment)
+                and isinstance(binding.node, cst.Import | cst.ImportFrom)
+            ),
         )
         for binding in bindings:
             if adds_import or id(binding.node) not in self._imports:

@@ -14,6 +14,7 @@ from libcst.metadata import (
     GlobalScope,
     Scope,
 )
+from unjam.codemods import _shield as shield
 from unjam.codemods import _thread_hop as hop
 from unjam.codemods._base import Codemod, Decision, Example, Options, Safety
 from unjam.codemods._bindings import NameCheck, Rebound
@@ -61,6 +62,16 @@ class _Hop:
     effect: Effect
     inner: set[int] = field(default_factory=set)  # ids of blocking calls it also covers
     refusal: str | None = None  # why the chain as a whole must stay
+
+
+@dataclass
+class _Cleanup:
+    """A ``finally`` (or re-raising ``except``) of a coroutine: new awaits in it run
+    shielded (``cancel_scope``), or, when that cannot be written, not at all (``refusal``)."""
+
+    coroutine: _Coroutine
+    cancel_scope: Spelled | None
+    refusal: str | None = None
 
 
 @dataclass
@@ -155,6 +166,12 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
     result or exception comes back where it was. No lambda or helper captures a variable
     of the coroutine: values are passed as arguments.
 
+    In cleanup code (a `finally`, or an `except` that re-raises or catches
+    cancellation), the new await runs inside `with anyio.CancelScope(shield=True):`.
+    Cleanup also runs when the request is cancelled (a client disconnect, a timeout),
+    and under anyio an await in a cancelled scope fails at once: unshielded, the cleanup
+    would never run. A cleanup block that yields cannot be shielded and stays as it is.
+
     It leaves the call as it is, and reports why in `unjam check`, when:
     - it is inside a generator expression, a lambda, a nested `def` or a class body (an
       `await` there is a syntax error or changes what the code means);
@@ -241,6 +258,7 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
         self.blocks: dict[int, _Block] = {}
         self.with_notes: dict[int, str] = {}
         self.bridges: set[int] = set()
+        self.cleanups: list[_Cleanup | None] = []
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.function_nodes.append(node)
@@ -354,6 +372,54 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
                 blocker = frame
         return None, None
 
+    # -- cleanup code --------------------------------------------------------------------
+    def visit_Finally(self, node: cst.Finally) -> None:
+        self._enter_cleanup(node, node.body)
+
+    def leave_Finally(self, original_node: cst.Finally, updated_node: cst.Finally) -> cst.Finally:
+        return updated_node.with_changes(body=self._leave_cleanup(updated_node.body))
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        self._enter_cleanup(node, node.body if shield.is_cleanup(node) else None)
+
+    def leave_ExceptHandler(
+        self, original_node: cst.ExceptHandler, updated_node: cst.ExceptHandler
+    ) -> cst.ExceptHandler:
+        return updated_node.with_changes(body=self._leave_cleanup(updated_node.body))
+
+    def _enter_cleanup(self, node: cst.CSTNode, body: cst.BaseSuite | None) -> None:
+        coroutine, blocker = self._coroutine()
+        if body is None or coroutine is None or blocker is not None:
+            self.cleanups.append(None)
+            return
+        why = "it runs as cleanup when the request is cancelled, where an await fails at once"
+        try:
+            if shield.yields(body):
+                raise Rebound("the block yields, so it cannot run in a shielded scope")
+            cancel_scope = self._spelled(self.spelling.callable("anyio.CancelScope"), node)
+        except Rebound as refusal:
+            self.cleanups.append(_Cleanup(coroutine, None, f"{why}; {refusal}"))
+            return
+        self.cleanups.append(_Cleanup(coroutine, cancel_scope))
+
+    def _leave_cleanup(self, body: cst.BaseSuite) -> cst.BaseSuite:
+        cleanup = self.cleanups.pop()
+        if cleanup is None or cleanup.cancel_scope is None:
+            return body
+        shielded = shield.shield(body, lambda node: id(node) in self.produced, cleanup.cancel_scope)
+        if shielded is not body:
+            self._import(cleanup.cancel_scope)
+        return shielded
+
+    def _cleanup_refusal(self, coroutine: _Coroutine) -> str | None:
+        """Why no await may be added here, when this point is cleanup code of
+        ``coroutine`` that cannot be shielded."""
+        for cleanup in reversed(self.cleanups):
+            if cleanup is not None and cleanup.coroutine is coroutine:
+                if cleanup.refusal is not None:
+                    return cleanup.refusal
+        return None
+
     # -- calls -------------------------------------------------------------------------
     def visit_Call(self, node: cst.Call) -> None:
         index = self.indexes.get(id(node), -1)
@@ -384,6 +450,9 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
         reason = coroutine.hazards.get(index) or coroutine.affine.get(index)
         if reason is not None:
             self._refuse(coroutine, effect, f"it {reason}")
+            return
+        if (cleanup := self._cleanup_refusal(coroutine)) is not None:
+            self._refuse(coroutine, effect, cleanup)
             return
         self.hops[id(node)] = planned = _Hop(coroutine, effect)
         self.hop_stack.append(planned)
@@ -515,6 +584,8 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
 
     def _block(self, node: cst.With, coroutine: _Coroutine) -> _Block:
         check_body(node)
+        if (cleanup := self._cleanup_refusal(coroutine)) is not None:
+            raise hop.Refused(cleanup)
         first, last = self._lines(node)
         calls = {self.indexes[id(call)] for call in find_all(node, m.Call())}
         inside = [effect for index, effect in coroutine.effects.items() if index in calls]
@@ -565,6 +636,9 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
                 self._refuse(block.coroutine, effect, str(refusal))
             return updated_node
         extracted = extract(updated_node, block.helper, block.params, block.returns, run_sync)
+        for placed in find_all(extracted.call, m.Await()):
+            assert isinstance(placed, cst.Await)
+            self.placed(placed)
         self._import(run_sync)
         line = self._lines(original_node)[0]
         for effect in block.covered:
@@ -590,6 +664,8 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
 
     def _fixed(self, coroutine: _Coroutine, effect: Effect, how: str) -> None:
         coroutine.reported.add(effect.call)
+        if any(c is not None and c.coroutine is coroutine for c in self.cleanups):
+            how += ", shielded from cancellation (cleanup code must run to its end)"
         self.report(
             effect.location,
             f"{self._describe(coroutine, effect)}: {how}",

@@ -18,6 +18,7 @@ from unjam.codemods._httpx_mapping import HttpxMapping, mapping
 from unjam.codemods._imports import swap_imports
 from unjam.codemods._local_metadata import LocalMetadata
 from unjam.codemods._nodes import AwaitsInPlace, code, find_all, unique_name
+from unjam.codemods._shield import is_cleanup
 from unjam.codemods._spelling import Spelled, Spelling
 
 from unjam.analysis.model import Effect
@@ -491,6 +492,14 @@ class _Planner:
                 raise Refused("it is inside a lambda, generator expression or class body")
             if isinstance(ancestor, cst.FunctionDef):
                 raise Refused("it is inside a nested function")
+            if isinstance(ancestor, cst.Finally) or (
+                isinstance(ancestor, cst.ExceptHandler) and is_cleanup(ancestor)
+            ):
+                raise Refused(
+                    "it is cleanup code (finally, or an except that re-raises), where an "
+                    "await fails at once when the request is cancelled; offload-blocking "
+                    "moves it to a thread in a shielded cancel scope"
+                )
 
     # -- one call ----------------------------------------------------------------------
     def _convert(self, effect: Effect, node: cst.Call, receiver: str | None) -> _Call:

@@ -3,8 +3,11 @@ loop keeps serving /health while an offloaded route is busy."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
+import anyio
 import pytest
 from unjam.codemods.offload_blocking import OffloadBlocking
 
@@ -53,3 +56,33 @@ def test_health_stays_fast_while_offloaded_route_blocks(
     assert before.worst_health > stall_before, before
     assert after.worst_health < 0.1, after
     assert after.slow_total < before.slow_total / 2, (before, after)
+
+
+def _load(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cleanup_in_finally_still_runs_when_the_request_is_cancelled(tmp_path: Path) -> None:
+    """The offloaded ``shutil.rmtree`` of a ``finally`` runs shielded: cancelled while
+    it waits, the coroutine still removes its directory, as the original did."""
+    before_dir, after_dir = before_and_after("cleanup_app.py", tmp_path, (OffloadBlocking,))
+    rewritten = (after_dir / "cleanup_app.py").read_text()
+    assert "with anyio.CancelScope(shield=True):" in rewritten
+    assert "await anyio.to_thread.run_sync(shutil.rmtree, scratch)" in rewritten
+
+    for label, folder in (("before", before_dir), ("after", after_dir)):
+        module = _load(folder / "cleanup_app.py", f"cleanup_app_{label}")
+        scratch = tmp_path / f"scratch-{label}"
+        scratch.mkdir()
+
+        async def cancelled(module: ModuleType = module, scratch: Path = scratch) -> None:
+            with anyio.move_on_after(0.05) as scope:
+                await module.build_in_scratch(scratch, 5)
+            assert scope.cancelled_caught
+
+        anyio.run(cancelled)
+        assert not scratch.exists(), f"{label}: the cleanup did not run"
