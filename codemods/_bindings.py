@@ -82,7 +82,8 @@ class NameCheck:
             ),
         )
         for binding in bindings:
-            if adds_import or id(binding.node) not in self._imports:
+            node = binding.node if isinstance(binding, Assignment) else None
+            if adds_import or id(node) not in self._imports:
                 raise Rebound(
                     f"the name {root} means something else here: "
                     f"{self._describe(binding)} in the module"
@@ -113,6 +114,7 @@ class NameCheck:
             resolved = wrapper.resolve_many([ScopeProvider, PositionProvider])
             self._scopes = resolved[ScopeProvider]  # type: ignore[assignment]
             self._positions = resolved[PositionProvider]  # type: ignore[assignment]
+        assert self._scopes is not None
         return self._scopes
 
     def _line(self, node: cst.CSTNode) -> int | str:

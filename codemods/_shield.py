@@ -14,7 +14,7 @@ scope): an await the user wrote keeps the behaviour they chose for it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import libcst as cst
 import libcst.matchers as m
@@ -63,11 +63,12 @@ def shield(
 ) -> cst.BaseSuite:
     """``body`` with each run of consecutive statements holding a new await wrapped in
     ``with <cancel_scope>(shield=True):``; unchanged when there is none."""
-    if not isinstance(body, cst.IndentedBlock):
-        statements: Sequence[cst.BaseStatement] = [cst.SimpleStatementLine(body.body)]
-        if not _holds_new(statements[0], is_new):
+    if isinstance(body, cst.SimpleStatementSuite):
+        line = cst.SimpleStatementLine(body.body)
+        if not _holds_new(line, is_new):
             return body
-        return cst.IndentedBlock([_shielded(list(statements), cancel_scope)])
+        return cst.IndentedBlock([_shielded([line], cancel_scope)])
+    assert isinstance(body, cst.IndentedBlock)
     if not any(_holds_new(statement, is_new) for statement in body.body):
         return body
     result: list[cst.BaseStatement] = []

@@ -33,6 +33,14 @@ from unjam.analysis.suppression import is_suppressed
 BRIDGES = frozenset(
     {"run_sync", "run_in_threadpool", "to_thread", "run_in_executor", "submit", "from_thread"}
 )
+#: Builtins that consume an iterable whole: a lazy scan passed to one runs inside it.
+CONSUMERS = frozenset(
+    {"list", "tuple", "set", "frozenset", "sorted", "dict", "sum", "min", "max", "any", "all"}
+)
+LAZY = (
+    "it returns a lazy iterator: the work happens where the result is iterated, not "
+    "here, so a thread would move nothing; iterate it in a for loop or wrap it in list()"
+)
 #: Where an ``await`` cannot go, and why.
 BLOCKERS = {
     "genexp": "it is inside a generator expression (an await there would make it an "
@@ -62,6 +70,7 @@ class _Hop:
     effect: Effect
     inner: set[int] = field(default_factory=set)  # ids of blocking calls it also covers
     refusal: str | None = None  # why the chain as a whole must stay
+    materialise: bool = False  # a lazy iterator, consumed with list() in the thread
 
 
 @dataclass
@@ -117,7 +126,12 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
       whole into a small local function that runs in one hop and returns the names the
       coroutine reads afterwards;
     - a call of your own sync helper that blocks (directly or further down) is offloaded
-      where the coroutine calls it.
+      where the coroutine calls it;
+    - a lazy scan (`Path.glob`/`rglob`/`iterdir`/`walk`, `os.scandir`, `os.walk`,
+      `glob.iglob`) does its work while it is iterated, so it moves with its iteration:
+      `for p in root.rglob("*.txt")` becomes
+      `for p in await anyio.to_thread.run_sync(lambda: list(root.rglob("*.txt")))`, and
+      `sorted(root.glob("*"))` runs whole in the thread.
 
     `import anyio` and `import functools` are added once, unless the module already
     imports what is needed (`from anyio import to_thread` gives `to_thread.run_sync`).
@@ -180,6 +194,9 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
     - the helper it calls needs the running event loop, sets a `ContextVar`, writes
       shared state, or uses a module-level `sqlite3` object (each works differently, or
       races, in a thread);
+    - it is a lazy scan whose result is not iterated where it stands (assigned, returned,
+      passed on): moving the call would move nothing; or a walk whose loop prunes it by
+      changing the lists it yields;
     - a later argument of a blocking chain calls code (moving it before the inner
       blocking call could change what it sees);
     - the line or function is marked `# unjam: ignore[offload-blocking]`.
@@ -259,6 +276,10 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
         self.with_notes: dict[int, str] = {}
         self.bridges: set[int] = set()
         self.cleanups: list[_Cleanup | None] = []
+        self.catalog = default_catalog()
+        #: Lazy scans iterated where they stand (by ``id``), and why others must stay.
+        self.iterated: set[int] = set()
+        self.lazy_refusals: dict[int, str] = {}
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.function_nodes.append(node)
@@ -330,6 +351,46 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
     def visit_For(self, node: cst.For) -> None:
         if isinstance(coroutine := self._enclosing(), _Coroutine):
             coroutine.loops += 1
+            if node.asynchronous is None:
+                self._note_iterated(coroutine, node.iter, node.target, node.body)
+
+    def visit_ListComp(self, node: cst.ListComp) -> None:
+        self._note_comprehension(node)
+
+    def visit_SetComp(self, node: cst.SetComp) -> None:
+        self._note_comprehension(node)
+
+    def visit_DictComp(self, node: cst.DictComp) -> None:
+        self._note_comprehension(node)
+
+    def _note_comprehension(self, node: cst.ListComp | cst.SetComp | cst.DictComp) -> None:
+        """The first ``for`` of a comprehension is evaluated where it stands."""
+        coroutine, blocker = self._coroutine()
+        if coroutine is not None and blocker is None and node.for_in.asynchronous is None:
+            self._note_iterated(coroutine, node.for_in.iter, node.for_in.target, node)
+
+    def _note_iterated(
+        self,
+        coroutine: _Coroutine,
+        iterable: cst.BaseExpression,
+        target: cst.BaseExpression,
+        body: cst.CSTNode,
+    ) -> None:
+        """A lazy scan iterated right here can be materialised in the thread: its
+        items are then read from a list, in the same order. A walk whose loop changes
+        the lists it yields (to prune the walk) must see the walk react, so it stays."""
+        if not isinstance(iterable, cst.Call):
+            return
+        effect = coroutine.effects.get(self.indexes.get(id(iterable), -1))
+        if effect is None or effect.via or effect.name not in self.catalog.lazy:
+            return
+        if effect.name in self.catalog.pruned and _changes_items(target, body):
+            self.lazy_refusals[id(iterable)] = (
+                "the loop changes the lists the walk yields (pruning it), which a walk "
+                "listed in advance would ignore"
+            )
+            return
+        self.iterated.add(id(iterable))
 
     def leave_For(self, original_node: cst.For, updated_node: cst.For) -> cst.For:
         if isinstance(coroutine := self._enclosing(), _Coroutine):
@@ -428,7 +489,13 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
             return
         effect = coroutine.effects.get(index)
         if effect is None:
-            self._note_bridge(node)
+            effect = self._consumed_lazy(node, coroutine, blocker)
+            if effect is None:
+                self._note_bridge(node)
+                return
+            self.hops[id(node)] = _Hop(coroutine, effect)
+            self.hop_stack.append(self.hops[id(node)])
+            self.frames.append("hop")
             return
         if blocker == "block":
             return
@@ -454,7 +521,13 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
         if (cleanup := self._cleanup_refusal(coroutine)) is not None:
             self._refuse(coroutine, effect, cleanup)
             return
-        self.hops[id(node)] = planned = _Hop(coroutine, effect)
+        materialise = False
+        if not effect.via and effect.name in self.catalog.lazy:
+            if id(node) not in self.iterated:
+                self._refuse(coroutine, effect, self.lazy_refusals.get(id(node), LAZY))
+                return
+            materialise = True
+        self.hops[id(node)] = planned = _Hop(coroutine, effect, materialise=materialise)
         self.hop_stack.append(planned)
         self.frames.append("hop")
 
@@ -463,6 +536,25 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
         if name is not None and name.rsplit(".", 1)[-1] in BRIDGES:
             self.bridges.add(id(node))
             self.frames.append("bridge")
+
+    def _consumed_lazy(
+        self, node: cst.Call, coroutine: _Coroutine, blocker: str | None
+    ) -> Effect | None:
+        """``list(path.glob(...))``: the consumer and the lazy scan move in one hop;
+        the scan's effect, when ``node`` is such a consumer."""
+        if blocker is not None or not isinstance(node.func, cst.Name):
+            return None
+        if node.func.value not in CONSUMERS or not node.args:
+            return None
+        first = node.args[0]
+        if first.keyword is not None or first.star or not isinstance(first.value, cst.Call):
+            return None
+        effect = coroutine.effects.get(self.indexes.get(id(first.value), -1))
+        if effect is None or effect.via or effect.name not in self.catalog.lazy:
+            return None
+        if self._metadata().is_local(node.func):
+            return None
+        return effect
 
     def _current_hop(self) -> _Hop:
         return self.hop_stack[-1]
@@ -480,12 +572,21 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
         coroutine, effect = planned.coroutine, planned.effect
         covered = self._covered(planned, original_node)
         inner = [e for e in covered if e is not effect]
+        result: cst.Await
         try:
             if planned.refusal is not None:
                 raise hop.Refused(planned.refusal)
-            if planned.inner:
+            if planned.materialise:
                 run_sync = self._spelled(self.spelling.run_sync(), original_node)
-                result: cst.Await = hop.chained_hop(
+                result = self._materialised(original_node, planned, run_sync)
+                how = (
+                    "now runs in a worker thread, read into a list there (it returns a "
+                    "lazy iterator)"
+                )
+                self._import(run_sync)
+            elif planned.inner:
+                run_sync = self._spelled(self.spelling.run_sync(), original_node)
+                result = hop.chained_hop(
                     original_node, planned.inner | {id(original_node)}, self._is_global, run_sync
                 )
                 how = "now runs in a worker thread, one hop for the whole chain"
@@ -514,6 +615,24 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
                 coroutine, each, f"moved to a worker thread with line {effect.location.line}"
             )
         return self.placed(result)
+
+    def _materialised(self, node: cst.Call, planned: _Hop, run_sync: Spelled) -> cst.Await:
+        """``for p in d.glob("*")`` becomes
+        ``for p in await run_sync(lambda d: list(d.glob("*")), d)``."""
+        listing = cst.Name("list")
+        scope = self._metadata().scopes.get(node)
+        if scope is not None and any(
+            not isinstance(binding.scope, GlobalScope | BuiltinScope) for binding in scope["list"]
+        ):
+            raise hop.Refused("the name list means something else here")
+        whole = cst.Call(listing, args=[cst.Arg(node)])
+        result = hop.chained_hop(
+            whole,
+            planned.inner | {id(node), id(whole)},
+            lambda name: name is listing or self._is_global(name),
+            run_sync,
+        )
+        return result.with_changes(lpar=node.lpar, rpar=node.rpar)
 
     def _covered(self, planned: _Hop, node: cst.Call) -> list[Effect]:
         indexes = sorted(self.indexes[call_id] for call_id in {id(node), *planned.inner})
@@ -681,3 +800,17 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
             False,
             coroutine.plan.facts.qualname,
         )
+
+
+def _changes_items(target: cst.BaseExpression, body: cst.CSTNode) -> bool:
+    """Whether the loop may change a list it is handed: a method called on a target
+    name (``dirs.remove(x)``), or an item or slice of it assigned or deleted."""
+    names = {found.value for found in find_all(target, m.Name()) if isinstance(found, cst.Name)}
+    on_target = m.Name(m.MatchIfTrue(lambda value: value in names))
+    changed = (
+        m.Call(func=m.Attribute(value=on_target))
+        | m.AssignTarget(target=m.Subscript(value=on_target))
+        | m.AugAssign(target=m.Subscript(value=on_target))
+        | m.Del(target=m.Subscript(value=on_target))
+    )
+    return bool(find_all(body, changed))

@@ -86,3 +86,27 @@ def test_cleanup_in_finally_still_runs_when_the_request_is_cancelled(tmp_path: P
 
         anyio.run(cancelled)
         assert not scratch.exists(), f"{label}: the cleanup did not run"
+
+
+def test_lazy_scan_moves_to_the_thread_with_its_iteration(tmp_path: Path) -> None:
+    """``for p in root.rglob(...)`` scans while the loop iterates: the rewrite lists the
+    scan in the thread, so /health is answered between scans. Offloading the
+    ``rglob`` call alone would have left the whole scan on the loop."""
+    before_dir, after_dir = before_and_after("scan_app.py", tmp_path, (OffloadBlocking,))
+    rewritten = (after_dir / "scan_app.py").read_text()
+    assert "await anyio.to_thread.run_sync(lambda: list(SCAN_ROOT.rglob(" in rewritten
+    tree = tmp_path / "tree"
+    for folder in range(100):
+        (tree / f"d{folder}").mkdir(parents=True)
+        for file in range(200):
+            (tree / f"d{folder}" / f"f{file}.txt").touch()
+    env = {"SCAN_ROOT": str(tree)}
+
+    with uvicorn("scan_app:app", before_dir, env=env) as port:
+        before = measure_stall(port, "/slow", concurrent=8)
+    with uvicorn("scan_app:app", after_dir, env=env) as port:
+        after = measure_stall(port, "/slow", concurrent=8)
+
+    assert before.slow_statuses == after.slow_statuses == (200,) * 8
+    assert before.worst_health > 0.04, before
+    assert after.worst_health < before.worst_health / 2, (before, after)

@@ -76,6 +76,8 @@ class Catalog:
 
     calls: Mapping[str, CallRule]
     types: Mapping[str, TypeRule]
+    lazy: frozenset[str] = frozenset()
+    pruned: frozenset[str] = frozenset()
 
     def call(self, qualified_name: str) -> CallRule | None:
         return self.calls.get(qualified_name)
@@ -124,7 +126,7 @@ class Catalog:
                 [owner] if known is None else [k for k, v in types.items() if v is known]
             ):
                 types[spelling] = rule
-        return Catalog(calls=calls, types=types)
+        return Catalog(calls=calls, types=types, lazy=self.lazy, pruned=self.pruned)
 
 
 def _merge_call(old: CallRule | None, new: CallRule) -> CallRule:
@@ -161,7 +163,15 @@ def parse_catalog(document: Mapping[str, object]) -> Catalog:
         )
         for name in names:
             types[name] = type_rule
-    return Catalog(calls=calls, types=types)
+    lazy = document.get("lazy", {})
+    if not isinstance(lazy, dict):
+        raise ValueError("catalog section lazy must be a table")
+    return Catalog(
+        calls=calls,
+        types=types,
+        lazy=frozenset(lazy.get("names", ())),
+        pruned=frozenset(lazy.get("pruned", ())),
+    )
 
 
 def _tables(value: object) -> Iterable[dict[str, Any]]:
