@@ -345,3 +345,54 @@ def test_check_and_diff_do_not_import_gitpython(tmp_path: Path) -> None:
     ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert ran.returncode == 0, ran.stderr
     assert ran.stderr.strip().splitlines()[-1] == "[]"
+
+
+def _project_with_tests(root: Path) -> Path:
+    nap = (
+        "import asyncio\nimport time\n\n\nasync def nap() -> None:\n"
+        "    await asyncio.sleep(0)\n    time.sleep(0.1)\n"
+    )
+    # the project itself sits in a folder named tests: that must not matter
+    project = root / "tests" / "service"
+    write_tree(
+        project,
+        {
+            "app/main.py": nap,
+            "tests/test_main.py": nap,
+            "test/helpers.py": nap,
+            "app/test_util.py": nap,
+            "app/util_test.py": nap,
+            "conftest.py": nap,
+            "cypress/app.py": nap,
+            "app/testing_tools.py": nap,  # not a test file by name
+            "pyproject.toml": "[project]\nname = 'service'\n",
+        },
+    )
+    return project
+
+
+def test_test_files_inform_but_are_not_reported_by_default(tmp_path: Path) -> None:
+    project = _project_with_tests(tmp_path)
+    code, out, _ = invoke("check", str(project), "--jobs", "1")
+    assert code == 1
+    reported = sorted(
+        {line.split(":", 1)[0].rsplit("service/", 1)[-1] for line in out.splitlines()}
+    )
+    assert reported == ["app/main.py", "app/testing_tools.py"]
+
+    code, out, _ = invoke("check", str(project), "--jobs", "1", "--include-tests")
+    reported = sorted(
+        {line.split(":", 1)[0].rsplit("service/", 1)[-1] for line in out.splitlines()}
+    )
+    assert len(reported) == 8, reported
+
+    (project / "pyproject.toml").write_text("[tool.unjam]\ninclude-tests = true\n")
+    code, out, _ = invoke("check", str(project), "--jobs", "1")
+    assert len(out.splitlines()) == 8, out
+
+
+def test_test_files_named_on_the_command_line_are_reported(tmp_path: Path) -> None:
+    project = _project_with_tests(tmp_path)
+    code, out, _ = invoke("diff", str(project / "tests"), "--jobs", "1")
+    assert code == 1
+    assert "tests/test_main.py" in out and "app/main.py" not in out

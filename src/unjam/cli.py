@@ -29,7 +29,7 @@ from unjam.codemods import PASSES, Codemod, by_name
 from unjam.commits import Change, SplitBy
 from unjam.config import HTTP_CLIENTS, ConfigError, find_pyproject, load_config
 from unjam.diff import unified_diff
-from unjam.discovery import discover
+from unjam.discovery import discover, is_test_file
 from unjam.gitflow import (
     GitRefusal,
     Interrupted,
@@ -98,6 +98,14 @@ Shard = Annotated[
         "the whole tree still informs the analysis.",
     ),
 ]
+IncludeTests = Annotated[
+    bool | None,
+    typer.Option(
+        "--include-tests/--no-include-tests",
+        help="Also report and rewrite test files (tests/, test_*.py, *_test.py, "
+        "conftest.py); they always inform the analysis.",
+    ),
+]
 NoPrefilter = Annotated[
     bool, typer.Option("--no-prefilter", hidden=True, help="Analyse every file (debugging).")
 ]
@@ -125,11 +133,53 @@ class Session:
     missing: tuple[Path, ...] = ()
 
     def only(self) -> set[str] | None:
-        """Shown paths of the focus's files, or None when it is the whole tree."""
-        if self.shard is None:
-            return None
+        """Shown paths of the files this run reports on and rewrites: the focus's files
+        (a shard, or all), test files only where the package sets ``include-tests``;
+        None when that is every file."""
         base = self.runner.base
-        return {shown_path(f.path, base) for f in self.focus.every_file()}
+        chosen: set[str] = set()
+        left_out = self.shard is not None
+        # Tests named on the command line are what the user asked about (as ruff
+        # checks an excluded file passed to it by name).
+        roots = [package.root for package in self.layout.packages.values()]
+        named_tests = []
+        for target in self.paths:
+            path = target.resolve() if target.is_file() else target.resolve() / "_.py"
+            root = max((r for r in roots if path.is_relative_to(r)), key=len_parts, default=None)
+            inside = _relative(path, root) if root is not None else path.name
+            if is_test_file(inside) or is_test_file(f"{target.resolve().name}/{inside}"):
+                named_tests.append(shown_path(path, base))
+        for name, files in self.focus.files.items():
+            package = self.focus.packages.get(name)
+            tests_too = package is not None and package.config.include_tests
+            for file in files:
+                shown = shown_path(file.path, base)
+                # Where the project sits (``~/tests/service``) says nothing: its own paths do.
+                inside = _relative(file.path, package.root) if package is not None else shown
+                if tests_too or not is_test_file(inside) or _under(shown, named_tests):
+                    chosen.add(shown)
+                else:
+                    left_out = True
+        return chosen if left_out else None
+
+
+def len_parts(path: Path) -> int:
+    return len(path.parts)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _under(shown: str, targets: list[str]) -> bool:
+    for target in targets:
+        folder = target[: -len("_.py")] if target.endswith("/_.py") else None
+        if shown == target or (folder is not None and shown.startswith(folder)):
+            return True
+    return False
 
 
 def _names(value: str | None) -> tuple[str, ...] | None:
@@ -152,6 +202,7 @@ class RunOptions:
     http_client: str | None = None
     httpx_default_timeout: bool | None = None
     shard: str | None = None
+    include_tests: bool | None = None
     no_prefilter: bool = False
 
     @classmethod
@@ -173,6 +224,7 @@ def _session(options: RunOptions, every_route: bool = False) -> Session:
         "unsafe_fixes": options.unsafe_fixes,
         "http_client": http_client,
         "httpx_default_timeout": options.httpx_default_timeout,
+        "include_tests": options.include_tests,
     }
     try:
         # The configuration the run starts from must be usable; a broken one deeper in a
@@ -352,6 +404,7 @@ def check(
     http_client: HttpClient = None,
     httpx_default_timeout: DefaultTimeout = None,
     shard: Shard = None,
+    include_tests: IncludeTests = None,
     no_prefilter: NoPrefilter = False,
 ) -> None:
     """Report what the codemods would change, and what they refuse to and why."""
@@ -382,6 +435,7 @@ def diff(
     http_client: HttpClient = None,
     httpx_default_timeout: DefaultTimeout = None,
     shard: Shard = None,
+    include_tests: IncludeTests = None,
     output_format: Annotated[
         str, typer.Option("--format", help="diff (the patch) or json (the per-package report).")
     ] = "diff",
@@ -426,6 +480,7 @@ def apply(
     http_client: HttpClient = None,
     httpx_default_timeout: DefaultTimeout = None,
     shard: Shard = None,
+    include_tests: IncludeTests = None,
     branch: Annotated[
         str | None,
         typer.Option("--branch", help="Branch to create (default: unjam/<codemods>-<date>)."),

@@ -28,6 +28,7 @@ KNOWN_KEYS = frozenset(
         "http-client",
         "httpx-default-timeout",
         "unsafe-fixes",
+        "include-tests",
     }
 )
 
@@ -42,6 +43,7 @@ class Config:
     http_client: str | None = None
     httpx_default_timeout: bool = False
     unsafe_fixes: bool = False
+    include_tests: bool = False  # report and rewrite test files too (they always inform)
     source: Path | None = None  # the pyproject.toml it came from
 
     def merged(self, **overrides: Any) -> Config:
@@ -107,6 +109,7 @@ def parse_config(table: dict[str, Any], path: Path) -> Config:
         http_client=client,
         httpx_default_timeout=bool(table.get("httpx-default-timeout", False)),
         unsafe_fixes=bool(table.get("unsafe-fixes", False)),
+        include_tests=bool(table.get("include-tests", False)),
         source=path,
     )
 

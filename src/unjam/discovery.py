@@ -178,3 +178,18 @@ def _project_anchor(folder: Path, root: Path) -> Path | None:
         if candidate == root:
             return candidate
     return None
+
+
+#: Folders whose Python files are tests (or apps that only tests run).
+TEST_FOLDERS = frozenset({"tests", "test", "cypress"})
+
+
+def is_test_file(shown: str) -> bool:
+    """Whether a project-relative path is test code: under ``tests/``, ``test/`` or
+    ``cypress/``, or named ``test_*.py``, ``*_test.py`` or ``conftest.py``. Test files
+    inform the analysis (their calls count) but are not reported or rewritten unless
+    ``include-tests`` is set."""
+    *folders, name = shown.replace("\\", "/").split("/")
+    if name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py"):
+        return True
+    return any(folder in TEST_FOLDERS for folder in folders)
