@@ -131,6 +131,9 @@ class FunctionFacts:
     decorators: tuple[str, ...] = ()  # qualified names of decorator callables
     returns_head: str | None = None  # ``typing.AsyncIterator`` for ``-> AsyncIterator[T]``
     await_runs: int = 0  # blocks where awaited statements follow each other (or a loop)
+    #: A parameterless ``functools.cache``/``lru_cache`` function: its body runs once per
+    #: process, so calling it is no per-request work.
+    once_only: bool = False
 
 
 @by_fields

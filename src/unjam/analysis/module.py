@@ -71,6 +71,9 @@ class _Frame:
     returned: list[TypeRef | None] = field(default_factory=list)
     yielded: list[TypeRef | None] = field(default_factory=list)
     annotated: bool = False  # a return annotation says the type: nothing to infer
+    #: Depth of ``if G is None:`` blocks that set the global ``G``: lazy initialisation,
+    #: run once per process, so what it calls is no per-request work (see ``_once_guard``).
+    once: int = 0
 
 
 class ModuleAnalyser(cst.CSTVisitor):
@@ -136,6 +139,7 @@ class ModuleAnalyser(cst.CSTVisitor):
         self.genexp_depth = 0
         self.prepared: dict[int, _Frame] = {}
         self.decorators: dict[int, tuple[str, ...]] = {}
+        self.once_guards: set[int] = set()
         self.types = TypeResolver(self)
         self.reexports: dict[str, str] = {}
         self.star_imports: list[str] = []
@@ -219,15 +223,22 @@ class ModuleAnalyser(cst.CSTVisitor):
             getattr(self, name).extend(getattr(moved, name))
         self.units[id(statement)] = moved
 
-    # The only attribute hooks are a function's body: dispatch those directly instead
-    # of libcst's lookup of ``visit_<Node>_<field>`` on every field of every node.
+    # The only attribute hooks are the bodies of a function and of an ``if``: dispatch
+    # those directly instead of libcst's lookup of ``visit_<Node>_<field>`` on every
+    # field of every node.
     def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
-        if attribute == "body" and isinstance(node, cst.FunctionDef):
-            self.visit_FunctionDef_body(node)
+        if attribute == "body":
+            if isinstance(node, cst.FunctionDef):
+                self.visit_FunctionDef_body(node)
+            elif isinstance(node, cst.If):
+                self.visit_If_body(node)
 
     def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
-        if attribute == "body" and isinstance(original_node, cst.FunctionDef):
-            self.leave_FunctionDef_body(original_node)
+        if attribute == "body":
+            if isinstance(original_node, cst.FunctionDef):
+                self.leave_FunctionDef_body(original_node)
+            elif isinstance(original_node, cst.If):
+                self.leave_If_body(original_node)
 
     def call_location(self, node: cst.Call) -> Location:
         return self.call_locations[id(node)]
@@ -375,9 +386,12 @@ class ModuleAnalyser(cst.CSTVisitor):
             suppressed=suppressed,
             nested_async_generators=tuple(frame.nested_async_generators),
             returns_streaming=frame.returns_streaming,
-            decorators=self.decorators.pop(id(node), ()),
+            decorators=(decorator_names := self.decorators.pop(id(node), ())),
             returns_head=self._returns_head(node),
             await_runs=frame.await_runs,
+            once_only=_takes_nothing(node)
+            and not frame.is_async
+            and bool(CACHES & set(decorator_names)),
         )
         self.functions.append(facts)
         outer = self.function_frame()
@@ -442,6 +456,20 @@ class ModuleAnalyser(cst.CSTVisitor):
             if not frame.annotated and value is not None and not isinstance(value, cst.From):
                 frame.yielded.append(self.types.of(value))
 
+    # -- once-only work ------------------------------------------------------------------
+    def visit_If_body(self, node: cst.If) -> None:
+        frame = self.function_frame()
+        if frame is not None and _once_guard(node, frame.globals_declared):
+            frame.once += 1
+            self.once_guards.add(id(node))
+
+    def leave_If_body(self, node: cst.If) -> None:
+        if id(node) in self.once_guards:
+            self.once_guards.discard(id(node))
+            frame = self.function_frame()
+            assert frame is not None
+            frame.once -= 1
+
     # -- writes to shared state --------------------------------------------------------
     def visit_Global(self, node: cst.Global) -> None:
         frame = self.function_frame()
@@ -462,7 +490,7 @@ class ModuleAnalyser(cst.CSTVisitor):
         else:
             root = _root_name(target)
             shared = root is not None and self._is_shared_root(root, frame)
-        if shared and shown is not None:
+        if shared and shown is not None and not frame.once:
             frame.effects.append(Effect(shown, SHARED, self.locator.statement()))
 
     def _is_shared_root(self, root: cst.Name, frame: _Frame) -> bool:
@@ -493,7 +521,12 @@ class ModuleAnalyser(cst.CSTVisitor):
             return
         frame = self.function_frame()
         root = _root_name(node.func.value)
-        if frame is not None and root is not None and self._is_shared_root(root, frame):
+        if (
+            frame is not None
+            and not frame.once
+            and root is not None
+            and self._is_shared_root(root, frame)
+        ):
             shown = dotted_target(node.func) or node.func.attr.value
             frame.effects.append(
                 Effect(
@@ -656,7 +689,7 @@ class ModuleAnalyser(cst.CSTVisitor):
             name, rule = rules[0]
             assert rule is not None and rule.category is not None
             matched = True
-            if frame is not None and not awaited:
+            if frame is not None and not awaited and not frame.once:
                 frame.effects.append(
                     Effect(
                         name,
@@ -689,7 +722,7 @@ class ModuleAnalyser(cst.CSTVisitor):
             return False
         shared = self._shared_receiver(node.func.value, frame)
         if receiver.pending:
-            if frame is not None:
+            if frame is not None and (awaited or not frame.once):
                 frame.pending.append(
                     PendingEffect(receiver, method, location, deferred, shared, index, awaited)
                 )
@@ -697,7 +730,7 @@ class ModuleAnalyser(cst.CSTVisitor):
         rule = self.catalog.type(receiver.base)
         if rule is None or rule.category is None or not rule.method_blocks(method):
             return False
-        if frame is not None and not awaited:
+        if frame is not None and not awaited and not frame.once:
             frame.effects.append(
                 Effect(
                     f"{rule.name}.{method}", rule.category, location, deferred=deferred, call=index
@@ -730,7 +763,7 @@ class ModuleAnalyser(cst.CSTVisitor):
                 assert isinstance(node.func, cst.Attribute)
                 targets = {f"{frame.class_qualname}.{node.func.attr.value}"}
         for target in sorted(targets):
-            if frame is not None:
+            if frame is not None and (awaited or not frame.once):
                 frame.calls.append(CallSite(target, location, awaited, self.call_indexes[id(node)]))
             self.references.append(
                 Reference(
@@ -1058,3 +1091,36 @@ def _inferred(types: Sequence[TypeRef | None]) -> TypeRef | None:
     if not types or any(t is None for t in types) or len(set(types)) > 1:
         return None
     return types[0]
+
+
+#: Decorators that run the function's body once per distinct arguments.
+CACHES = frozenset({"functools.cache", "functools.lru_cache"})
+
+
+def _takes_nothing(node: cst.FunctionDef) -> bool:
+    """No parameters at all: a cached call of it runs its body once per process."""
+    params = node.params
+    return not (
+        params.params
+        or params.posonly_params
+        or params.kwonly_params
+        or isinstance(params.star_arg, cst.Param)
+        or params.star_kwarg
+    )
+
+
+def _once_guard(node: cst.If, declared: set[str]) -> bool:
+    """``if G is None:`` / ``if not G:`` whose body sets the global ``G``: lazy
+    initialisation, which runs on the first call only."""
+    test = node.test
+    name: cst.BaseExpression | None = None
+    if m.matches(test, m.Comparison(comparisons=[m.ComparisonTarget(m.Is(), m.Name("None"))])):
+        assert isinstance(test, cst.Comparison)
+        name = test.left
+    elif m.matches(test, m.UnaryOperation(m.Not())):
+        assert isinstance(test, cst.UnaryOperation)
+        name = test.expression
+    if not isinstance(name, cst.Name) or name.value not in declared:
+        return False
+    assigned = m.AssignTarget(m.Name(name.value))
+    return bool(m.findall(node.body, assigned | m.AnnAssign(target=m.Name(name.value))))

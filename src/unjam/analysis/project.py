@@ -577,6 +577,8 @@ class Project:
             # Calling a generator function (a ``@contextmanager`` too) runs none of its body.
             if helper is None or helper.is_async or helper.is_generator or call.awaited:
                 continue
+            if helper.once_only:  # a cached settings getter: its work is done once
+                continue
             inner = self._through_helpers(target, wanted, memo, (*stack, qualname))
             if inner:
                 first = inner[0]
