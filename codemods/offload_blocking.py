@@ -201,6 +201,12 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
       blocking call could change what it sees);
     - the line or function is marked `# unjam: ignore[offload-blocking]`.
 
+    A `with` block whose exit blocks (a file is closed, `with smtp:` sends QUIT) moves
+    as a whole, also when its value was made earlier. When it cannot move, the calls in
+    it are offloaded one by one and the report says that leaving the block still blocks
+    ("partly: ..."). Calls cheaper than a thread hop (`[cheap]` in the catalog, each with
+    its reason, such as `Path.absolute`) are never offloaded.
+
     A `with` block moves as a whole only if it does not await, return, yield, `break`
     out, delete names, declare `global`/`nonlocal` or define functions, and (when the
     coroutine reads names it assigns) is not inside a `try` that could observe a
@@ -690,16 +696,48 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
             if isinstance(item.item, cst.Call)
             and self.indexes.get(id(item.item), -1) in coroutine.effects
         ]
-        if not items:
+        exits = self._blocking_exits(node, coroutine, items)
+        if not items and not exits:
             return
         try:
             block = self._block(node, coroutine)
+            if not block.covered:
+                raise hop.Refused("nothing in it blocks but leaving it")
         except hop.Refused as refusal:
-            for effect in items:
-                self.with_notes[effect.call] = f"its with block stays: {refusal}"
+            note = f"its with block stays: {refusal}"
+            if exits:
+                note = (
+                    f"partly: leaving the with block ({', '.join(exits)}) still blocks "
+                    f"the loop, because {note}"
+                )
+            calls = {self.indexes[id(call)] for call in find_all(node, m.Call())}
+            for effect in coroutine.effects.values():
+                if effect in items or (exits and effect.call in calls):
+                    self.with_notes.setdefault(effect.call, note)
             return
         self.blocks[id(node)] = block
         self.frames.append("block")
+
+    def _blocking_exits(
+        self, node: cst.With, coroutine: _Coroutine, items: list[Effect]
+    ) -> list[str]:
+        """What leaving the block calls that blocks: the exit of a value a blocking item
+        makes (``open`` -> closing the file), or of a catalog value named as an item
+        (``with smtp:``, from the analysis)."""
+        found = [
+            f"{short_name(made)}.__exit__"
+            for effect in items
+            if (made := self.catalog.returned_type(effect.name)) is not None
+            and self.catalog.exit_blocks(made)
+        ]
+        if coroutine.plan.facts.blocking_exits:
+            first = self._lines(node)[0]
+            found += [
+                f"{short_name(kind)}.__exit__"
+                for line, kind in coroutine.plan.facts.blocking_exits
+                if line == first
+            ]
+        return list(dict.fromkeys(found))
 
     def _block(self, node: cst.With, coroutine: _Coroutine) -> _Block:
         check_body(node)
@@ -735,7 +773,7 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
     @staticmethod
     def _helper_name(node: cst.With, scope: Scope, coroutine: _Coroutine) -> str:
         first = node.items[0].item
-        callee = get_full_name_for_node(first.func) if isinstance(first, cst.Call) else None
+        callee = get_full_name_for_node(first.func if isinstance(first, cst.Call) else first)
         base = "_with_" + (callee or "block").rsplit(".", 1)[-1].lstrip("_")
         name = unique_name(base, lambda name: name in scope or name in coroutine.helpers)
         coroutine.helpers.add(name)
@@ -760,13 +798,17 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
             self.placed(placed)
         self._import(run_sync)
         line = self._lines(original_node)[0]
-        for effect in block.covered:
-            self._fixed(
-                block.coroutine,
-                effect,
-                f"the with block at line {line} now runs in a worker thread as a whole "
-                f"({block.helper})",
-            )
+        first, *others = block.covered
+        for effect in others:
+            block.coroutine.reported.add(effect.call)
+        calls = list(dict.fromkeys(short_name(effect.name) for effect in others))
+        also = f" with {', '.join(calls)} inside" if calls else ""
+        self._fixed(  # one finding per block: one rewrite
+            block.coroutine,
+            first,
+            f"the with block at line {line}{also} now runs in a worker thread as a whole "
+            f"({block.helper})",
+        )
         return cst.FlattenSentinel([extracted.helper, extracted.call])
 
     # -- reporting ---------------------------------------------------------------------

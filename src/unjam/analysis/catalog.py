@@ -35,6 +35,8 @@ BLOCKING_CATEGORIES = frozenset(
 )
 LOOP = "loop"
 CONTEXTVAR = "contextvar"
+#: What a context manager's ``__exit__`` calls, for the catalog's types.
+EXIT_METHODS = ("close", "quit", "commit")
 #: A write to state other requests share: module globals, imported objects, ``self``.
 SHARED = "shared-state"
 #: Use of a module-level object that works only in the thread that made it.
@@ -78,6 +80,8 @@ class Catalog:
     types: Mapping[str, TypeRule]
     lazy: frozenset[str] = frozenset()
     pruned: frozenset[str] = frozenset()
+    #: Calls cheaper than a thread hop, and why: not blocking (see ``[cheap]``).
+    cheap: Mapping[str, str] = field(default_factory=dict)
 
     def call(self, qualified_name: str) -> CallRule | None:
         return self.calls.get(qualified_name)
@@ -92,6 +96,21 @@ class Catalog:
         made = self.types.get(call.returns) if call is not None and call.returns else None
         used = self.types.get(effect_name.rpartition(".")[0])
         return any(rule is not None and rule.thread_affine for rule in (made, used))
+
+    def exit_blocks(self, type_name: str) -> bool:
+        """Whether leaving a ``with`` block on a value of this type blocks: its
+        ``__exit__`` closes a file or connection, quits a session or commits."""
+        rule = self.types.get(type_name)
+        return (
+            rule is not None
+            and rule.category is not None
+            and any(rule.method_blocks(method) for method in EXIT_METHODS)
+        )
+
+    def returned_type(self, call_name: str) -> str | None:
+        """The catalog type a catalog callable returns (``builtins.open`` -> file)."""
+        rule = self.calls.get(call_name)
+        return rule.returns if rule is not None else None
 
     def with_extra(self, extra: Mapping[str, str]) -> Catalog:
         """A catalog that also treats ``extra`` (qualified name -> category) as blocking.
@@ -126,7 +145,9 @@ class Catalog:
                 [owner] if known is None else [k for k, v in types.items() if v is known]
             ):
                 types[spelling] = rule
-        return Catalog(calls=calls, types=types, lazy=self.lazy, pruned=self.pruned)
+        return Catalog(
+            calls=calls, types=types, lazy=self.lazy, pruned=self.pruned, cheap=self.cheap
+        )
 
 
 def _merge_call(old: CallRule | None, new: CallRule) -> CallRule:
@@ -163,6 +184,18 @@ def parse_catalog(document: Mapping[str, object]) -> Catalog:
         )
         for name in names:
             types[name] = type_rule
+    cheap = document.get("cheap", {})
+    if not isinstance(cheap, dict):
+        raise ValueError("catalog section cheap must be a table")
+    for name in cheap:
+        if name in calls:
+            calls[name] = replace(calls[name], category=None)
+        owner, _, method = name.rpartition(".")
+        known = types.get(owner)
+        if known is not None and method in known.blocking:
+            trimmed = replace(known, blocking=known.blocking - {method})
+            for spelling in [key for key, value in types.items() if value is known]:
+                types[spelling] = trimmed
     lazy = document.get("lazy", {})
     if not isinstance(lazy, dict):
         raise ValueError("catalog section lazy must be a table")
@@ -171,6 +204,7 @@ def parse_catalog(document: Mapping[str, object]) -> Catalog:
         types=types,
         lazy=frozenset(lazy.get("names", ())),
         pruned=frozenset(lazy.get("pruned", ())),
+        cheap={str(name): str(why) for name, why in cheap.items()},
     )
 
 

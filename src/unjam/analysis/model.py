@@ -134,6 +134,9 @@ class FunctionFacts:
     #: A parameterless ``functools.cache``/``lru_cache`` function: its body runs once per
     #: process, so calling it is no per-request work.
     once_only: bool = False
+    #: ``with value:`` statements (first line, type) on a catalog value whose exit blocks
+    #: (``with smtp:`` quits the session): not a call, yet leaving the block blocks.
+    blocking_exits: tuple[tuple[int, str], ...] = ()
 
 
 @by_fields

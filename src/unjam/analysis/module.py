@@ -74,6 +74,7 @@ class _Frame:
     #: Depth of ``if G is None:`` blocks that set the global ``G``: lazy initialisation,
     #: run once per process, so what it calls is no per-request work (see ``_once_guard``).
     once: int = 0
+    blocking_exits: list[tuple[int, str]] = field(default_factory=list)
 
 
 class ModuleAnalyser(cst.CSTVisitor):
@@ -389,6 +390,7 @@ class ModuleAnalyser(cst.CSTVisitor):
             decorators=(decorator_names := self.decorators.pop(id(node), ())),
             returns_head=self._returns_head(node),
             await_runs=frame.await_runs,
+            blocking_exits=tuple(frame.blocking_exits),
             once_only=_takes_nothing(node)
             and not frame.is_async
             and bool(CACHES & set(decorator_names)),
@@ -438,6 +440,15 @@ class ModuleAnalyser(cst.CSTVisitor):
         frame = self.function_frame()
         if node.asynchronous is not None and frame is not None:
             frame.awaits += 1
+        if node.asynchronous is None and frame is not None and not frame.once:
+            for item in node.items:
+                if isinstance(item.item, cst.Call):
+                    continue
+                ref = self.types.of(item.item)
+                if ref is not None and not ref.pending and self.catalog.exit_blocks(ref.base):
+                    rule = self.catalog.type(ref.base)
+                    assert rule is not None
+                    frame.blocking_exits.append((self.with_lines[id(node)][0], rule.name))
         for item in node.items:
             if item.asname is not None and isinstance(item.asname.name, cst.Name):
                 ref = self.types.of(item.item)
