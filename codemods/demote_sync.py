@@ -93,6 +93,13 @@ def _refusal(plan: FunctionPlan) -> str | None:
             f"it uses {effect.name} at line {effect.location.line}, made at module level; "
             "sqlite3 objects only work in the thread that made them"
         )
+    if plan.default_sessions:
+        effect = plan.default_sessions[0]
+        return (
+            f"it makes a client from the default session ({short_name(effect.name)} at line "
+            f"{effect.location.line}), which is not thread-safe; in the threadpool "
+            "requests would make clients at the same time"
+        )
     if plan.shared_writes:
         effect = plan.shared_writes[0]
         via = f" via {short_name(effect.via[0])}" if effect.via else ""

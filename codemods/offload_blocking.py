@@ -100,6 +100,11 @@ def _hazards(plan: FunctionPlan) -> dict[int, str]:
         (plan.context_writes, "sets a ContextVar ({name}), which a thread would set in a copy"),
         (plan.shared_writes, "writes shared state ({name}), which would race in a thread"),
         (plan.thread_affine, "uses {name}, which only works in the thread that made it"),
+        (
+            plan.default_sessions,
+            "makes a client from the default session ({name}), which is not thread-safe; "
+            "make a boto3.session.Session() per thread, or the client once at import",
+        ),
     )
     for effects, reason in reasons:
         for effect in effects:

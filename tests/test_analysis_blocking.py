@@ -464,3 +464,32 @@ def test_a_relinked_project_follows_reexports_as_they_now_are(tmp_path: Path) ->
     relinked = first.relinked(second.modules["shop/__init__.py"])
     assert relinked.canonical("shop.stock") == "shop.stock"
     assert first.canonical("shop.stock") == "shop.routes.stock"
+
+
+@pytest.mark.parametrize(
+    ("upload", "sessions"),
+    [
+        ('boto3.client("s3").upload_file(path, "bucket", "key")', ["boto3.client"]),
+        ('boto3.resource("s3").Bucket("bucket").upload_file(path, "key")', ["boto3.resource"]),
+        ('boto3.session.Session().client("s3").upload_file(path, "bucket", "key")', []),
+    ],
+)
+def test_clients_from_the_default_session_are_known(
+    tmp_path: Path, upload: str, sessions: list[str]
+) -> None:
+    """boto3's default session is not thread-safe: code that makes a client from it
+    must not run in several threads at once; a session of its own is fine."""
+    source = textwrap.dedent(
+        f"""
+        import boto3
+
+        def upload(path: str) -> None:
+            {upload}
+
+        async def store(path: str) -> None:
+            upload(path)
+        """
+    )
+    project = project_of(tmp_path, {"app.py": source})
+    assert [effect.name for effect in project.default_sessions("app.store")] == sessions
+    assert blocking_names(project, "app.store") != []

@@ -41,6 +41,8 @@ EXIT_METHODS = ("close", "quit", "commit")
 SHARED = "shared-state"
 #: Use of a module-level object that works only in the thread that made it.
 THREAD_AFFINE = "thread-affine"
+#: A client made from a library's default session, which threads must not share.
+DEFAULT_SESSION = "default-session"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,8 @@ class Catalog:
     types: Mapping[str, TypeRule]
     lazy: frozenset[str] = frozenset()
     pruned: frozenset[str] = frozenset()
+    #: Calls that make a client from a shared default session (``boto3.client``).
+    default_session: frozenset[str] = frozenset()
     #: Calls cheaper than a thread hop, and why: not blocking (see ``[cheap]``).
     cheap: Mapping[str, str] = field(default_factory=dict)
 
@@ -146,7 +150,12 @@ class Catalog:
             ):
                 types[spelling] = rule
         return Catalog(
-            calls=calls, types=types, lazy=self.lazy, pruned=self.pruned, cheap=self.cheap
+            calls=calls,
+            types=types,
+            lazy=self.lazy,
+            pruned=self.pruned,
+            cheap=self.cheap,
+            default_session=self.default_session,
         )
 
 
@@ -205,6 +214,7 @@ def parse_catalog(document: Mapping[str, object]) -> Catalog:
         lazy=frozenset(lazy.get("names", ())),
         pruned=frozenset(lazy.get("pruned", ())),
         cheap={str(name): str(why) for name, why in cheap.items()},
+        default_session=frozenset(document.get("default-session", {}).get("names", ())),
     )
 
 

@@ -17,7 +17,7 @@ from libcst.helpers import get_absolute_module_from_package_for_import
 from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
 
 from unjam.analysis import fastapi as fa
-from unjam.analysis.catalog import SHARED, THREAD_AFFINE, Catalog
+from unjam.analysis.catalog import DEFAULT_SESSION, SHARED, THREAD_AFFINE, Catalog
 from unjam.analysis.locator import AstLocator, Locator, ProviderLocator
 from unjam.analysis.model import (
     CallSite,
@@ -695,6 +695,9 @@ class ModuleAnalyser(cst.CSTVisitor):
         # ``sleep`` and later defines its own ``sleep`` calls its own.
         # libcst names ``open(p).read`` "builtins.open": only a dotted name names a callable.
         named = callee if is_dotted(node.func) else set()
+        session = named & self.catalog.default_session
+        if session and frame is not None and not awaited and not frame.once:
+            frame.effects.append(Effect(min(session), DEFAULT_SESSION, location, call=index))
         rules = [(name, self.catalog.call(name)) for name in sorted(named)]
         if rules and all(rule is not None and rule.category for _, rule in rules):
             name, rule = rules[0]

@@ -15,6 +15,7 @@ from typing import TypeVar
 from unjam.analysis import fastapi as fa
 from unjam.analysis.catalog import (
     CONTEXTVAR,
+    DEFAULT_SESSION,
     LOOP,
     SHARED,
     THREAD_AFFINE,
@@ -73,6 +74,7 @@ class FunctionPlan:
     foreign_decorators: tuple[str, ...] = ()
     shared_writes: tuple[Effect, ...] = ()  # through sync helpers too
     thread_affine: tuple[Effect, ...] = ()  # through sync helpers too
+    default_sessions: tuple[Effect, ...] = ()  # through sync helpers too
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,7 @@ class Project:
     _context: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
     _shared: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
     _affine: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
+    _sessions: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
     _kinds: dict[str, set[Kind]] | None = None
     #: ``canonical``'s answers so far.
     _canonical: dict[str, str] = field(default_factory=dict)
@@ -558,6 +561,10 @@ class Project:
         """Module-level objects used that only work in the thread that made them."""
         return self._through_helpers(qualname, lambda c: c == THREAD_AFFINE, self._affine, ())
 
+    def default_sessions(self, qualname: str) -> tuple[Effect, ...]:
+        """Clients made from a library's shared default session (``boto3.client``)."""
+        return self._through_helpers(qualname, lambda c: c == DEFAULT_SESSION, self._sessions, ())
+
     def _through_helpers(
         self,
         qualname: str,
@@ -712,6 +719,7 @@ class Project:
             foreign_decorators=self.foreign_decorators(function),
             shared_writes=self.shared_writes(function.qualname),
             thread_affine=self.thread_affine(function.qualname),
+            default_sessions=self.default_sessions(function.qualname),
         )
 
     def view(self, path: str) -> ModuleView:
