@@ -193,9 +193,7 @@ def parse_catalog(document: Mapping[str, object]) -> Catalog:
         )
         for name in names:
             types[name] = type_rule
-    cheap = document.get("cheap", {})
-    if not isinstance(cheap, dict):
-        raise ValueError("catalog section cheap must be a table")
+    cheap = _table(document, "cheap")
     for name in cheap:
         if name in calls:
             calls[name] = replace(calls[name], category=None)
@@ -205,17 +203,22 @@ def parse_catalog(document: Mapping[str, object]) -> Catalog:
             trimmed = replace(known, blocking=known.blocking - {method})
             for spelling in [key for key, value in types.items() if value is known]:
                 types[spelling] = trimmed
-    lazy = document.get("lazy", {})
-    if not isinstance(lazy, dict):
-        raise ValueError("catalog section lazy must be a table")
+    lazy = _table(document, "lazy")
     return Catalog(
         calls=calls,
         types=types,
         lazy=frozenset(lazy.get("names", ())),
         pruned=frozenset(lazy.get("pruned", ())),
         cheap={str(name): str(why) for name, why in cheap.items()},
-        default_session=frozenset(document.get("default-session", {}).get("names", ())),
+        default_session=frozenset(_table(document, "default-session").get("names", ())),
     )
+
+
+def _table(document: Mapping[str, object], name: str) -> Mapping[str, Any]:
+    value = document.get(name, {})
+    if not isinstance(value, dict):
+        raise ValueError(f"catalog section {name} must be a table")
+    return value
 
 
 def _tables(value: object) -> Iterable[dict[str, Any]]:
