@@ -47,6 +47,7 @@ class _Await:
     reads: frozenset[str]
     binds: frozenset[str]
     passed: frozenset[str]  # objects handed to the call whole: it may change them
+    writes: bool  # a request that changes something (POST...): what follows may depend on it
 
 
 class GatherAwaits(Codemod):
@@ -86,6 +87,13 @@ class GatherAwaits(Codemod):
     (a list, a dict, an object; `int`/`str` parameters are fine). A run splits at the
     first dependency: `a`, `b` independent and `c` needing `a` gives a gather of `a`
     and `b`, then `c`.
+
+    An await whose result is not kept (`await check_access(user)`, `await
+    ws.send_text(...)`) is done for its effect, so its order is kept, unless it is a
+    read request on a concurrency-safe client. A write request (`post`, `put`, `patch`,
+    `delete`...) on an HTTP client ends a run: what follows may read what it changed.
+    Calls through a module (`anyio.to_thread.run_sync(...)`) share no receiver. Each
+    statement's comments stay next to its call inside the `gather(...)`.
 
     Never merged: `asyncio.sleep`/`anyio.sleep`, awaits inside a `try` (its handlers
     would see a different set of failures), inside `async for` or an `async with` other
@@ -152,6 +160,7 @@ class GatherAwaits(Codemod):
         self.spelling = Spelling.of(node)
         self.code = self.code_of(node)
         self.names = NameCheck(node, self.code, self.spelling)
+        self.module_names: frozenset[str] | None = None
         self.functions: list[tuple[cst.FunctionDef, FunctionPlan | None]] = []
         self.local: dict[int, LocalMetadata] = {}
         self.clients: dict[int, _LocalClients] = {}
@@ -364,6 +373,14 @@ class GatherAwaits(Codemod):
         if self._qualified(call.func) in SLEEPS:
             return None
         receiver = _receiver(call)
+        modules = self._module_names()
+        if receiver in modules and not local.is_local(_root(call)):
+            receiver = None  # ``anyio.to_thread.run_sync(...)``: a module, no state
+        safe = self._is_safe(call, receiver, function)
+        if target is None and not safe:
+            # Awaited for its effect (a check that raises, a message, a write): the
+            # order is the point.
+            return None
         return _Await(
             index=index,
             statement=statement,
@@ -371,12 +388,13 @@ class GatherAwaits(Codemod):
             target=target,
             annotation=annotation,
             receiver=receiver,
-            safe=self._is_safe(call, receiver, function),
+            safe=safe,
             shareable=receiver is not None
             and self._receiver_kind(call, receiver, function) in self._safe_types(),
             reads=frozenset(_names(call)),
             binds=frozenset(_names(target)) if target is not None else frozenset(),
-            passed=frozenset(_passed(call)),
+            passed=frozenset(_passed(call)) - modules,
+            writes=self._writes(call, receiver, function),
         )
 
     def _is_safe(self, call: cst.Call, receiver: str | None, function: cst.FunctionDef) -> bool:
@@ -388,6 +406,25 @@ class GatherAwaits(Codemod):
         if kind in self.options.gather_safe:
             return True
         return kind in SAFE_CLIENTS and call.func.attr.value in READ_METHODS
+
+    def _module_names(self) -> frozenset[str]:
+        """Names the module binds to imported modules (``anyio``, ``np``) and nothing
+        else: calls through them share no object."""
+        found = self.module_names
+        if found is None:
+            local = {name for name in self.spelling.modules.values() if "." not in name}
+            found = self.module_names = frozenset(
+                name for name in local if self.spelling.bindings(name) == 1
+            )
+        return found
+
+    def _writes(self, call: cst.Call, receiver: str | None, function: cst.FunctionDef) -> bool:
+        """A request on an HTTP client that is not a read: a later request may read
+        what it created or changed."""
+        if receiver is None or not isinstance(call.func, cst.Attribute):
+            return False
+        kind = self._receiver_kind(call, receiver, function)
+        return kind in SAFE_CLIENTS and call.func.attr.value not in READ_METHODS
 
     def _receiver_kind(
         self, call: cst.Call, receiver: str, function: cst.FunctionDef
@@ -436,17 +473,25 @@ class GatherAwaits(Codemod):
         spelled = [
             f"({text})" if "," in text and not text.startswith("(") else text for text in spelled
         ]
-        calls = "".join(f"    {code(item.call)},\n" for item in run)
+        calls = ""
+        leading: list[cst.EmptyLine] = []
+        for index, (item, original) in enumerate(zip(run, statements, strict=True)):
+            # Each statement's comments stay with its call: those above it above the
+            # argument, the one after it after the argument. Blank lines before the
+            # first statement stay before the gather.
+            assert isinstance(original, cst.SimpleStatementLine)
+            above = list(original.leading_lines)
+            if index == 0:
+                last_blank = max(
+                    (i for i, line in enumerate(above) if line.comment is None), default=-1
+                )
+                leading, above = above[: last_blank + 1], above[last_blank + 1 :]
+            calls += "".join(f"    {line.comment.value}\n" for line in above if line.comment)
+            comment = original.trailing_whitespace.comment
+            calls += f"    {code(item.call)},{f'  {comment.value}' if comment else ''}\n"
         head = f"{', '.join(spelled)} = " if any(t is not None for t in targets) else ""
         statement = cst.parse_statement(f"{head}await {gather.dotted}(\n{calls})\n")
         assert isinstance(statement, cst.SimpleStatementLine)
-        leading: list[cst.EmptyLine] = []
-        for original in statements:
-            assert isinstance(original, cst.SimpleStatementLine)
-            leading += list(original.leading_lines)
-            comment = original.trailing_whitespace.comment
-            if comment is not None:
-                leading.append(cst.EmptyLine(comment=comment))
         declared: list[cst.BaseStatement] = [
             cst.SimpleStatementLine([cst.AnnAssign(item.target, item.annotation)])
             for item in run
@@ -546,6 +591,8 @@ def _runs(
 
 
 def _independent(earlier: _Await, later: _Await, immutable: frozenset[str]) -> bool:
+    if earlier.writes:
+        return False  # a POST, then a GET of what it created
     if later.reads & earlier.binds or earlier.reads & later.binds:
         return False  # a data dependency, or a rebinding of what the other reads
     if earlier.binds & later.binds:
@@ -606,6 +653,16 @@ def _names(node: cst.CSTNode | None) -> set[str]:
 
     node.visit(Collect())
     return found
+
+
+def _root(call: cst.Call) -> cst.Name:
+    """The name a method call's receiver starts from (``_receiver`` found one)."""
+    assert isinstance(call.func, cst.Attribute)
+    root = call.func.value
+    while isinstance(root, cst.Attribute):
+        root = root.value
+    assert isinstance(root, cst.Name)
+    return root
 
 
 def _receiver(call: cst.Call) -> str | None:

@@ -8,6 +8,8 @@ input byte-identical. Each case also checks that a second run changes nothing.
 
 from __future__ import annotations
 
+import ast
+import difflib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +94,8 @@ def _run(
     results = runner.transform(analysis)
     assert [r.error for r in results if r.error] == []
     assert _sites(runner.check(analysis)) == _sites(results), "check must match the rewrite"
+    for result in results:
+        _assert_sites_are_the_changes(result)
     messages = {r.shown: [site.message for site in r.sites] for r in results}
     return {r.shown: r.after for r in results}, messages
 
@@ -123,6 +127,67 @@ def test_check_reports_what_every_pass_together_does(case: Case, tmp_path: Path)
     analysis = runner.analyse(discover([tmp_path], base=tmp_path).files)
     rewritten = runner.transform(analysis)
     assert _sites(runner.check(analysis)) == _sites(rewritten)
+    for result in rewritten:
+        _assert_sites_are_the_changes(result)
+
+
+def _changed_regions(before: bytes, after: bytes) -> list[tuple[int, int]]:
+    """The user's lines a rewrite replaced, as (first, last), each widened to the simple
+    statements it touches (a call written over several lines changes on some of them);
+    an insertion between lines counts as the line after it. Changed imports and blank
+    lines are not a change of the user's code."""
+    old = before.decode().splitlines()
+    new = after.decode().splitlines()
+    spans = []  # simple statements, and the headers of compound ones
+    for node in ast.walk(ast.parse(before)):
+        if isinstance(node, ast.stmt):
+            body = getattr(node, "body", None)
+            end = body[0].lineno - 1 if body else node.end_lineno
+            spans.append((node.lineno, max(end or node.lineno, node.lineno)))
+    regions = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        touched = [line.strip() for line in (*old[i1:i2], *new[j1:j2])]
+        if all(not line or line.startswith(("import ", "from ")) for line in touched):
+            continue
+        if tag == "insert" and all(not line[:1].isspace() for line in new[j1:j2]):
+            continue  # support at module level (``_SSL_CONTEXT = ...``), not a fix
+        first, last = i1 + 1, max(i2, i1 + 1)
+        for start, end in spans:
+            if start <= last and first <= end:
+                first, last = min(first, start), max(last, end)
+        regions.append((first, last))
+    return regions
+
+
+def _assert_sites_are_the_changes(result: FileResult) -> None:
+    """What ``check`` lists as fixed is what the diff changes: every fixed site sits in
+    a changed region, and every changed region holds a fixed site."""
+    fixed = sorted({site.location.line for site in result.sites if site.fixed})
+    if not result.changed or result.after is None:
+        assert fixed == [], (result.shown, "reported fixed but nothing changed")
+        return
+    regions = _changed_regions(result.before, result.after)
+    for line in fixed:
+        assert any(first <= line <= last for first, last in regions), (
+            result.shown,
+            line,
+            "reported fixed where the diff changes nothing",
+            regions,
+        )
+    if any(codemod == "requests-to-httpx" for codemod, _ in result.stages):
+        # one site per converted call; the response attributes it renames elsewhere
+        # (``.ok`` -> ``.is_success``) belong to that call's fix
+        return
+    for first, last in regions:
+        assert any(first <= line <= last for line in fixed), (
+            result.shown,
+            (first, last),
+            "changed where check reports no fix",
+            fixed,
+        )
 
 
 def _expectations(source: Path) -> list[str]:

@@ -302,3 +302,28 @@ def test_a_file_this_python_cannot_compile_is_checked_by_libcsts_parse(
     [checked] = _check(tmp_path, (RenameTarget,))
     assert checked.error is None
     assert reparsed == [rewritten.after, rewritten.after]
+
+
+def test_line_ranges_in_messages_are_the_users_lines(tmp_path: Path) -> None:
+    """gather-awaits runs after offload-blocking added ``import anyio``: the lines its
+    message names ("lines 14-15") are those of the file the user has."""
+    from unjam.codemods.gather_awaits import GatherAwaits
+    from unjam.codemods.offload_blocking import OffloadBlocking
+
+    write_tree(
+        tmp_path,
+        {
+            "app.py": (
+                "import time\n\nimport httpx\nfrom fastapi import FastAPI\n\napp = FastAPI()\n"
+                '\n\n@app.get("/both")\nasync def both() -> dict:\n    time.sleep(0)\n'
+                "    async with httpx.AsyncClient() as client:\n"
+                '        first = await client.get("http://a.internal/")\n'
+                '        second = await client.get("http://b.internal/")\n'
+                "    return {}\n"
+            )
+        },
+    )
+    [checked] = _check(tmp_path, (OffloadBlocking, GatherAwaits))
+    [gathered] = [site for site in checked.sites if site.codemod == "gather-awaits"]
+    assert gathered.location.line == 13
+    assert "(lines 13-14)" in gathered.message

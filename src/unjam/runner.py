@@ -497,16 +497,22 @@ def _on_user_lines(sites: Iterable[Site], lines: LineMap) -> list[Site]:
         replace(
             site,
             location=replace(site.location, line=lines.original(site.location.line)),
-            message=_LINE_MENTION.sub(
-                lambda found: f"line {lines.original(int(found.group(1)))}", site.message
-            ),
+            message=_LINE_MENTION.sub(lambda found: _mention(found, lines), site.message),
         )
         for site in sites
     ]
 
 
-#: "line 12" inside a message: a line of the same module, to be carried back too.
-_LINE_MENTION = re.compile(r"\bline (\d+)\b")
+#: "line 12" or "lines 12-14" inside a message: lines of the same module, to be carried
+#: back too.
+_LINE_MENTION = re.compile(r"\b(lines?) (\d+)(?:-(\d+))?\b")
+
+
+def _mention(found: re.Match[str], lines: LineMap) -> str:
+    first = lines.original(int(found.group(2)))
+    if found.group(3) is None:
+        return f"{found.group(1)} {first}"
+    return f"{found.group(1)} {first}-{lines.original(int(found.group(3)))}"
 
 
 def _map(
