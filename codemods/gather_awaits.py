@@ -48,6 +48,9 @@ class _Await:
     binds: frozenset[str]
     passed: frozenset[str]  # objects handed to the call whole: it may change them
     writes: bool  # a request that changes something (POST...): what follows may depend on it
+    #: Module-level objects (a connection, a database) it awaits methods of, itself or
+    #: in the project coroutines it awaits: two calls reaching one must not overlap.
+    shared: frozenset[str] = frozenset()
 
 
 class GatherAwaits(Codemod):
@@ -92,7 +95,11 @@ class GatherAwaits(Codemod):
     ws.send_text(...)`) is done for its effect, so its order is kept, unless it is a
     read request on a concurrency-safe client. A write request (`post`, `put`, `patch`,
     `delete`...) on an HTTP client ends a run: what follows may read what it changed.
-    Calls through a module (`anyio.to_thread.run_sync(...)`) share no receiver. Each
+    Calls through a module (`anyio.to_thread.run_sync(...)`) share no receiver. Two
+    awaits that reach the same module-level object (an asyncpg-style connection, a
+    `databases.Database`), directly or inside the project coroutines they await, stay
+    in order unless its type is documented as safe to share; with `--unsafe-fixes`
+    every module is analysed in full to know that. Each
     statement's comments stay next to its call inside the `gather(...)`.
 
     Never merged: `asyncio.sleep`/`anyio.sleep`, awaits inside a `try` (its handlers
@@ -395,6 +402,7 @@ class GatherAwaits(Codemod):
             binds=frozenset(_names(target)) if target is not None else frozenset(),
             passed=frozenset(_passed(call)) - modules,
             writes=self._writes(call, receiver, function),
+            shared=self._shared(call),
         )
 
     def _is_safe(self, call: cst.Call, receiver: str | None, function: cst.FunctionDef) -> bool:
@@ -406,6 +414,15 @@ class GatherAwaits(Codemod):
         if kind in self.options.gather_safe:
             return True
         return kind in SAFE_CLIENTS and call.func.attr.value in READ_METHODS
+
+    def _shared(self, call: cst.Call) -> frozenset[str]:
+        """Shared objects the call reaches that are not documented as safe to share."""
+        plan = self.functions[-1][1]
+        index = self.indexes.get(id(call), -1)
+        if plan is None or index not in plan.awaited_shared:
+            return frozenset()
+        safe = self._safe_types()
+        return frozenset(name for name, kind in plan.awaited_shared[index] if kind not in safe)
 
     def _module_names(self) -> frozenset[str]:
         """Names the module binds to imported modules (``anyio``, ``np``) and nothing
@@ -593,6 +610,8 @@ def _runs(
 def _independent(earlier: _Await, later: _Await, immutable: frozenset[str]) -> bool:
     if earlier.writes:
         return False  # a POST, then a GET of what it created
+    if earlier.shared & later.shared:
+        return False  # one connection or database object, used by both
     if later.reads & earlier.binds or earlier.reads & later.binds:
         return False  # a data dependency, or a rebinding of what the other reads
     if earlier.binds & later.binds:

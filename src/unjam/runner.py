@@ -692,6 +692,17 @@ class Runner:
         chosen = set(selection.first) if self.use_prefilter else set(jobs)
         light: dict[str, ModuleFacts] = {}
         gathering = self._gathering_profiles()
+        # With --unsafe-fixes, gather-awaits merges calls into project coroutines, and
+        # must know what each awaits (one connection reached by two of them must not
+        # be used at once): every module of such a profile gets the full analysis.
+        unsafe = {
+            key
+            for key, profile in self.profiles.items()
+            if profile.options.unsafe_fixes
+            and any(codemod.EVERY_COROUTINE for codemod in profile.passes)
+        }
+        if unsafe:
+            chosen |= {shown for shown, job in jobs.items() if job.profile in unsafe}
         if gathering:
             # Without --unsafe-fixes only runs with a read request can be gathered; such
             # modules get light facts from CPython's tree unless something else needs

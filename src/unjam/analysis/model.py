@@ -137,6 +137,10 @@ class FunctionFacts:
     #: ``with value:`` statements (first line, type) on a catalog value whose exit blocks
     #: (``with smtp:`` quits the session): not a call, yet leaving the block blocks.
     blocking_exits: tuple[tuple[int, str], ...] = ()
+    #: Awaited method calls on module-level or imported objects: (call index, the
+    #: object's qualified name, its type as far as known, else ""). Two awaits that
+    #: reach one such object (a connection, a ``databases.Database``) may not overlap.
+    awaited_shared: tuple[tuple[int, str, str], ...] = ()
 
 
 @by_fields

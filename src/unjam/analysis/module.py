@@ -75,6 +75,7 @@ class _Frame:
     #: run once per process, so what it calls is no per-request work (see ``_once_guard``).
     once: int = 0
     blocking_exits: list[tuple[int, str]] = field(default_factory=list)
+    awaited_shared: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 class ModuleAnalyser(cst.CSTVisitor):
@@ -391,6 +392,7 @@ class ModuleAnalyser(cst.CSTVisitor):
             returns_head=self._returns_head(node),
             await_runs=frame.await_runs,
             blocking_exits=tuple(frame.blocking_exits),
+            awaited_shared=tuple(frame.awaited_shared),
             once_only=_takes_nothing(node)
             and not frame.is_async
             and bool(CACHES & set(decorator_names)),
@@ -686,6 +688,8 @@ class ModuleAnalyser(cst.CSTVisitor):
             if prefix is not None:
                 self.class_prefix[frame.class_qualname] = prefix
         deferred = self.genexp_depth > 0
+        if awaited and frame is not None and isinstance(node.func, cst.Attribute):
+            self._awaited_shared(node.func.value, frame, index)
         if callee & fa.STREAMING_RESPONSES and frame is not None:
             frame.returns_streaming = True
         self._registrations_in_call(node, callee, location)
@@ -755,6 +759,21 @@ class ModuleAnalyser(cst.CSTVisitor):
                     Effect(f"{rule.name} {shared}", THREAD_AFFINE, location, call=index)
                 )
         return True
+
+    def _awaited_shared(self, receiver: cst.BaseExpression, frame: _Frame, index: int) -> None:
+        """``await database.fetch_one(...)`` on a module-level or imported object."""
+        root = _root_name(receiver)
+        if root is None or root.value == frame.self_name or self._is_module(root):
+            return
+        if root.value in frame.local_types or not self._is_shared_root(root, frame):
+            return
+        name = min(self.qnames(root), default=root.value)
+        dotted = dotted_target(receiver)
+        if dotted is not None and "." in dotted:
+            name += dotted[len(root.value) :]
+        ref = self.types.of(receiver)
+        kind = ref.base if ref is not None and not ref.pending else ""
+        frame.awaited_shared.append((index, name, kind))
 
     def _shared_receiver(self, value: cst.BaseExpression, frame: _Frame | None) -> str | None:
         """The receiver's spelling if it is a module-level or imported object."""

@@ -75,6 +75,9 @@ class FunctionPlan:
     shared_writes: tuple[Effect, ...] = ()  # through sync helpers too
     thread_affine: tuple[Effect, ...] = ()  # through sync helpers too
     default_sessions: tuple[Effect, ...] = ()  # through sync helpers too
+    #: Awaited call index -> the module-level objects (name, type) it awaits methods
+    #: of, itself or in the project coroutines it awaits.
+    awaited_shared: dict[int, frozenset[tuple[str, str]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +120,7 @@ class Project:
     _shared: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
     _affine: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
     _sessions: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
+    _awaited_shared: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
     _kinds: dict[str, set[Kind]] | None = None
     #: ``canonical``'s answers so far.
     _canonical: dict[str, str] = field(default_factory=dict)
@@ -561,6 +565,35 @@ class Project:
         """Module-level objects used that only work in the thread that made them."""
         return self._through_helpers(qualname, lambda c: c == THREAD_AFFINE, self._affine, ())
 
+    def awaited_shared(self, function: FunctionFacts) -> dict[int, frozenset[tuple[str, str]]]:
+        """Per awaited call of ``function``: the shared objects it awaits methods of,
+        directly or in the project coroutines it awaits."""
+        found: dict[int, set[tuple[str, str]]] = defaultdict(set)
+        for index, name, kind in function.awaited_shared:
+            found[index].add((name, kind))
+        for call in self.calls(function):
+            target = self.functions.get(call.target)
+            if call.awaited and call.call >= 0 and target is not None and target.is_async:
+                reached = self._shared_through(call.target, ())
+                if reached:
+                    found[call.call] |= reached
+        return {index: frozenset(objects) for index, objects in found.items()}
+
+    def _shared_through(self, qualname: str, stack: tuple[str, ...]) -> frozenset[tuple[str, str]]:
+        known = self._awaited_shared.get(qualname)
+        if known is not None:
+            return known
+        function = self.functions.get(qualname)
+        if function is None or qualname in stack or len(stack) > MAX_CHAIN:
+            return frozenset()
+        found = {(name, kind) for _, name, kind in function.awaited_shared}
+        for call in self.calls(function):
+            target = self.functions.get(call.target)
+            if call.awaited and target is not None and target.is_async:
+                found |= self._shared_through(call.target, (*stack, qualname))
+        result = self._awaited_shared[qualname] = frozenset(found)
+        return result
+
     def default_sessions(self, qualname: str) -> tuple[Effect, ...]:
         """Clients made from a library's shared default session (``boto3.client``)."""
         return self._through_helpers(qualname, lambda c: c == DEFAULT_SESSION, self._sessions, ())
@@ -720,6 +753,7 @@ class Project:
             shared_writes=self.shared_writes(function.qualname),
             thread_affine=self.thread_affine(function.qualname),
             default_sessions=self.default_sessions(function.qualname),
+            awaited_shared=self.awaited_shared(function) if function.is_async else {},
         )
 
     def view(self, path: str) -> ModuleView:
