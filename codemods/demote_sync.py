@@ -107,6 +107,13 @@ def _refusal(plan: FunctionPlan) -> str | None:
             f"it writes shared state ({effect.name} at line {effect.location.line}{via}); "
             "on the event loop no other request runs in between, in the threadpool one can"
         )
+    if plan.shared_reads:
+        effect = plan.shared_reads[0]
+        return (
+            f"it reads shared state ({short_name(effect.name)} at line "
+            f"{effect.location.line}) that coroutines change on the loop; in the "
+            "threadpool it could see it half changed"
+        )
     if facts.nested_async_generators:
         what = (
             "streams an async generator"

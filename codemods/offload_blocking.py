@@ -101,6 +101,11 @@ def _hazards(plan: FunctionPlan) -> dict[int, str]:
         (plan.shared_writes, "writes shared state ({name}), which would race in a thread"),
         (plan.thread_affine, "uses {name}, which only works in the thread that made it"),
         (
+            plan.shared_reads,
+            "reads shared state ({name}) that coroutines change on the loop; in a thread "
+            "it could see it half changed",
+        ),
+        (
             plan.default_sessions,
             "makes a client from the default session ({name}), which is not thread-safe; "
             "make a boto3.session.Session() per thread, or the client once at import",
@@ -197,8 +202,10 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
     - it is already an argument of `run_sync`, `run_in_threadpool`, `run_in_executor` or
       `asyncio.to_thread`;
     - the helper it calls needs the running event loop, sets a `ContextVar`, writes
-      shared state, or uses a module-level `sqlite3` object (each works differently, or
-      races, in a thread);
+      shared state, reads module-level state that coroutines change on the loop, makes
+      a boto3 client from the default session, or uses a module-level `sqlite3` object
+      (each works differently, or races, in a thread); a call that hands such state to
+      the thread (`json.dump(SESSIONS, fh)`) stays too;
     - it is a lazy scan whose result is not iterated where it stands (assigned, returned,
       passed on): moving the call would move nothing; or a walk whose loop prunes it by
       changing the lists it yields;
@@ -532,6 +539,9 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
         if (cleanup := self._cleanup_refusal(coroutine)) is not None:
             self._refuse(coroutine, effect, cleanup)
             return
+        if (handed := self._hands_shared_state(node, coroutine)) is not None:
+            self._refuse(coroutine, effect, handed)
+            return
         materialise = False
         if not effect.via and effect.name in self.catalog.lazy:
             if id(node) not in self.iterated:
@@ -547,6 +557,26 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
         if name is not None and name.rsplit(".", 1)[-1] in BRIDGES:
             self.bridges.add(id(node))
             self.frames.append("bridge")
+
+    def _hands_shared_state(self, node: cst.Call, coroutine: _Coroutine) -> str | None:
+        """Why the call must stay when it hands the thread a module-level object that
+        coroutines change on the loop (``json.dump(SESSIONS, fh)``): the thread would
+        read it while they change it."""
+        changed = {
+            effect.name.rsplit(".", 1)[-1]: effect.name
+            for effect in coroutine.plan.shared_reads
+            if not effect.via
+        }
+        if not changed:
+            return None
+        for found in find_all(node, m.Name()):
+            assert isinstance(found, cst.Name)
+            if found.value in changed and not self._metadata().is_local(found):
+                return (
+                    f"it hands {short_name(changed[found.value])}, which coroutines change "
+                    "on the loop, to the thread, which could see it half changed"
+                )
+        return None
 
     def _consumed_lazy(
         self, node: cst.Call, coroutine: _Coroutine, blocker: str | None
@@ -762,6 +792,12 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
                     raise hop.Refused(
                         f"it writes {short_name(effect.name)} at line {effect.location.line}"
                     )
+        for effect in coroutine.plan.shared_reads:
+            if first <= effect.location.line <= last:
+                raise hop.Refused(
+                    f"it reads {short_name(effect.name)} at line {effect.location.line}, "
+                    "which coroutines change on the loop"
+                )
         metadata = self._metadata()  # the function's scopes: only for a block that may move
         scope = metadata.scopes.get(node)
         if scope is None:

@@ -41,6 +41,10 @@ EXIT_METHODS = ("close", "quit", "commit")
 SHARED = "shared-state"
 #: Use of a module-level object that works only in the thread that made it.
 THREAD_AFFINE = "thread-affine"
+#: A change to a module-level object (name: its qualified name).
+MUTATES = "mutates"
+#: A read of a module-level object bound by an assignment or imported (qualified name).
+READS_SHARED = "reads-shared"
 #: A client made from a library's default session, which threads must not share.
 DEFAULT_SESSION = "default-session"
 

@@ -17,7 +17,14 @@ from libcst.helpers import get_absolute_module_from_package_for_import
 from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
 
 from unjam.analysis import fastapi as fa
-from unjam.analysis.catalog import DEFAULT_SESSION, SHARED, THREAD_AFFINE, Catalog
+from unjam.analysis.catalog import (
+    DEFAULT_SESSION,
+    MUTATES,
+    READS_SHARED,
+    SHARED,
+    THREAD_AFFINE,
+    Catalog,
+)
 from unjam.analysis.locator import AstLocator, Locator, ProviderLocator
 from unjam.analysis.model import (
     CallSite,
@@ -142,6 +149,8 @@ class ModuleAnalyser(cst.CSTVisitor):
         self.prepared: dict[int, _Frame] = {}
         self.decorators: dict[int, tuple[str, ...]] = {}
         self.once_guards: set[int] = set()
+        self.shared_names: dict[tuple[int, str], str] = {}
+        self.not_reads: set[int] = set()
         self.types = TypeResolver(self)
         self.reexports: dict[str, str] = {}
         self.star_imports: list[str] = []
@@ -505,6 +514,8 @@ class ModuleAnalyser(cst.CSTVisitor):
             shared = root is not None and self._is_shared_root(root, frame)
         if shared and shown is not None and not frame.once:
             frame.effects.append(Effect(shown, SHARED, self.locator.statement()))
+            root = target if isinstance(target, cst.Name) else _root_name(target)
+            self._mutates(root, frame, self.locator.statement(), -1)
 
     def _is_shared_root(self, root: cst.Name, frame: _Frame) -> bool:
         if root.value == frame.self_name:
@@ -518,6 +529,56 @@ class ModuleAnalyser(cst.CSTVisitor):
         return bool(names) and all(
             "<locals>" not in name and not name.startswith("builtins.") for name in names
         )
+
+    def _mutates(self, root: cst.Name | None, frame: _Frame, at: Location, index: int) -> None:
+        """A change to a module-level object, under its qualified name (``self`` is not
+        module-level: its changes are the instance's)."""
+        if root is None or root.value == frame.self_name:
+            return
+        for name in self.qnames(root):
+            if "<locals>" not in name:
+                frame.effects.append(Effect(name, MUTATES, at, call=index))
+                return
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self.not_reads.add(id(node.attr))  # ``x.EVENTS`` reads ``x``, not ``EVENTS``
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is not None:
+            self.not_reads.add(id(node.keyword))
+
+    def visit_Name(self, node: cst.Name) -> None:
+        """A read of a module-level object that is not a module, function or class:
+        run in a thread while a coroutine changes it, the thread may see it half
+        changed (see ``Project.shared_reads``)."""
+        frame = self.function_frame()
+        if frame is None or frame.once or id(node) in self.not_reads:
+            return
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is None:
+            return
+        key = (id(scope), node.value)
+        shared = self.shared_names.get(key)
+        if shared is None:
+            shared = self.shared_names[key] = self._shared_name(node, scope)
+        if shared:
+            frame.effects.append(Effect(shared, READS_SHARED, self.locator.statement()))
+
+    def _shared_name(self, node: cst.Name, scope: object) -> str:
+        """The qualified name of a module-level object ``node`` reads, or ""."""
+        assert isinstance(scope, cst.metadata.Scope)
+        bindings = list(scope[node.value])
+        if not bindings:
+            return ""
+        for binding in bindings:
+            if not isinstance(binding.scope, cst.metadata.GlobalScope):
+                return ""
+            if not isinstance(binding, cst.metadata.Assignment):
+                return ""
+            if isinstance(binding.node, cst.Import | cst.FunctionDef | cst.ClassDef):
+                return ""
+        names = [name for name in self.qnames(node) if "<locals>" not in name]
+        return min(names, default="")
 
     def _is_module(self, name: cst.Name) -> bool:
         """Whether ``name`` is bound only by ``import x`` statements."""
@@ -541,11 +602,9 @@ class ModuleAnalyser(cst.CSTVisitor):
             and self._is_shared_root(root, frame)
         ):
             shown = dotted_target(node.func) or node.func.attr.value
-            frame.effects.append(
-                Effect(
-                    f"{shown}()", SHARED, self.call_location(node), call=self.call_indexes[id(node)]
-                )
-            )
+            index = self.call_indexes[id(node)]
+            frame.effects.append(Effect(f"{shown}()", SHARED, self.call_location(node), call=index))
+            self._mutates(root, frame, self.call_location(node), index)
 
     # -- bindings ------------------------------------------------------------------------
     def _bind(self, name: str, ref: TypeRef) -> None:

@@ -17,6 +17,8 @@ from unjam.analysis.catalog import (
     CONTEXTVAR,
     DEFAULT_SESSION,
     LOOP,
+    MUTATES,
+    READS_SHARED,
     SHARED,
     THREAD_AFFINE,
     Catalog,
@@ -75,6 +77,9 @@ class FunctionPlan:
     shared_writes: tuple[Effect, ...] = ()  # through sync helpers too
     thread_affine: tuple[Effect, ...] = ()  # through sync helpers too
     default_sessions: tuple[Effect, ...] = ()  # through sync helpers too
+    #: Reads of module-level objects that code running on the loop changes (through
+    #: sync helpers too): in a thread they race with those changes.
+    shared_reads: tuple[Effect, ...] = ()
     #: Awaited call index -> the module-level objects (name, type) it awaits methods
     #: of, itself or in the project coroutines it awaits.
     awaited_shared: dict[int, frozenset[tuple[str, str]]] = field(default_factory=dict)
@@ -121,6 +126,9 @@ class Project:
     _affine: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
     _sessions: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
     _awaited_shared: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
+    _reads: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
+    _mutations: dict[str, tuple[Effect, ...]] = field(default_factory=dict)
+    _loop_mutated: frozenset[str] | None = None
     _kinds: dict[str, set[Kind]] | None = None
     #: ``canonical``'s answers so far.
     _canonical: dict[str, str] = field(default_factory=dict)
@@ -594,6 +602,28 @@ class Project:
         result = self._awaited_shared[qualname] = frozenset(found)
         return result
 
+    def shared_reads(self, qualname: str) -> tuple[Effect, ...]:
+        """Reads of module-level objects that coroutines change (on the loop, or in
+        the sync helpers they call), its own or in sync helpers it calls."""
+        changed = self.loop_mutated()
+        if not changed:
+            return ()
+        reads = self._through_helpers(qualname, lambda c: c == READS_SHARED, self._reads, ())
+        return tuple(effect for effect in reads if effect.name in changed)
+
+    def loop_mutated(self) -> frozenset[str]:
+        """Module-level objects that code running on the event loop changes."""
+        if self._loop_mutated is None:
+            self._loop_mutated = frozenset(
+                effect.name
+                for function in self.functions.values()
+                if function.is_async
+                for effect in self._through_helpers(
+                    function.qualname, lambda c: c == MUTATES, self._mutations, ()
+                )
+            )
+        return self._loop_mutated
+
     def default_sessions(self, qualname: str) -> tuple[Effect, ...]:
         """Clients made from a library's shared default session (``boto3.client``)."""
         return self._through_helpers(qualname, lambda c: c == DEFAULT_SESSION, self._sessions, ())
@@ -753,6 +783,7 @@ class Project:
             shared_writes=self.shared_writes(function.qualname),
             thread_affine=self.thread_affine(function.qualname),
             default_sessions=self.default_sessions(function.qualname),
+            shared_reads=self.shared_reads(function.qualname),
             awaited_shared=self.awaited_shared(function) if function.is_async else {},
         )
 
