@@ -25,7 +25,6 @@ from unjam.analysis.model import Effect
 from unjam.analysis.names import short_name
 from unjam.analysis.project import FunctionPlan
 from unjam.analysis.suppression import is_suppressed
-from unjam.source import source_lines
 
 SESSION = "requests.Session."
 #: Extra positional parameters of requests' functions, in order, after the URL.
@@ -41,9 +40,24 @@ POSITIONAL = {
 }
 #: ``requests.codes`` and friends: comparisons unjam cannot follow.
 UNFOLLOWED = ("requests.codes", "requests.status_codes")
-#: A caller's handler that may be catching requests' exceptions.
-CALLER_CATCHES = re.compile(
-    r"except\b[^:\n]*\b(requests\b|RequestException|HTTPError|ConnectionError|Timeout)"
+#: Exception types that catch what requests raises and not what httpx raises:
+#: requests' own, and the OSError family its RequestException derives from.
+CATCHES_REQUESTS = frozenset(
+    {"*", "builtins.OSError", "builtins.IOError", "builtins.EnvironmentError"}
+)
+#: Names of requests' exceptions, for a handler whose type unjam cannot resolve.
+REQUESTS_EXCEPTIONS = frozenset(
+    {
+        "RequestException",
+        "HTTPError",
+        "ConnectionError",
+        "Timeout",
+        "ConnectTimeout",
+        "ReadTimeout",
+        "TooManyRedirects",
+        "SSLError",
+        "ProxyError",
+    }
 )
 DEPENDENCY_FILES = ("pyproject.toml", "setup.cfg", "setup.py")
 
@@ -473,15 +487,13 @@ class _Planner:
             qualified = self.owner.spelling.qualified(name) if name else None
             if qualified and qualified.startswith(UNFOLLOWED):
                 raise Refused(f"it compares with {name}, which unjam does not follow")
-        callers = [r for r in self.facts.used_by if r.how in ("await", "call")]
-        base = _base_folder(self.owner.context.filename or "", self.owner.view.path)
-        for caller in callers:
-            text = _read(str(base / caller.path))
-            window = _function_around(text, caller.location.line) if text is not None else None
-            if window is None or CALLER_CATCHES.search(window):
+        for caller in self.facts.used_by:
+            caught = [name for name in caller.caught if _catches_requests(name)]
+            if caller.how in ("await", "call") and caught:
+                shown = "a bare except" if caught[0] == "*" else f"except {caught[0]}"
                 raise Refused(
-                    f"{caller.path}:{caller.location.line} calls it and may catch requests "
-                    "exceptions, which httpx does not raise"
+                    f"{caller.path}:{caller.location.line} calls it inside a try with "
+                    f"{shown}, which catches requests' exceptions and not httpx's"
                 )
 
     def _placeable(self, node: cst.Call) -> None:
@@ -974,32 +986,6 @@ def _without_none(value: cst.BaseExpression) -> cst.BaseExpression:
     )
 
 
-def _base_folder(filename: str, shown: str) -> Path:
-    """The folder paths in the project view are relative to."""
-    path = Path(filename)
-    for _ in Path(shown).parts:
-        path = path.parent
-    return path
-
-
-def _function_around(text: str, line: int) -> str | None:
-    """The source of the function holding ``line`` (by indentation): where a caller's
-    handlers would be."""
-    lines = [each.rstrip("\r\n") for each in source_lines(text)]
-    if not 0 < line <= len(lines):
-        return None
-    start = line - 1
-    while start > 0 and not re.match(r"\s*(async\s+)?def\s", lines[start]):
-        start -= 1
-    indent = len(lines[start]) - len(lines[start].lstrip())
-    end = start + 1
-    while end < len(lines) and (
-        not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent
-    ):
-        end += 1
-    return "\n".join(lines[start:end])
-
-
 def _read(path: str) -> str | None:
     try:
         return Path(path).read_text(encoding="utf-8", errors="replace")
@@ -1034,3 +1020,11 @@ def _requirements_files(folder: Path) -> list[Path]:
 @functools.lru_cache(maxsize=256)
 def _listed_requirements(folder: Path, stamp: int) -> tuple[Path, ...]:
     return tuple(sorted(folder.glob("requirements*.txt")))
+
+
+def _catches_requests(caught: str) -> bool:
+    """Whether a handler for ``caught`` (qualified) catches requests' exceptions."""
+    if caught in CATCHES_REQUESTS or caught.split(".", 1)[0] == "requests":
+        return True
+    # an unresolved name (``except HTTPError`` from a star import): by its last part
+    return "." not in caught and caught in REQUESTS_EXCEPTIONS

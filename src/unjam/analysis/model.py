@@ -83,6 +83,7 @@ class PendingEffect:
     #: Awaited on the spot: no blocking effect, but a use of the method the linker may
     #: resolve to a project coroutine (``await self.repo.get()``).
     awaited: bool = False
+    caught: tuple[str, ...] = ()  # what the try statements around it catch (see Reference)
 
 
 @by_fields
@@ -94,6 +95,7 @@ class CallSite:
     location: Location
     awaited: bool = False
     call: int = -1
+    caught: tuple[str, ...] = ()  # what the try statements around it catch (see Reference)
 
 
 @by_fields
@@ -109,6 +111,9 @@ class Reference:
     how: str
     path: str
     location: Location
+    #: Exception types the ``try`` statements around the use catch, qualified ("*": a
+    #: bare ``except``), within its function: whether the caller handles what it raises.
+    caught: tuple[str, ...] = ()
 
 
 @by_fields

@@ -82,6 +82,8 @@ class _Frame:
     #: run once per process, so what it calls is no per-request work (see ``_once_guard``).
     once: int = 0
     blocking_exits: list[tuple[int, str]] = field(default_factory=list)
+    #: Per enclosing ``try`` body: the exception types its handlers catch.
+    catching: list[tuple[str, ...]] = field(default_factory=list)
     awaited_shared: list[tuple[int, str, str]] = field(default_factory=list)
 
 
@@ -243,6 +245,8 @@ class ModuleAnalyser(cst.CSTVisitor):
                 self.visit_FunctionDef_body(node)
             elif isinstance(node, cst.If):
                 self.visit_If_body(node)
+            elif isinstance(node, cst.Try | cst.TryStar):
+                self._enter_try_body(node)
 
     def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
         if attribute == "body":
@@ -250,6 +254,35 @@ class ModuleAnalyser(cst.CSTVisitor):
                 self.leave_FunctionDef_body(original_node)
             elif isinstance(original_node, cst.If):
                 self.leave_If_body(original_node)
+            elif isinstance(original_node, cst.Try | cst.TryStar):
+                frame = self.function_frame()
+                if frame is not None:
+                    frame.catching.pop()
+
+    def _enter_try_body(self, node: cst.Try | cst.TryStar) -> None:
+        """What the handlers of a ``try`` catch, for the calls in its body."""
+        frame = self.function_frame()
+        if frame is None:
+            return
+        caught: list[str] = []
+        for handler in node.handlers:
+            if handler.type is None:
+                caught.append("*")
+                continue
+            kinds = (
+                [element.value for element in handler.type.elements]
+                if isinstance(handler.type, cst.Tuple)
+                else [handler.type]
+            )
+            for kind in kinds:
+                names = self.qnames(kind)
+                caught.append(min(names) if names else cst.Module([]).code_for_node(kind))
+        frame.catching.append(tuple(caught))
+
+    def _caught(self, frame: _Frame | None) -> tuple[str, ...]:
+        if frame is None or not frame.catching:
+            return ()
+        return tuple(dict.fromkeys(name for caught in frame.catching for name in caught))
 
     def call_location(self, node: cst.Call) -> Location:
         return self.call_locations[id(node)]
@@ -801,7 +834,16 @@ class ModuleAnalyser(cst.CSTVisitor):
         if receiver.pending:
             if frame is not None and (awaited or not frame.once):
                 frame.pending.append(
-                    PendingEffect(receiver, method, location, deferred, shared, index, awaited)
+                    PendingEffect(
+                        receiver,
+                        method,
+                        location,
+                        deferred,
+                        shared,
+                        index,
+                        awaited,
+                        self._caught(frame),
+                    )
                 )
             return False
         rule = self.catalog.type(receiver.base)
@@ -855,15 +897,13 @@ class ModuleAnalyser(cst.CSTVisitor):
                 assert isinstance(node.func, cst.Attribute)
                 targets = {f"{frame.class_qualname}.{node.func.attr.value}"}
         for target in sorted(targets):
+            caught = self._caught(frame)
             if frame is not None and (awaited or not frame.once):
-                frame.calls.append(CallSite(target, location, awaited, self.call_indexes[id(node)]))
-            self.references.append(
-                Reference(
-                    target,
-                    "await" if awaited else "call",
-                    self.path,
-                    location,
+                frame.calls.append(
+                    CallSite(target, location, awaited, self.call_indexes[id(node)], caught)
                 )
+            self.references.append(
+                Reference(target, "await" if awaited else "call", self.path, location, caught)
             )
 
     # -- references ----------------------------------------------------------------------

@@ -708,7 +708,7 @@ class Project:
             method = self.method_of(receiver.base, pending.method)
             if method is not None:
                 found[pending.call] = CallSite(
-                    method, pending.location, pending.awaited, pending.call
+                    method, pending.location, pending.awaited, pending.call, pending.caught
                 )
         result = tuple(found.values())
         self._calls[function.qualname] = result
@@ -752,7 +752,7 @@ class Project:
                 if call.call >= 0 and by_name.get(call.call) != call.target:
                     how = "await" if call.awaited else "call"
                     found[call.target].append(
-                        Reference(call.target, how, function.path, call.location)
+                        Reference(call.target, how, function.path, call.location, call.caught)
                     )
         return dict(found)
 
