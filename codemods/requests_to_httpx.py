@@ -234,9 +234,18 @@ class RequestsToHttpx(AwaitsInPlace, Codemod):
         self.start_placing()
         self.needs_ssl = False
         code = self.code_of(node)
-        self.ssl_name = unique_name(
-            "_SSL_CONTEXT", lambda name: re.search(rf"\b{name}\b", code) is not None
-        )
+        names: set[str] = set()
+
+        def taken(name: str) -> bool:
+            """A name the module's code uses (a mention in a comment does not count);
+            the text only says whether the names are worth collecting."""
+            if name not in code:
+                return False
+            if not names:
+                names.update(n.value for n in find_all(node, m.Name()) if isinstance(n, cst.Name))
+            return name in names
+
+        self.ssl_name = unique_name("_SSL_CONTEXT", taken)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         qualname = self.qualnames.get(id(node))
