@@ -19,15 +19,14 @@ from enum import Enum
 from typing import Any, ClassVar, TypeVar
 
 import libcst as cst
-from libcst import MetadataDependent
 from libcst.codemod import Codemod as LibcstCodemod
 from libcst.codemod import (
     CodemodContext,
     ContextAwareTransformer,
-    ContextAwareVisitor,
     VisitorBasedCodemodCommand,
 )
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor, _add_imports
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from unjam.codemods._import_block import Needed, place_imports
 from unjam.codemods._nodes import index_module
 
 from unjam.analysis.model import Location
@@ -96,55 +95,14 @@ class PlainDispatch:
 
 # libcst's matcher-decoratable classes collect their matcher decorators with ``inspect``
 # when constructed (about 8 ms per instance, per pass and file) for a dispatch the
-# classes below replace with the plain one. Placed after a libcst class in the bases,
-# each is what that class's ``super().__init__`` reaches.
+# class below replaces with the plain one. Placed after a libcst class in the bases,
+# it is what that class's ``super().__init__`` reaches.
 
 
 class _WithoutMatcherSetUp(ContextAwareTransformer):
     def __init__(self, context: CodemodContext) -> None:
         LibcstCodemod.__init__(self, context)
         cst.CSTTransformer.__init__(self)
-
-
-class _VisitorWithoutMatcherSetUp(ContextAwareVisitor):
-    def __init__(self, context: CodemodContext) -> None:
-        MetadataDependent.__init__(self)
-        self.context = context
-
-
-class _TopImports(_add_imports._GatherTopImportsBeforeStatements, _VisitorWithoutMatcherSetUp):
-    """libcst's gatherer of a module's leading imports reads them all in ``leave_Module``
-    from the module's body, yet walks every node of the module first, with the matcher
-    dispatch (a tenth of a pass on a route module). It stops at the module here, with
-    the plain dispatch (it uses no matcher decorators and no metadata)."""
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        cst.CSTVisitor.on_visit(self, node)
-        return isinstance(node, cst.Module)
-
-    on_leave = cst.CSTVisitor.on_leave
-    on_visit_attribute = Walker.on_visit_attribute
-    on_leave_attribute = Walker.on_leave_attribute
-
-
-class _AddImports(PlainDispatch, AddImportsVisitor, _WithoutMatcherSetUp):
-    """libcst's AddImportsVisitor, which needs neither: a third faster, same output.
-
-    It changes only the ``from ... import`` statements among the module's leading ones
-    (``leave_ImportFrom`` returns any other as it is) and the module itself, so the walk
-    goes no deeper than the module's own simple statements."""
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        cst.CSTTransformer.on_visit(self, node)
-        return isinstance(node, cst.Module | cst.SimpleStatementLine)
-
-    def visit_Module(self, node: cst.Module) -> None:
-        gatherer = _add_imports._GatherTopImportsBeforeStatements
-        _add_imports._GatherTopImportsBeforeStatements = _TopImports  # type: ignore[misc]
-        try:
-            super().visit_Module(node)
-        finally:
-            _add_imports._GatherTopImportsBeforeStatements = gatherer  # type: ignore[misc]
 
 
 class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
@@ -180,6 +138,8 @@ class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
         #: The file's statements as written out so far (the caller's, when it has one).
         self.statement_text = StatementText()
         self._walked: cst.Module | None = None
+        #: The project's top-level packages: imports of them are first party.
+        self.first_party: frozenset[str] = frozenset()
 
     @property
     def skips_trivia(self) -> bool:
@@ -196,8 +156,13 @@ class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
             return super().transform_module(tree)
         tree = self.transform_module_impl(tree)
         if AddImportsVisitor.CONTEXT_KEY in self.context.scratch:
-            # It declares no metadata either: no copy, and the plain dispatch.
-            tree = _AddImports(self.context).transform_module_impl(tree)
+            needed = [
+                Needed(item.module_name, item.obj_name)
+                for item in AddImportsVisitor._get_imports_from_context(self.context)
+                if item.alias is None and not item.relative
+            ]
+            del self.context.scratch[AddImportsVisitor.CONTEXT_KEY]
+            tree = place_imports(tree, needed, self.first_party)
         if RemoveImportsVisitor.CONTEXT_KEY in self.context.scratch:
             tree = self._instantiate_and_run(RemoveImportsVisitor, tree)  # needs scopes
         return tree

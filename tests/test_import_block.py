@@ -1,0 +1,209 @@
+"""Imports a rewrite adds go where ruff's isort rules (and isort) sort them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from unjam.codemods._import_block import Needed, place_imports
+
+ANYIO = Needed("anyio")
+FUNCTOOLS = Needed("functools")
+ITERATOR = Needed("collections.abc", "Iterator")
+
+CASES = {
+    "stdlib only": (
+        """\
+        import os
+        import time
+
+        app = 1
+        """,
+        [ANYIO, FUNCTOOLS],
+        """\
+        import functools
+        import os
+        import time
+
+        import anyio
+
+        app = 1
+        """,
+    ),
+    "mixed sections": (
+        """\
+        import os
+        from pathlib import Path
+
+        import httpx
+        from fastapi import FastAPI
+
+        from app.db import session
+        """,
+        [ANYIO, FUNCTOOLS],
+        """\
+        import functools
+        import os
+        from pathlib import Path
+
+        import anyio
+        import httpx
+        from fastapi import FastAPI
+
+        from app.db import session
+        """,
+    ),
+    "first party only": (
+        """\
+        from app.db import session
+
+
+        def f():
+            return session
+        """,
+        [ANYIO],
+        """\
+        import anyio
+
+        from app.db import session
+
+
+        def f():
+            return session
+        """,
+    ),
+    "parenthesised from import": (
+        """\
+        from collections.abc import (
+            AsyncIterator,
+            Callable,
+        )
+
+        import fastapi
+        """,
+        [ITERATOR],
+        """\
+        from collections.abc import (
+            AsyncIterator,
+            Callable,
+            Iterator,
+        )
+
+        import fastapi
+        """,
+    ),
+    "future and docstring": (
+        '''\
+        """The service."""
+
+        from __future__ import annotations
+
+        import fastapi
+        ''',
+        [ANYIO],
+        '''\
+        """The service."""
+
+        from __future__ import annotations
+
+        import anyio
+        import fastapi
+        ''',
+    ),
+    "no imports": (
+        '''\
+        """The service."""
+
+
+        def f():
+            return 1
+        ''',
+        [ANYIO],
+        '''\
+        """The service."""
+
+        import anyio
+
+
+        def f():
+            return 1
+        ''',
+    ),
+    "optional import left alone": (
+        """\
+        try:
+            import ujson as json
+        except ImportError:
+            import json
+        """,
+        [ANYIO],
+        """\
+        import anyio
+
+        try:
+            import ujson as json
+        except ImportError:
+            import json
+        """,
+    ),
+    "type checking block left alone": (
+        """\
+        import os
+        from typing import TYPE_CHECKING
+
+        if TYPE_CHECKING:
+            from app.db import Session
+        """,
+        [ANYIO],
+        """\
+        import os
+        from typing import TYPE_CHECKING
+
+        import anyio
+
+        if TYPE_CHECKING:
+            from app.db import Session
+        """,
+    ),
+    "already imported": (
+        """\
+        from collections.abc import Iterator
+
+        import anyio
+        """,
+        [ANYIO, ITERATOR],
+        """\
+        from collections.abc import Iterator
+
+        import anyio
+        """,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_imports_are_placed_like_isort(name: str, tmp_path: Path) -> None:
+    before, needed, expected = CASES[name]
+    module = cst.parse_module(textwrap.dedent(before))
+    after = place_imports(module, needed, frozenset({"app"})).code
+    assert after == textwrap.dedent(expected)
+    _assert_ruff_isort_clean(after, tmp_path)
+
+
+def _assert_ruff_isort_clean(code: str, tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.ruff.lint]\nselect = ["I"]\n[tool.ruff.lint.isort]\nknown-first-party = ["app"]\n'
+    )
+    (tmp_path / "module.py").write_text(code)
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "module.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout
