@@ -28,6 +28,7 @@ from libcst.codemod import (
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from unjam.codemods._import_block import Needed, place_imports
 from unjam.codemods._nodes import index_module
+from unjam.codemods._unused_imports import drop_unused_imports
 
 from unjam.analysis.model import Location
 from unjam.analysis.node_index import NodeIndex
@@ -154,6 +155,7 @@ class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
         libcst runs them."""
         if self.METADATA_DEPENDENCIES:
             return super().transform_module(tree)
+        before = tree
         tree = self.transform_module_impl(tree)
         if AddImportsVisitor.CONTEXT_KEY in self.context.scratch:
             needed = [
@@ -163,6 +165,8 @@ class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
             ]
             del self.context.scratch[AddImportsVisitor.CONTEXT_KEY]
             tree = place_imports(tree, needed, self.first_party)
+        if tree is not before and self.sites:
+            tree = drop_unused_imports(before, tree)
         if RemoveImportsVisitor.CONTEXT_KEY in self.context.scratch:
             tree = self._instantiate_and_run(RemoveImportsVisitor, tree)  # needs scopes
         return tree

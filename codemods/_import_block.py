@@ -121,6 +121,8 @@ def _blank_lines(statement: cst.BaseStatement) -> int:
 
 def _with_blank_lines(statement: cst.BaseStatement, count: int) -> cst.BaseStatement:
     """``statement`` with ``count`` blank lines above its own comments."""
+    if _blank_lines(statement) == count:
+        return statement  # the same node: the analysis carries its facts over
     lines = list(getattr(statement, "leading_lines", ()))
     kept = lines[_blank_lines(statement) :]
     return statement.with_changes(leading_lines=[cst.EmptyLine()] * count + kept)

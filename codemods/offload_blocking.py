@@ -253,7 +253,7 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
                 "    await asyncio.sleep(0)\n    time.sleep(1)  # slow\n    return {}\n"
             ),
             after=(
-                "import asyncio\nimport time\n\nfrom fastapi import FastAPI\n\n"
+                "import asyncio\n\nfrom fastapi import FastAPI\n\n"
                 "app = FastAPI()\n\n\n"
                 '@app.get("/nap")\nasync def nap() -> dict:\n'
                 "    await asyncio.sleep(0)\n    await asyncio.sleep(1)  # slow\n    return {}\n"

@@ -15,7 +15,6 @@ from libcst.helpers import get_full_name_for_node
 from unjam.codemods._base import Codemod, Decision, Example, Options, Safety
 from unjam.codemods._blocks import smallest_run
 from unjam.codemods._httpx_mapping import HttpxMapping, mapping
-from unjam.codemods._imports import swap_imports
 from unjam.codemods._local_metadata import LocalMetadata
 from unjam.codemods._nodes import AwaitsInPlace, code, find_all, unique_name
 from unjam.codemods._shield import is_cleanup
@@ -261,11 +260,9 @@ class RequestsToHttpx(AwaitsInPlace, Codemod):
             return updated_node
         if self.needs_ssl:
             updated_node = self._with_ssl_context(updated_node)
-        swapped, imported = swap_imports(updated_node, self.target, self.statement_text)
-        if not imported:
-            AddImportsVisitor.add_needed_import(self.context, self.target)
+        AddImportsVisitor.add_needed_import(self.context, self.target)
         self._check_dependencies()
-        return swapped
+        return updated_node
 
     def _lookup(self, table: str, node: cst.CSTNode) -> object | None:
         for plan in self.plans:

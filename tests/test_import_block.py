@@ -10,6 +10,7 @@ from pathlib import Path
 import libcst as cst
 import pytest
 from unjam.codemods._import_block import Needed, place_imports
+from unjam.codemods._unused_imports import drop_unused_imports
 
 ANYIO = Needed("anyio")
 FUNCTOOLS = Needed("functools")
@@ -207,3 +208,40 @@ def _assert_ruff_isort_clean(code: str, tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout
+
+
+UNUSED_CASES = {
+    "a name the rewrite stopped using goes": (
+        "import time\nfrom time import sleep as nap\n\nimport anyio\n\n\ndef f():\n    nap(1)\n",
+        "import time\nfrom time import sleep as nap\n\nimport anyio\n\n\n"
+        "def f():\n    anyio.sleep(1)\n",
+        "import time\n\nimport anyio\n\n\ndef f():\n    anyio.sleep(1)\n",
+    ),
+    "a whole group that goes hands its blank lines on": (
+        '"""Doc."""\n\nimport requests\n\nimport anyio\n\nx = requests.get\n',
+        '"""Doc."""\n\nimport requests\n\nimport anyio\n\nx = anyio.sleep\n',
+        '"""Doc."""\n\nimport anyio\n\nx = anyio.sleep\n',
+    ),
+    "names never used (re-exported) stay": (
+        'from os import path, sep\n\n__all__ = ["path"]\nx = sep\n',
+        'from os import path, sep\n\n__all__ = ["path"]\nx = 1\n',
+        'from os import path\n\n__all__ = ["path"]\nx = 1\n',
+    ),
+    "a mention in a comment or string is no use": (
+        "import requests\n\nx = requests.get\n",
+        'import requests\n\n# requests\nx = "requests"\n',
+        '# requests\nx = "requests"\n',
+    ),
+    "an attribute of the same name is no use": (
+        "import json\n\nx = json.dumps\n",
+        "import json\n\nx = obj.json\n",
+        "x = obj.json\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(UNUSED_CASES))
+def test_imports_a_rewrite_left_unused_go(name: str) -> None:
+    before, after, expected = UNUSED_CASES[name]
+    result = drop_unused_imports(cst.parse_module(before), cst.parse_module(after))
+    assert result.code == expected

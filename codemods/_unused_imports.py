@@ -1,0 +1,148 @@
+"""Remove the module-level imports a rewrite left unused.
+
+``nap(0.05)`` through ``from time import sleep as nap`` becomes ``await anyio.sleep(0.05)``;
+``requests.get(...)`` becomes ``await client.get(...)``: the import stays behind unused,
+which fails a project's lint (``F401``). An import is removed when the code used the
+name before the rewrite and uses it nowhere after: a name the module never used (kept
+for re-export, listed in ``__all__``) stays as it was. Use is read from the code's
+names, never from its text: a mention in a comment or a string is no use. Attribute
+names (``x.requests``) are not uses of a module-level name. A removed line's blank
+lines go to the statement after it, so import groups stay apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import libcst as cst
+import libcst.matchers as m
+from libcst.helpers import get_full_name_for_node
+from unjam.codemods._nodes import find_all
+
+
+def drop_unused_imports(before: cst.Module, after: cst.Module) -> cst.Module:
+    """``after`` without the top-level import names it no longer uses but ``before`` did."""
+    imported = {
+        name for statement in after.body for name in _bound_by(statement) if name is not None
+    }
+    if not imported:
+        return after
+    used_after = names_used(s for s in after.body if not _is_import_line(s))
+    lost = imported - used_after
+    if not lost:
+        return after
+    lost &= names_used(s for s in before.body if not _is_import_line(s))
+    if not lost:
+        return after
+    body: list[cst.BaseStatement] = []
+    # The blank lines above a run of removed lines that began a group (the first line
+    # of the module, or one after a blank line): the next line takes them.
+    carried: int | None = None
+    for statement in after.body:
+        kept = _without(statement, lost) if _is_import_line(statement) else statement
+        if kept is None:
+            if carried is None and (not body or _blank_lines(statement)):
+                carried = _blank_lines(statement)
+            continue
+        if carried is not None:
+            kept = _with_blank_lines(kept, carried)
+            carried = None
+        body.append(kept)
+    return after.with_changes(body=body)
+
+
+def _blank_lines(statement: cst.BaseStatement) -> int:
+    count = 0
+    for line in getattr(statement, "leading_lines", ()):
+        if line.comment is not None:
+            break
+        count += 1
+    return count
+
+
+def _with_blank_lines(statement: cst.BaseStatement, count: int) -> cst.BaseStatement:
+    if _blank_lines(statement) == count:
+        return statement  # the same node: the analysis carries its facts over
+    lines = list(getattr(statement, "leading_lines", ()))
+    kept = lines[_blank_lines(statement) :]
+    return statement.with_changes(leading_lines=[cst.EmptyLine()] * count + kept)
+
+
+def names_used(statements: Iterable[cst.BaseStatement]) -> set[str]:
+    """Names the statements read or bind, attribute names (``x.requests``) aside."""
+    found: set[str] = set()
+    for statement in statements:
+        attributes = {
+            id(node.attr)
+            for node in find_all(statement, m.Attribute())
+            if isinstance(node, cst.Attribute)
+        }
+        found.update(
+            node.value
+            for node in find_all(statement, m.Name())
+            if isinstance(node, cst.Name) and id(node) not in attributes
+        )
+    return found
+
+
+def _is_import_line(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and all(
+        isinstance(small, cst.Import | cst.ImportFrom) for small in statement.body
+    )
+
+
+def _local(alias: cst.ImportAlias, plain_import: bool) -> str | None:
+    """The name an alias binds (``import a.b`` binds ``a``)."""
+    if alias.asname is not None:
+        return alias.asname.name.value if isinstance(alias.asname.name, cst.Name) else None
+    dotted = get_full_name_for_node(alias.name)
+    if dotted is None:
+        return None
+    return dotted.split(".", 1)[0] if plain_import else dotted
+
+
+def _bound_by(statement: cst.BaseStatement) -> list[str | None]:
+    if not _is_import_line(statement):
+        return []
+    assert isinstance(statement, cst.SimpleStatementLine)
+    found: list[str | None] = []
+    for small in statement.body:
+        if isinstance(small, cst.Import):
+            found += [_local(alias, True) for alias in small.names]
+        elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+            if small.module is not None and get_full_name_for_node(small.module) == "__future__":
+                continue
+            found += [_local(alias, False) for alias in small.names]
+    return found
+
+
+def _without(statement: cst.BaseStatement, lost: set[str]) -> cst.BaseStatement | None:
+    """The import line without the aliases binding ``lost`` names; None if none remain."""
+    assert isinstance(statement, cst.SimpleStatementLine)
+    smalls: list[cst.BaseSmallStatement] = []
+    for small in statement.body:
+        if isinstance(small, cst.Import):
+            names = [a for a in small.names if _local(a, True) not in lost]
+        elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+            names = [a for a in small.names if _local(a, False) not in lost]
+        else:
+            smalls.append(small)
+            continue
+        if len(names) == len(small.names):  # type: ignore[arg-type]
+            smalls.append(small)
+        elif names:
+            aliases = small.names
+            assert not isinstance(aliases, cst.ImportStar)
+            last = aliases[-1].comma  # a trailing comma (or none) stays last
+            names[-1] = names[-1].with_changes(comma=last)
+            smalls.append(small.with_changes(names=names))
+    if not smalls:
+        return None
+    if all(new is old for new, old in zip(smalls, statement.body, strict=False)) and len(
+        smalls
+    ) == len(statement.body):
+        return statement  # the same node: the analysis carries its facts over
+    last_small = statement.body[-1]
+    if smalls[-1] is not last_small and isinstance(smalls[-1], cst.Import | cst.ImportFrom):
+        smalls[-1] = smalls[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+    return statement.with_changes(body=smalls)
