@@ -29,6 +29,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from unjam.codemods._import_block import Needed, place_imports
 from unjam.codemods._nodes import index_module
 from unjam.codemods._unused_imports import drop_unused_imports
+from unjam.codemods._wrap import wrap_changed
 
 from unjam.analysis.model import Location
 from unjam.analysis.node_index import NodeIndex
@@ -57,6 +58,7 @@ class Options:
     http_client: str | None = None
     httpx_default_timeout: bool = False  # keep httpx's 5 s default instead of requests' none
     gather_safe: tuple[str, ...] = ()
+    line_length: int = 88  # the project's formatter's (see ``config.line_length_for``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +169,7 @@ class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
             tree = place_imports(tree, needed, self.first_party)
         if tree is not before and self.sites:
             tree = drop_unused_imports(before, tree)
+            tree = wrap_changed(before, tree, self.options.line_length)
         if RemoveImportsVisitor.CONTEXT_KEY in self.context.scratch:
             tree = self._instantiate_and_run(RemoveImportsVisitor, tree)  # needs scopes
         return tree

@@ -182,7 +182,8 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
             ).json(),
         }
     ```
-    (shown wrapped; unjam keeps your layout and leaves wrapping to your formatter).
+    (a line past the project's line length is wrapped the way black and ruff format
+    wrap it; the line length is read from `[tool.ruff]` or `[tool.black]`, else 88).
 
     ## Fix safety
     Safe. Every value the call needs (receiver, arguments) is still evaluated once, on
@@ -850,7 +851,13 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
             f"the with block at line {line}{also} now runs in a worker thread as a whole "
             f"({block.helper})",
         )
-        return cst.FlattenSentinel([extracted.helper, extracted.call])
+        helper, call = _spaced(extracted.helper, extracted.call, self._opens_block(original_node))
+        return cst.FlattenSentinel([helper, call])
+
+    def _opens_block(self, node: cst.With) -> bool:
+        """Whether ``node`` is the first statement of its block."""
+        parent = self._metadata().parents.parent.get(node)
+        return isinstance(parent, cst.IndentedBlock) and parent.body[:1] == [node]
 
     # -- reporting ---------------------------------------------------------------------
     def _line_ignored(self, effect: Effect) -> bool:
@@ -897,3 +904,16 @@ def _changes_items(target: cst.BaseExpression, body: cst.CSTNode) -> bool:
         | m.Del(target=m.Subscript(value=on_target))
     )
     return bool(find_all(body, changed))
+
+
+def _spaced(
+    helper: cst.FunctionDef, call: cst.SimpleStatementLine, first: bool
+) -> tuple[cst.FunctionDef, cst.SimpleStatementLine]:
+    """A blank line around the local function, as black and ruff format keep a nested
+    ``def`` (none above it when it opens its block)."""
+    leading = list(helper.leading_lines)
+    if not first and not (leading and leading[0].comment is None):
+        leading.insert(0, cst.EmptyLine(indent=False))
+    return helper.with_changes(leading_lines=leading), call.with_changes(
+        leading_lines=[cst.EmptyLine(indent=False)]
+    )

@@ -196,8 +196,9 @@ class RequestsToHttpx(AwaitsInPlace, Codemod):
                 "_SSL_CONTEXT = httpx.create_ssl_context()  "
                 "# shared by every AsyncClient in this module\n\napp = FastAPI()\n\n\n"
                 '@app.get("/price")\nasync def price() -> dict:\n'
-                "    async with httpx.AsyncClient(follow_redirects=True, timeout=None, "
-                "verify=_SSL_CONTEXT) as client:\n"
+                "    async with httpx.AsyncClient(\n"
+                "        follow_redirects=True, timeout=None, verify=_SSL_CONTEXT\n"
+                "    ) as client:\n"
                 '        response = await client.get("http://prices.internal/latest")\n'
                 "    response.raise_for_status()\n    return response.json()\n"
             ),
