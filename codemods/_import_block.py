@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
+from unjam.codemods._nodes import blank_lines_above, with_blank_lines_above
 
 SECTIONS = ("future", "stdlib", "third-party", "first-party", "local")
 
@@ -108,26 +109,6 @@ def _is_future(statement: cst.BaseStatement) -> bool:
     )
 
 
-def _blank_lines(statement: cst.BaseStatement) -> int:
-    """Blank lines directly above a statement (before its own comments)."""
-    lines = getattr(statement, "leading_lines", ())
-    count = 0
-    for line in lines:
-        if line.comment is not None:
-            break
-        count += 1
-    return count
-
-
-def _with_blank_lines(statement: cst.BaseStatement, count: int) -> cst.BaseStatement:
-    """``statement`` with ``count`` blank lines above its own comments."""
-    if _blank_lines(statement) == count:
-        return statement  # the same node: the analysis carries its facts over
-    lines = list(getattr(statement, "leading_lines", ()))
-    kept = lines[_blank_lines(statement) :]
-    return statement.with_changes(leading_lines=[cst.EmptyLine()] * count + kept)
-
-
 @dataclass
 class _Line:
     index: int  # in the module body
@@ -156,7 +137,7 @@ class _Block:
             imports = _imports_of(body[index])
             if not imports:
                 break
-            if index > start and _blank_lines(body[index]):
+            if index > start and blank_lines_above(body[index]):
                 group += 1
             first = imports[0]
             if isinstance(first, cst.Import):
@@ -201,12 +182,12 @@ class _Block:
             # that group, which is then one blank line below it
             at = later[0][0].index
             body = list(self.body)
-            above = _blank_lines(body[at])
-            body[at] = _with_blank_lines(body[at], 1)
-            body.insert(at, _with_blank_lines(statement, above))
+            above = blank_lines_above(body[at])
+            body[at] = with_blank_lines_above(body[at], 1)
+            body.insert(at, with_blank_lines_above(statement, above))
             return body
         body = list(self.body)
-        body.insert(self.end, _with_blank_lines(statement, 1))
+        body.insert(self.end, with_blank_lines_above(statement, 1))
         return body
 
     def _groups(self) -> list[list[_Line]]:
@@ -221,9 +202,9 @@ class _Block:
         body = list(self.body)
         if first_of_group:
             # the group's blank lines now stand above the new first import
-            blank = _blank_lines(body[at])
-            body[at] = _with_blank_lines(body[at], 0)
-            statement = _with_blank_lines(statement, blank)
+            blank = blank_lines_above(body[at])
+            body[at] = with_blank_lines_above(body[at], 0)
+            statement = with_blank_lines_above(statement, blank)
         body.insert(at, statement)
         return body
 
@@ -231,12 +212,14 @@ class _Block:
         """No import block: after the docstring and ``__future__`` imports."""
         body = list(self.body)
         at = self.start
-        statement = _with_blank_lines(statement, 1 if at > 0 else 0)
+        statement = with_blank_lines_above(statement, 1 if at > 0 else 0)
         if at < len(body):
             following = body[at]
             wanted = 2 if isinstance(following, cst.FunctionDef | cst.ClassDef) else 1
             if isinstance(following, cst.SimpleStatementLine | cst.BaseCompoundStatement):
-                body[at] = _with_blank_lines(following, max(wanted, _blank_lines(following)))
+                body[at] = with_blank_lines_above(
+                    following, max(wanted, blank_lines_above(following))
+                )
         body.insert(at, statement)
         return body
 

@@ -149,3 +149,23 @@ def unique_name(base: str, taken: Callable[[str], bool], second: str | None = No
         number += 1
         name = second if number == 2 and second else f"{base}_{number}"
     return name
+
+
+def blank_lines_above(statement: cst.BaseStatement) -> int:
+    """Blank lines directly above a statement (before its own comments)."""
+    count = 0
+    for line in getattr(statement, "leading_lines", ()):
+        if line.comment is not None:
+            break
+        count += 1
+    return count
+
+
+def with_blank_lines_above(statement: cst.BaseStatement, count: int) -> cst.BaseStatement:
+    """``statement`` with ``count`` blank lines above its own comments; the very node
+    when it has them already (the analysis carries an unchanged node's facts over)."""
+    if blank_lines_above(statement) == count:
+        return statement
+    lines = list(getattr(statement, "leading_lines", ()))
+    kept = lines[blank_lines_above(statement) :]
+    return statement.with_changes(leading_lines=[cst.EmptyLine()] * count + kept)

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import libcst as cst
 import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
-from unjam.codemods._nodes import find_all
+from unjam.codemods._nodes import blank_lines_above, find_all, with_blank_lines_above
 
 
 def drop_unused_imports(before: cst.Module, after: cst.Module) -> cst.Module:
@@ -41,31 +41,14 @@ def drop_unused_imports(before: cst.Module, after: cst.Module) -> cst.Module:
     for statement in after.body:
         kept = _without(statement, lost) if _is_import_line(statement) else statement
         if kept is None:
-            if carried is None and (not body or _blank_lines(statement)):
-                carried = _blank_lines(statement)
+            if carried is None and (not body or blank_lines_above(statement)):
+                carried = blank_lines_above(statement)
             continue
         if carried is not None:
-            kept = _with_blank_lines(kept, carried)
+            kept = with_blank_lines_above(kept, carried)
             carried = None
         body.append(kept)
     return after.with_changes(body=body)
-
-
-def _blank_lines(statement: cst.BaseStatement) -> int:
-    count = 0
-    for line in getattr(statement, "leading_lines", ()):
-        if line.comment is not None:
-            break
-        count += 1
-    return count
-
-
-def _with_blank_lines(statement: cst.BaseStatement, count: int) -> cst.BaseStatement:
-    if _blank_lines(statement) == count:
-        return statement  # the same node: the analysis carries its facts over
-    lines = list(getattr(statement, "leading_lines", ()))
-    kept = lines[_blank_lines(statement) :]
-    return statement.with_changes(leading_lines=[cst.EmptyLine()] * count + kept)
 
 
 def names_used(statements: Iterable[cst.BaseStatement]) -> set[str]:
