@@ -37,6 +37,10 @@ POSITIONAL = {
     "delete": (),
     "request": (),
 }
+#: Builtins whose result is never None.
+CONVERSIONS = frozenset({"str", "int", "float", "bool", "len", "repr", "abs", "round"})
+#: Methods of a string literal that return a string.
+STR_METHODS = frozenset({"format", "join", "upper", "lower", "strip", "replace"})
 #: ``requests.codes`` and friends: comparisons unjam cannot follow.
 UNFOLLOWED = ("requests.codes", "requests.status_codes")
 #: Exception types that catch what requests raises and not what httpx raises:
@@ -601,13 +605,29 @@ class _Planner:
         """requests drops ``None`` values from params; httpx sends them empty."""
         if isinstance(value, cst.Dict):
             if all(
-                isinstance(e, cst.DictElement) and _is_constant(e.value) for e in value.elements
+                isinstance(e, cst.DictElement) and self._never_none(e.value) for e in value.elements
             ):
-                return value
+                return value  # nothing to drop: a filter would do nothing
             return _without_none(value)
         if isinstance(value, cst.Name) and self._is_dict(value):
             return _without_none(value)
         raise Refused(f"params={code(value)}: unjam cannot see whether it is a dict")
+
+    def _never_none(self, value: cst.BaseExpression) -> bool:
+        """A value that cannot be None: a literal, an f-string, a conversion by a
+        builtin (``str(n)``, ``len(xs)``) not rebound in the function, text built from
+        a string literal (``"a" + b``, ``"{}".format(b)``)."""
+        if _is_constant(value) or _is_text(value, self.owner.spelling):
+            return True
+        if isinstance(value, cst.List | cst.Tuple | cst.Dict | cst.Set | cst.ListComp):
+            return True
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+            return value.func.value in CONVERSIONS and not self.local.is_local(value.func)
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+            return _is_constant(value.func.value) and value.func.attr.value in STR_METHODS
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add):
+            return _is_constant(value.left) or _is_constant(value.right)
+        return False
 
     def _is_dict(self, name: cst.Name) -> bool:
         scope = self.local.scopes.get(name)
