@@ -12,31 +12,29 @@ lines go to the statement after it, so import groups stay apart.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import ast
+from collections.abc import Callable, Iterable
 
 import libcst as cst
 import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
 from unjam.codemods._nodes import blank_lines_above, find_all, with_blank_lines_above
 
-from unjam.codegen import StatementText
-
 
 def drop_unused_imports(
-    before: cst.Module, after: cst.Module, text: StatementText | None = None
+    before: cst.Module, after: cst.Module, code: Callable[[cst.Module], str]
 ) -> cst.Module:
     """``after`` without the top-level import names it no longer uses but ``before`` did.
-    ``text``: the file's statements as written out (and parsed) so far."""
-    text = text or StatementText()
+    ``code``: a module's text (the caller's, which reuses what it wrote out before)."""
     imported = {
         name for statement in after.body for name in _bound_by(statement) if name is not None
     }
     if not imported:
         return after
-    lost = imported - _names_in(after, text)
+    lost = imported - _names_in(after, code)
     if not lost:
         return after
-    lost &= _names_in(before, text)
+    lost &= _names_in(before, code)
     if not lost:
         return after
     body: list[cst.BaseStatement] = []
@@ -56,18 +54,15 @@ def drop_unused_imports(
     return after.with_changes(body=body)
 
 
-def _names_in(module: cst.Module, text: StatementText) -> set[str]:
-    """Names the module's code reads or binds, its imports and attribute names aside:
-    CPython's parse of each statement's text, kept per statement across passes (a
-    libcst walk of two modules per rewrite cost a third of the rewrite); libcst's walk
-    for a statement CPython cannot parse alone."""
-    found: set[str] = set()
-    for statement in module.body:
-        if _is_import_line(statement):
-            continue
-        names = text.names(module, statement)
-        found |= names if names is not None else names_used([statement])
-    return found
+def _names_in(module: cst.Module, code: Callable[[cst.Module], str]) -> set[str]:
+    """Names the module's code reads or binds, its imports and attribute names aside,
+    from CPython's parse of its text (a libcst walk of two modules per rewrite cost a
+    third of the rewrite); libcst's walk when CPython cannot parse it."""
+    try:
+        tree = ast.parse(code(module))
+    except (SyntaxError, ValueError):
+        return names_used(s for s in module.body if not _is_import_line(s))
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
 
 
 def names_used(statements: Iterable[cst.BaseStatement]) -> set[str]:

@@ -9,7 +9,6 @@ as before, and their text is the same.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Sequence
 
 import libcst as cst
@@ -24,24 +23,6 @@ class StatementText:
 
     def __init__(self) -> None:
         self._tokens: dict[int, tuple[cst.CSTNode, list[str]]] = {}
-        self._names: dict[int, tuple[cst.CSTNode, frozenset[str] | None]] = {}
-
-    def names(self, module: cst.Module, node: cst.BaseStatement) -> frozenset[str] | None:
-        """The names a top-level statement's code reads or binds (``ast.Name``: not
-        attribute names, not comments or strings), from CPython's parse of its text;
-        None when that text does not parse on its own. Kept per node, so a statement
-        no pass changed is parsed once for all passes."""
-        known = self._names.get(id(node))
-        if known is not None and known[0] is node:
-            return known[1]
-        try:
-            tree = ast.parse("".join(self.tokens(module, node)))
-        except (SyntaxError, ValueError):
-            found = None
-        else:
-            found = frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
-        self._names[id(node)] = (node, found)
-        return found
 
     def tokens(self, module: cst.Module, node: cst.CSTNode) -> list[str]:
         """What libcst's codegen writes for ``node`` at the top of ``module``."""
