@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -505,7 +506,9 @@ class GatherAwaits(Codemod):
                 leading, above = above[: last_blank + 1], above[last_blank + 1 :]
             calls += "".join(f"    {line.comment.value}\n" for line in above if line.comment)
             comment = original.trailing_whitespace.comment
-            calls += f"    {code(item.call)},{f'  {comment.value}' if comment else ''}\n"
+            # a call written over several lines moves one level deeper, all of it
+            call = textwrap.indent(code(item.call), "    ")
+            calls += f"{call},{f'  {comment.value}' if comment else ''}\n"
         head = f"{', '.join(spelled)} = " if any(t is not None for t in targets) else ""
         statement = cst.parse_statement(f"{head}await {gather.dotted}(\n{calls})\n")
         assert isinstance(statement, cst.SimpleStatementLine)

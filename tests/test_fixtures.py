@@ -158,6 +158,9 @@ def _changed_regions(before: bytes, after: bytes) -> list[tuple[int, int]]:
         for start, end in spans:
             if start <= last and first <= end:
                 first, last = min(first, start), max(last, end)
+        if regions and first - regions[-1][1] <= 2:
+            # one rewrite that kept a line in its middle (a call moved into a gather)
+            first = regions.pop()[0]
         regions.append((first, last))
     return regions
 
