@@ -25,7 +25,7 @@ from libcst.codemod import (
     ContextAwareTransformer,
     VisitorBasedCodemodCommand,
 )
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor
 from unjam.codemods._import_block import Needed, place_imports
 from unjam.codemods._nodes import index_module
 from unjam.codemods._unused_imports import drop_unused_imports
@@ -153,8 +153,9 @@ class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
     def transform_module(self, tree: cst.Module) -> cst.Module:
         """A pass that declares no metadata walks the module as it is. libcst would
         first deep-copy it into a ``MetadataWrapper`` (about half a parse, for every
-        pass on every file, in ``check`` too); the follow-up import visitors run as
-        libcst runs them."""
+        pass on every file, in ``check`` too). After the walk, the imports the pass
+        asked for are placed where a sorter puts them, those it left unused go, and the
+        long lines it wrote are wrapped."""
         if self.METADATA_DEPENDENCIES:
             return super().transform_module(tree)
         before = tree
@@ -170,8 +171,6 @@ class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
         if tree is not before and self.sites:
             tree = drop_unused_imports(before, tree, self.code_of)
             tree = wrap_changed(before, tree, self.options.line_length, self.code_of(tree))
-        if RemoveImportsVisitor.CONTEXT_KEY in self.context.scratch:
-            tree = self._instantiate_and_run(RemoveImportsVisitor, tree)  # needs scopes
         return tree
 
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor
 from unjam.codemods._base import Codemod, Decision, Example, Options, Safety, Site
 
 from unjam.analysis.model import Kind
@@ -296,7 +296,6 @@ class DemoteSync(Codemod):
             return returns
         if isinstance(head, cst.Name):
             AddImportsVisitor.add_needed_import(self.context, module, twin)
-            RemoveImportsVisitor.remove_unused_import(self.context, module, head.value)
             new_head: cst.BaseExpression = cst.Name(twin)
         elif isinstance(head, cst.Attribute):
             new_head = head.with_changes(attr=cst.Name(twin))
