@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from unjam.codemods._nodes import blank_lines_above, with_blank_lines_above
+from unjam.codemods._spelling import Spelling
 
 SECTIONS = ("future", "stdlib", "third-party", "first-party", "local")
 
@@ -53,37 +54,18 @@ def place_imports(
     module: cst.Module, needed: Sequence[Needed], first_party: frozenset[str]
 ) -> cst.Module:
     """``module`` with every ``needed`` import it lacks, each where a sorter puts it."""
+    spelling = Spelling.of(module)
     body: list[cst.BaseStatement] = list(module.body)
-    for item in needed:
-        if _has(body, item):
-            continue
+    for item in dict.fromkeys(needed):  # once each, in the order asked
+        if item.name is None and spelling.modules.get(item.module) == item.module:
+            continue  # ``import x`` is there
+        if item.name is not None and spelling.objects.get((item.module, item.name)) == item.name:
+            continue  # ``from x import y`` is there
         body = _Block(body, first_party).insert(item)
     return module.with_changes(body=body)
 
 
-def _has(body: list[cst.BaseStatement], item: Needed) -> bool:
-    for statement in body:
-        for small in _imports_of(statement):
-            if isinstance(small, cst.Import) and item.name is None:
-                for alias in small.names:
-                    if alias.asname is None and get_full_name_for_node(alias.name) == item.module:
-                        return True
-            elif isinstance(small, cst.ImportFrom) and item.name is not None:
-                if small.relative or small.module is None:
-                    continue
-                if get_full_name_for_node(small.module) != item.module:
-                    continue
-                if isinstance(small.names, cst.ImportStar):
-                    continue
-                if any(
-                    alias.asname is None and get_full_name_for_node(alias.name) == item.name
-                    for alias in small.names
-                ):
-                    return True
-    return False
-
-
-def _imports_of(statement: cst.BaseStatement) -> list[cst.Import | cst.ImportFrom]:
+def imports_of(statement: cst.BaseStatement) -> list[cst.Import | cst.ImportFrom]:
     """The imports of a top-level line made of imports only, else []."""
     if not isinstance(statement, cst.SimpleStatementLine):
         return []
@@ -105,7 +87,7 @@ def _is_future(statement: cst.BaseStatement) -> bool:
         isinstance(small, cst.ImportFrom)
         and small.module is not None
         and get_full_name_for_node(small.module) == "__future__"
-        for small in _imports_of(statement)
+        for small in imports_of(statement)
     )
 
 
@@ -134,7 +116,7 @@ class _Block:
         group = 0
         index = start
         while index < len(body):
-            imports = _imports_of(body[index])
+            imports = imports_of(body[index])
             if not imports:
                 break
             if index > start and blank_lines_above(body[index]):

@@ -169,3 +169,31 @@ def with_blank_lines_above(statement: cst.BaseStatement, count: int) -> cst.Base
     lines = list(getattr(statement, "leading_lines", ()))
     kept = lines[blank_lines_above(statement) :]
     return statement.with_changes(leading_lines=[cst.EmptyLine()] * count + kept)
+
+
+class _Names(Walker):
+    """Collects the names a node reads or binds; attribute names (``x.requests``) and
+    keyword argument names are not names of the scope."""
+
+    def __init__(self) -> None:
+        self.found: set[str] = set()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.found.add(node.value)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)
+        return False
+
+
+def names_in(*nodes: cst.CSTNode | None) -> set[str]:
+    """Names the nodes read or bind (see ``_Names``)."""
+    collect = _Names()
+    for node in nodes:
+        if node is not None:
+            node.visit(collect)
+    return collect.found

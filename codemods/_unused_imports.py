@@ -13,12 +13,12 @@ lines go to the statement after it, so import groups stay apart.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
-from unjam.codemods._nodes import blank_lines_above, find_all, with_blank_lines_above
+from unjam.codemods._import_block import imports_of
+from unjam.codemods._nodes import blank_lines_above, names_in, with_blank_lines_above
 
 
 def drop_unused_imports(
@@ -61,31 +61,12 @@ def _names_in(module: cst.Module, code: Callable[[cst.Module], str]) -> set[str]
     try:
         tree = ast.parse(code(module))
     except (SyntaxError, ValueError):
-        return names_used(s for s in module.body if not _is_import_line(s))
+        return names_in(*(s for s in module.body if not _is_import_line(s)))
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
 
 
-def names_used(statements: Iterable[cst.BaseStatement]) -> set[str]:
-    """Names the statements read or bind, attribute names (``x.requests``) aside."""
-    found: set[str] = set()
-    for statement in statements:
-        attributes = {
-            id(node.attr)
-            for node in find_all(statement, m.Attribute())
-            if isinstance(node, cst.Attribute)
-        }
-        found.update(
-            node.value
-            for node in find_all(statement, m.Name())
-            if isinstance(node, cst.Name) and id(node) not in attributes
-        )
-    return found
-
-
 def _is_import_line(statement: cst.BaseStatement) -> bool:
-    return isinstance(statement, cst.SimpleStatementLine) and all(
-        isinstance(small, cst.Import | cst.ImportFrom) for small in statement.body
-    )
+    return bool(imports_of(statement))
 
 
 def _local(alias: cst.ImportAlias, plain_import: bool) -> str | None:

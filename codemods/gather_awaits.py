@@ -14,14 +14,13 @@ from libcst.helpers import get_full_name_for_node
 from unjam.codemods._base import Codemod, Decision, Example, Options, Safety
 from unjam.codemods._bindings import NameCheck, Rebound
 from unjam.codemods._local_metadata import LocalMetadata
-from unjam.codemods._nodes import code, find_all
+from unjam.codemods._nodes import code, find_all, names_in
 from unjam.codemods._spelling import Spelled, Spelling
 
 from unjam.analysis.model import Location
 from unjam.analysis.names import is_staticmethod
 from unjam.analysis.project import FunctionPlan, ModuleView
 from unjam.analysis.suppression import is_suppressed
-from unjam.analysis.walker import Walker
 
 #: Clients documented as safe for concurrent requests from one event loop.
 SAFE_CLIENTS = frozenset({"httpx.AsyncClient", "httpx2.AsyncClient", "aiohttp.ClientSession"})
@@ -381,7 +380,7 @@ class GatherAwaits(Codemod):
         if self._qualified(call.func) in SLEEPS:
             return None
         receiver = _receiver(call)
-        modules = self._module_names()
+        modules = self._modulenames_in()
         if receiver in modules and not local.is_local(_root(call)):
             receiver = None  # ``anyio.to_thread.run_sync(...)``: a module, no state
         safe = self._is_safe(call, receiver, function)
@@ -399,8 +398,8 @@ class GatherAwaits(Codemod):
             safe=safe,
             shareable=receiver is not None
             and self._receiver_kind(call, receiver, function) in self._safe_types(),
-            reads=frozenset(_names(call)),
-            binds=frozenset(_names(target)) if target is not None else frozenset(),
+            reads=frozenset(names_in(call)),
+            binds=frozenset(names_in(target)) if target is not None else frozenset(),
             passed=frozenset(_passed(call)) - modules,
             writes=self._writes(call, receiver, function),
             shared=self._shared(call),
@@ -425,7 +424,7 @@ class GatherAwaits(Codemod):
         safe = self._safe_types()
         return frozenset(name for name, kind in plan.awaited_shared[index] if kind not in safe)
 
-    def _module_names(self) -> frozenset[str]:
+    def _modulenames_in(self) -> frozenset[str]:
         """Names the module binds to imported modules (``anyio``, ``np``) and nothing
         else: calls through them share no object."""
         found = self.module_names
@@ -559,11 +558,11 @@ class GatherAwaits(Codemod):
         awaited = small.value.args[0].value
         assert isinstance(awaited, cst.Await) and isinstance(awaited.expression, cst.Call)
         call = awaited.expression
-        if listed.value in _names(call) or listed.value in _names(node.iter):
+        if listed.value in names_in(call) or listed.value in names_in(node.iter):
             return None
         if self._qualified(call.func) in SLEEPS or not _simple_target(node.target):
             return None
-        for name in _names(node.target):  # the loop variable outlives the loop; a
+        for name in names_in(node.target):  # the loop variable outlives the loop; a
             everywhere = len(find_all(function, m.Name(name)))  # generator's does not
             if everywhere != len(find_all(node, m.Name(name))):
                 return None
@@ -653,28 +652,6 @@ def _immutable_params(function: cst.FunctionDef) -> frozenset[str]:
         if name in IMMUTABLE:
             found.add(param.name.value)
     return frozenset(found)
-
-
-def _names(node: cst.CSTNode | None) -> set[str]:
-    """Names an expression reads or binds (not attribute names, not keywords)."""
-    if node is None:
-        return set()
-    found: set[str] = set()
-
-    class Collect(Walker):
-        def visit_Name(self, name: cst.Name) -> None:
-            found.add(name.value)
-
-        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
-            attribute.value.visit(self)
-            return False
-
-        def visit_Arg(self, arg: cst.Arg) -> bool:
-            arg.value.visit(self)
-            return False
-
-    node.visit(Collect())
-    return found
 
 
 def _root(call: cst.Call) -> cst.Name:

@@ -232,6 +232,11 @@ UNUSED_CASES = {
         'import requests\n\n# requests\nx = "requests"\n',
         '# requests\nx = "requests"\n',
     ),
+    "newer syntax than this Python's is read by libcst": (
+        "import time\nimport os\n\ntype Paths = list[os.PathLike]\nx = time.sleep\n",
+        "import time\nimport os\n\ntype Paths = list[os.PathLike]\nx = anyio.sleep\n",
+        "import os\n\ntype Paths = list[os.PathLike]\nx = anyio.sleep\n",
+    ),
     "an attribute of the same name is no use": (
         "import json\n\nx = json.dumps\n",
         "import json\n\nx = obj.json\n",
