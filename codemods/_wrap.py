@@ -203,13 +203,7 @@ def wrapped_header(
     statement: cst.With | cst.For, module: cst.Module, indent: str, limit: int
 ) -> cst.With | cst.For:
     """A ``with``/``for`` statement whose first line is wrapped to ``limit``."""
-    # the body's own header keeps the comment after the colon, which counts too
-    kept = statement.body.header if isinstance(statement.body, cst.IndentedBlock) else None
-    stub = cst.IndentedBlock([cst.SimpleStatementLine([cst.Pass()])])
-    if kept is not None:
-        stub = stub.with_changes(header=kept)
-    header = module.code_for_node(statement.with_changes(body=stub, leading_lines=()))
-    first = header.split("\n", 1)[0].rstrip("\r")
+    first = _header(statement, module, comment=True)  # the comment counts too
     if len(indent) + len(first) <= limit:
         return statement
     tokens = _tokens(first)
@@ -308,8 +302,12 @@ class _Seen(cst.CSTVisitor):
         return True
 
 
-def _header(node: cst.With | cst.For, module: cst.Module) -> str:
+def _header(node: cst.With | cst.For, module: cst.Module, comment: bool = False) -> str:
+    """The first line of a ``with``/``for`` statement as written, with the comment
+    after its colon (which its body holds) when ``comment``."""
     stub = cst.IndentedBlock([cst.SimpleStatementLine([cst.Pass()])])
+    if comment and isinstance(node.body, cst.IndentedBlock):
+        stub = stub.with_changes(header=node.body.header)
     code = module.code_for_node(node.with_changes(body=stub, leading_lines=()))
     return code.split("\n", 1)[0].rstrip("\r")
 
@@ -346,15 +344,19 @@ class _WrapChanged(cst.CSTTransformer):
         return wrapped_statement(updated_node, self.module, self._indent(), self.limit)
 
     def leave_With(self, original_node: cst.With, updated_node: cst.With) -> cst.With:
-        if (_header(original_node, self.module), self.depth) in self.seen.headers:
-            return updated_node
-        wrapped = wrapped_header(updated_node, self.module, self._indent(), self.limit)
+        wrapped = self._wrapped_header(original_node, updated_node)
         assert isinstance(wrapped, cst.With)
         return wrapped
 
     def leave_For(self, original_node: cst.For, updated_node: cst.For) -> cst.For:
-        if (_header(original_node, self.module), self.depth) in self.seen.headers:
-            return updated_node
-        wrapped = wrapped_header(updated_node, self.module, self._indent(), self.limit)
+        wrapped = self._wrapped_header(original_node, updated_node)
         assert isinstance(wrapped, cst.For)
         return wrapped
+
+    def _wrapped_header(
+        self, original: cst.With | cst.For, updated: cst.With | cst.For
+    ) -> cst.With | cst.For:
+        """The header wrapped, unless it is the user's, where the user put it."""
+        if (_header(original, self.module), self.depth) in self.seen.headers:
+            return updated
+        return wrapped_header(updated, self.module, self._indent(), self.limit)
