@@ -141,14 +141,7 @@ class Session:
         left_out = self.shard is not None
         # Tests named on the command line are what the user asked about (as ruff
         # checks an excluded file passed to it by name).
-        roots = [package.root for package in self.layout.packages.values()]
-        named_tests = []
-        for target in self.paths:
-            path = target.resolve() if target.is_file() else target.resolve() / "_.py"
-            root = max((r for r in roots if path.is_relative_to(r)), key=len_parts, default=None)
-            inside = _relative(path, root) if root is not None else path.name
-            if is_test_file(inside) or is_test_file(f"{target.resolve().name}/{inside}"):
-                named_tests.append(shown_path(path, base))
+        named = [path for path in map(Path.resolve, self.paths) if self._names_tests(path)]
         for name, files in self.focus.files.items():
             package = self.focus.packages.get(name)
             tests_too = package is not None and package.config.include_tests
@@ -156,15 +149,22 @@ class Session:
                 shown = shown_path(file.path, base)
                 # Where the project sits (``~/tests/service``) says nothing: its own paths do.
                 inside = _relative(file.path, package.root) if package is not None else shown
-                if tests_too or not is_test_file(inside) or _under(shown, named_tests):
+                asked = any(file.path.resolve().is_relative_to(path) for path in named)
+                if tests_too or asked or not is_test_file(inside):
                     chosen.add(shown)
                 else:
                     left_out = True
         return chosen if left_out else None
 
-
-def len_parts(path: Path) -> int:
-    return len(path.parts)
+    def _names_tests(self, target: Path) -> bool:
+        """Whether a path given on the command line is test code: a test file, or a
+        folder that is (or is inside) a test folder of its package."""
+        roots = [p.root for p in self.layout.packages.values() if target.is_relative_to(p.root)]
+        root = max(roots, key=lambda r: len(r.parts), default=target.parent)
+        inside = _relative(target, root)
+        if target.is_dir():  # the folder itself counts: ``unjam check tests/``
+            inside = f"{target.name}/_.py" if inside == "." else f"{inside}/_.py"
+        return is_test_file(inside)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -172,14 +172,6 @@ def _relative(path: Path, root: Path) -> str:
         return path.relative_to(root).as_posix()
     except ValueError:
         return path.as_posix()
-
-
-def _under(shown: str, targets: list[str]) -> bool:
-    for target in targets:
-        folder = target[: -len("_.py")] if target.endswith("/_.py") else None
-        if shown == target or (folder is not None and shown.startswith(folder)):
-            return True
-    return False
 
 
 def _names(value: str | None) -> tuple[str, ...] | None:
