@@ -66,12 +66,17 @@ class LocalMetadata:
     def is_local(self, name: cst.Name) -> bool:
         """Whether ``name`` is bound inside the function (a parameter, an assignment,
         an import, a nested definition)."""
-        scope = self.scopes.get(name)
+        return self.binds(name, name.value) is True
+
+    def binds(self, at: cst.CSTNode, name: str) -> bool | None:
+        """Whether ``name``, read at ``at``, is bound inside the function; None when
+        ``at`` has no scope (it is not part of the function as parsed)."""
+        scope = self.scopes.get(at)
         if scope is None:
-            return False
+            return None
         return any(
             not isinstance(assignment.scope, cst.metadata.GlobalScope | cst.metadata.BuiltinScope)
-            for assignment in scope[name.value]
+            for assignment in scope[name]
         )
 
 

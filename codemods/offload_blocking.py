@@ -10,8 +10,6 @@ import libcst.matchers as m
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
-    BuiltinScope,
-    GlobalScope,
     Scope,
 )
 from unjam.codemods import _shield as shield
@@ -308,7 +306,7 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
             self.frames.append("sync")
             return
         effects = {e.call: e for e in plan.blocking if e.call >= 0}
-        catalog = default_catalog()
+        catalog = self.catalog
         affine = {
             index: f"makes or uses a {effect.name.split('.')[0]} object, which "
             "works only in the thread that made it, and each hop may run in another thread"
@@ -662,10 +660,7 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
         """``for p in d.glob("*")`` becomes
         ``for p in await run_sync(lambda d: list(d.glob("*")), d)``."""
         listing = cst.Name("list")
-        scope = self._metadata().scopes.get(node)
-        if scope is not None and any(
-            not isinstance(binding.scope, GlobalScope | BuiltinScope) for binding in scope["list"]
-        ):
+        if self._metadata().binds(node, "list"):
             raise hop.Refused("the name list means something else here")
         whole = cst.Call(listing, args=[cst.Arg(node)])
         result = hop.chained_hop(
@@ -701,14 +696,8 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
 
     def _is_global(self, name: cst.Name) -> bool:
         """Whether a name the thread would look up is module-level or a builtin."""
-        scope = self._metadata().scopes.get(name)
-        if scope is None:
-            return False
         # Seen from the function alone, a module-level name has no binding at all.
-        return all(
-            isinstance(assignment.scope, (GlobalScope, BuiltinScope))
-            for assignment in scope[name.value]
-        )
+        return self._metadata().binds(name, name.value) is False
 
     def _spelled(self, spelled: Spelled, at: cst.CSTNode) -> Spelled:
         """Use ``spelled``, adding its import, unless its root name means something
