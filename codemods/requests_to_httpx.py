@@ -197,8 +197,8 @@ class RequestsToHttpx(AwaitsInPlace, Codemod):
             ),
             after=(
                 "import httpx\nfrom fastapi import FastAPI\n\n"
-                "_SSL_CONTEXT = httpx.create_ssl_context()  "
-                "# shared by every AsyncClient in this module\n\napp = FastAPI()\n\n\n"
+                "# shared by every AsyncClient in this module\n"
+                "_SSL_CONTEXT = httpx.create_ssl_context()\n\napp = FastAPI()\n\n\n"
                 '@app.get("/price")\nasync def price() -> dict:\n'
                 "    async with httpx.AsyncClient(\n"
                 "        follow_redirects=True, timeout=None, verify=_SSL_CONTEXT\n"
@@ -378,12 +378,11 @@ class RequestsToHttpx(AwaitsInPlace, Codemod):
                 after = 1
             elif after:
                 break
-        line = cst.parse_statement(
-            f"{self.ssl_name} = {self.target}.create_ssl_context()  "
-            "# shared by every AsyncClient in this module\n"
-        )
+        line = cst.parse_statement(f"{self.ssl_name} = {self.target}.create_ssl_context()\n")
         assert isinstance(line, cst.SimpleStatementLine)
-        line = line.with_changes(leading_lines=[cst.EmptyLine()])
+        # the comment stands above: after the call it would push the line past 79
+        comment = cst.EmptyLine(comment=cst.Comment("# shared by every AsyncClient in this module"))
+        line = line.with_changes(leading_lines=[cst.EmptyLine(), comment])
         return module.with_changes(body=[*body[:after], line, *body[after:]])
 
     # -- project-level facts -----------------------------------------------------------
