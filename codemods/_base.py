@@ -170,7 +170,7 @@ class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
             tree = place_imports(tree, needed, self.first_party)
         if tree is not before and self.sites:
             tree = drop_unused_imports(before, tree, self.code_of)
-            tree = wrap_changed(before, tree, self.options.line_length, self.code_of(tree))
+            tree = wrap_changed(before, tree, self.options.line_length)
         return tree
 
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:

@@ -18,15 +18,24 @@ split the same way again. A line that cannot be cut (a long string) stays as it 
 
 from __future__ import annotations
 
+import ast
 import io
+import re
 import tokenize
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import libcst as cst
 
 INDENT = "    "
 OPENING = {"(": ")", "[": "]", "{": "}"}
+#: Where :func:`flatten` took a comment out: ``__unjam_c0__`` a comment that ends a
+#: line, ``__unjam_s0__`` one that stood on a line of its own.
+_PLACEHOLDER = re.compile(r" ?__unjam_(?P<kind>[cs])(?P<name>\d+)__ ?")
+_KEYWORDS = frozenset(
+    ("await", "in", "not", "and", "or", "is", "return", "yield", "lambda", "if", "else", "for")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,40 +46,132 @@ class _Token:
     end: int
 
 
-def wrap(line: str, limit: int) -> list[str]:
+def wrap(line: str, limit: int, comments: Mapping[str, str] | None = None) -> list[str]:
     """``line`` (one logical line, no indentation) as lines within ``limit`` columns,
-    each after the first indented relative to it."""
-    if len(line) <= limit:
-        return [line]
+    each after the first indented relative to it.
+
+    ``comments`` maps the placeholders :func:`flatten` put in ``line`` to the comments
+    they stand for; they count at the width they will have."""
+    comments = comments or {}
     tokens = _tokens(line)
     if tokens is None:
         return [line]
-    split = _right_hand_split(line, tokens, limit)
+    if _width(line, comments) <= limit and not _must_split(line, tokens):
+        return [line]
+    split = _right_hand_split(line, tokens, limit, comments)
     if split is None:
         return [line]
     head, body, tail = split
     lines = [head]
     inner = limit - len(INDENT)
-    if len(body) <= inner:
+    body_tokens = _tokens(body) or []
+    magic = _ends_in_magic_comma(head, body, tail)
+    # the formatters' delimiter priorities: comprehension clauses, then commas
+    clauses = _comprehension_clauses(body)
+    parts = _top_level_parts(body) if clauses is None else None
+    explode = magic or (_opens_literal(head) and parts is not None and len(parts) > 1)
+    if _width(body, comments) <= inner and not explode and not _must_split(body, body_tokens):
         lines.append(INDENT + body)
     else:
-        parts = _top_level_parts(body)
-        clauses = _comprehension_clauses(body)
-        if parts is not None and (len(parts) > 1 or body.rstrip().endswith(",")):
-            for part in parts:
-                lines += [INDENT + each for each in wrap(part + ",", inner)]
-        elif clauses is not None:
+        if clauses is not None:
             for clause in clauses:
-                lines += [INDENT + each for each in wrap(clause, inner)]
+                lines += [INDENT + each for each in wrap(clause, inner, comments)]
+        elif parts is not None and (len(parts) > 1 or explode):
+            for part in parts:
+                lines += [INDENT + each for each in wrap(part + ",", inner, comments)]
         else:
-            lines += [INDENT + each for each in wrap(body, inner)]
+            lines += [INDENT + each for each in wrap(body, inner, comments)]
     lines.append(tail)
     return lines
 
 
-def _tokens(line: str) -> list[_Token] | None:
-    """The line's bracket, comma, ``lambda`` and ``:`` tokens outside strings (and
-    f-strings), with their offsets; None when it does not tokenize on its own."""
+def _width(text: str, comments: Mapping[str, str]) -> int:
+    """How wide ``text`` will be once its comment placeholders are rendered: a
+    trailing comment at the end of the line, a standalone one on a line of its own."""
+    if "__unjam_" not in text:
+        return len(text)
+    width = len(text)
+    for match in _PLACEHOLDER.finditer(text):
+        width -= len(match.group(0))
+        if match.group("kind") == "c":
+            width += 2 + len(comments.get(match.group("name"), ""))
+    return width
+
+
+def _must_split(line: str, tokens: list[_Token]) -> bool:
+    """A magic trailing comma, or a standalone comment after the line's start: the
+    formatters never join such a line, however short."""
+    for match in _PLACEHOLDER.finditer(line):
+        if match.group("kind") == "s" and line[: match.start()].strip():
+            return True
+    return _has_magic_comma(tokens)
+
+
+def _has_magic_comma(tokens: list[_Token]) -> bool:
+    return bool(_magic_closings(tokens))
+
+
+def _ends_in_magic_comma(head: str, body: str, tail: str) -> bool:
+    """Whether the pair a right-hand split cut at (``head`` ends with its opening
+    bracket, ``tail`` starts with its closing one) holds a magic trailing comma."""
+    if not body.rstrip().endswith(","):
+        return False
+    tokens = _tokens(head + body + tail[:1])
+    if tokens is None:
+        return False
+    closing = max(i for i, token in enumerate(tokens) if token.kind == tokenize.OP)
+    return closing in _magic_closings(tokens)
+
+
+def _opens_literal(head: str) -> bool:
+    """Whether ``head`` ends with the bracket of a list, set, dict or tuple display
+    (not of a call or subscript): the formatters put each of its elements on a line
+    of its own once it is split."""
+    tokens = [t for t in _tokens(head, unclosed=True) or () if t.kind in _SIGNIFICANT]
+    if not tokens or tokens[-1].text not in OPENING:
+        return False
+    before = tokens[-2] if len(tokens) > 1 else None
+    return not _follows_value(before)
+
+
+def _follows_value(token: _Token | None) -> bool:
+    """Whether a bracket after ``token`` is a call or a subscript of it."""
+    if token is None:
+        return False
+    if token.kind == tokenize.NAME:
+        return token.text not in _KEYWORDS
+    return token.kind in (tokenize.STRING, tokenize.NUMBER) or token.text in _CLOSING
+
+
+def _magic_closings(tokens: list[_Token]) -> set[int]:
+    """Indices of the closing brackets right after a comma, except in a one-element
+    tuple or a one-element subscript (black's and ruff's "magic trailing comma")."""
+    found: set[int] = set()
+    stack: list[tuple[int, int]] = []  # (index of the opening token, top-level commas)
+    for index, token in enumerate(tokens):
+        if token.kind != tokenize.OP:
+            continue
+        if token.text in OPENING:
+            stack.append((index, 0))
+        elif token.text == "," and stack:
+            opening, commas = stack[-1]
+            stack[-1] = (opening, commas + 1)
+        elif token.text in OPENING.values() and stack:
+            opening, commas = stack.pop()
+            if index == 0 or tokens[index - 1].text != ",":
+                continue
+            follows_value = _follows_value(tokens[opening - 1] if opening else None)
+            if commas == 1 and token.text == ")" and not follows_value:
+                continue  # (x,): a one-element tuple
+            if commas == 1 and token.text == "]" and follows_value:
+                continue  # x[i,]: a one-element subscript
+            found.add(index)
+    return found
+
+
+def _tokens(line: str, unclosed: bool = False) -> list[_Token] | None:
+    """The line's tokens outside f-strings, with their offsets; None when it does
+    not tokenize on its own (unless ``unclosed``: a head that ends inside brackets)."""
     found: list[_Token] = []
     fstrings = 0
     try:
@@ -82,7 +183,9 @@ def _tokens(line: str) -> list[_Token] | None:
                 fstrings -= 1
             elif fstrings == 0 and token.start[0] == 1:
                 found.append(_Token(token.type, token.string, token.start[1], token.end[1]))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
+    except tokenize.TokenError:
+        return found if unclosed else None
+    except (IndentationError, SyntaxError):
         return None
     return found
 
@@ -103,16 +206,35 @@ def _pairs(tokens: list[_Token]) -> Iterator[tuple[int, int]]:
     return reversed(pairs)
 
 
-def _right_hand_split(line: str, tokens: list[_Token], limit: int) -> tuple[str, str, str] | None:
-    """(head ending with the opening bracket, body, tail from the closing bracket) at
-    the last top-level pair that holds something and leaves a tail that fits."""
+def _right_hand_split(
+    line: str, tokens: list[_Token], limit: int, comments: Mapping[str, str]
+) -> tuple[str, str, str] | None:
+    """(head ending with the opening bracket, body, tail from the closing bracket).
+
+    As black's right-hand split with omitted trailers: the last top-level pair that
+    holds something, unless the head would still be too long, then the pair before it
+    as long as the trailers after it fit on the closing line (``(await x).json()[k]``
+    splits at the parentheses). A pair ending in a magic trailing comma is never
+    passed over. Without a pair whose head fits, the last pair."""
+    last: tuple[str, str, str] | None = None  # black's own fallback
+    magic = _has_magic_comma(tokens)
     for start, end in _pairs(tokens):
         body = line[start + 1 : end].strip()
         tail = line[end:]
-        if not body or len(tail) > limit:
+        if not body:
             continue
-        return line[: start + 1].rstrip(), body, tail
-    return None
+        head = line[: start + 1].rstrip()
+        last = last or (head, body, tail)
+        if _width(tail, comments) > limit:
+            break
+        holds_magic = magic and _has_magic_comma(_tokens(line[start : end + 1]) or [])
+        if magic and not holds_magic:
+            continue  # passed over until the pair that must explode
+        if _width(head, comments) <= limit:
+            return head, body, tail
+        if holds_magic:
+            break
+    return last
 
 
 def _top_level_parts(body: str) -> list[str] | None:
@@ -178,17 +300,162 @@ def _comprehension_clauses(body: str) -> list[str] | None:
     return [clause for clause in clauses if clause]
 
 
+@dataclass(frozen=True, slots=True)
+class Flat:
+    """A statement on one line, its comments taken out (see ``_PLACEHOLDER``)."""
+
+    line: str
+    comments: dict[str, str]
+
+
+_SIGNIFICANT = frozenset((tokenize.OP, tokenize.NAME, tokenize.STRING, tokenize.NUMBER))
+_SKIPPED = frozenset((tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT))
+_CLOSING = frozenset(OPENING.values())
+
+
+def flatten(code: str) -> Flat | None:
+    """``code`` (one simple statement as written, maybe over several lines) joined
+    into one line as the formatters join it before they split it again; None where
+    joining is not theirs to do: a string over several lines, a backslash, a
+    semicolon, a comment right after an opening bracket or inside an expression.
+
+    A comment that ends a line stays with the token before it (before that token's
+    comma); one on a line of its own stays before the element that follows it."""
+    if "\\\n" in code or "\\\r" in code:
+        return None
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return None
+    starts = [0]
+    for text in code.splitlines(keepends=True):
+        starts.append(starts[-1] + len(text))
+
+    def offset(position: tuple[int, int]) -> int:
+        return starts[position[0] - 1] + position[1]
+
+    out: list[str] = []
+    comments: dict[str, str] = {}
+    standalone: list[str] = []
+    inside = False
+    previous: tokenize.TokenInfo | None = None
+    for token in tokens:
+        if token.type in _SKIPPED or token.type == tokenize.ENDMARKER:
+            continue
+        if token.start[0] != token.end[0] or token.string == ";":
+            return None
+        if token.type == tokenize.COMMENT:
+            key = str(len(comments))
+            comments[key] = token.string
+            if previous is not None and previous.end[0] == token.start[0]:
+                if previous.string in OPENING:
+                    return None
+                inside = previous.string != ","  # an expression, unless a bracket closes it
+                # before the comma it follows, so that it stays with its element
+                out.insert(len(out) - (previous.string == ","), f" __unjam_c{key}__")
+            elif previous is not None and previous.string in (",", *OPENING):
+                standalone.append(f"__unjam_s{key}__ ")
+            else:
+                return None
+            continue
+        if previous is not None:
+            if standalone and token.string in _CLOSING:
+                return None
+            if inside and token.string not in _CLOSING:
+                return None  # a comment inside an expression: the formatters move it
+            inside = False
+            if previous.end[0] == token.start[0]:
+                out.append(code[offset(previous.end) : offset(token.start)])
+            elif not _hugs(previous.string, token.string):
+                out.append(" ")
+        out.extend(standalone)
+        standalone.clear()
+        out.append(code[offset(token.start) : offset(token.end)])
+        previous = token
+    if standalone:
+        return None
+    return Flat("".join(out), comments)
+
+
+def _hugs(left: str, right: str) -> bool:
+    """Whether two tokens the user put on separate lines join without a space."""
+    return left in OPENING or right in _CLOSING or "." in (left, right)
+
+
+def _rendered(lines: list[str], comments: Mapping[str, str]) -> list[str] | None:
+    """``lines`` with their placeholders turned back into comments; None when a
+    standalone comment did not land at the start of a line."""
+    rendered = []
+    for line in lines:
+        if "__unjam_" not in line:
+            rendered.append(line)
+            continue
+        text = line.lstrip(" ")
+        indent = line[: len(line) - len(text)]
+        while (match := _PLACEHOLDER.match(text)) and match.group("kind") == "s":
+            rendered.append(indent + comments[match.group("name")])
+            text = text[match.end() :]
+        trailing = []
+        for match in _PLACEHOLDER.finditer(text):
+            if match.group("kind") == "s":
+                return None
+            trailing.append(comments[match.group("name")])
+        text = _PLACEHOLDER.sub(lambda m: " " if m.group(0).endswith(" ") else "", text)
+        rendered.append(indent + "  ".join([text.rstrip(), *trailing]))
+    return rendered
+
+
+def relayout(code: str, limit: int, context: tuple[str, str] = ("", "")) -> list[str] | None:
+    """The statement ``code`` laid out as the formatters would lay it out within
+    ``limit`` columns; None where :func:`flatten` declines, or where the result would
+    not be the same statement with the same comments (a check, never expected).
+    ``context`` is what goes around ``code`` to make it parse (a header's body)."""
+    flat = flatten(code)
+    if flat is None:
+        return None
+    lines = _rendered(wrap(flat.line, limit, flat.comments), flat.comments)
+    if lines is None:
+        return None
+    text = "\n".join(lines)
+    prefix, suffix = context
+    try:
+        same = ast.dump(ast.parse(prefix + text + suffix)) == ast.dump(
+            ast.parse(prefix + code + suffix)
+        )
+    except SyntaxError:
+        return None
+    if not same or _comment_count(text) != len(flat.comments):
+        return None
+    return lines
+
+
+def _comment_count(code: str) -> int:
+    try:
+        return sum(
+            token.type == tokenize.COMMENT
+            for token in tokenize.generate_tokens(io.StringIO(code).readline)
+        )
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return -1
+
+
 def wrapped_statement(
     statement: cst.SimpleStatementLine, module: cst.Module, indent: str, limit: int
 ) -> cst.SimpleStatementLine:
-    """``statement`` (standing at ``indent``) wrapped to ``limit``, or itself when it
-    fits or cannot be cut."""
+    """``statement`` (standing at ``indent``) laid out within ``limit``: a long line
+    wrapped, a statement the user spread over several lines joined and split again
+    as the formatters would. Itself when it fits on its line, or when the new layout
+    would have a line past the limit that the statement as it stands does not."""
     code = module.code_for_node(statement.with_changes(leading_lines=()))
-    line = code.rstrip("\r\n")
-    if "\n" in line or len(indent) + len(line) <= limit:
+    written = code.rstrip("\r\n")
+    room = limit - len(indent)
+    if "\n" not in written and len(written) <= room:
         return statement
-    lines = wrap(line, limit - len(indent))
-    if len(lines) == 1:
+    lines = relayout(written, room)
+    if lines is None or "\n".join(lines) == written:
+        return statement
+    too_long = [line for line in lines if len(line) > room]
+    if too_long and all(len(line) <= room for line in written.splitlines()):
         return statement
     try:
         parsed = cst.parse_statement("\n".join(lines) + "\n", module.config_for_parsing)
@@ -199,64 +466,65 @@ def wrapped_statement(
     return parsed.with_changes(leading_lines=statement.leading_lines)
 
 
-def wrapped_header(
-    statement: cst.With | cst.For, module: cst.Module, indent: str, limit: int
-) -> cst.With | cst.For:
-    """A ``with``/``for`` statement whose first line is wrapped to ``limit``."""
-    first = _header(statement, module, comment=True)  # the comment counts too
-    if len(indent) + len(first) <= limit:
+#: The compound statements whose header a pass may change, and the fields that hold it.
+_HEADER_FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {
+    cst.With: ("items", "lpar", "rpar", "whitespace_after_with", "whitespace_before_colon"),
+    cst.For: (
+        "target",
+        "iter",
+        "whitespace_after_for",
+        "whitespace_before_in",
+        "whitespace_after_in",
+        "whitespace_before_colon",
+    ),
+    cst.If: ("test", "whitespace_before_test", "whitespace_after_test"),
+    cst.While: ("test", "whitespace_after_while", "whitespace_before_colon"),
+    cst.ExceptHandler: ("type", "name", "whitespace_after_except", "whitespace_before_colon"),
+}
+Header = cst.With | cst.For | cst.If | cst.While | cst.ExceptHandler
+HeaderT = TypeVar("HeaderT", cst.With, cst.For, cst.If, cst.While, cst.ExceptHandler)
+_STUB = "\n" + INDENT + "pass\n"
+
+
+def wrapped_header(statement: Header, module: cst.Module, indent: str, limit: int) -> Header:
+    """``statement`` with its header laid out within ``limit`` as the formatters
+    would (see :func:`wrapped_statement`); the comment after the colon counts."""
+    written = _header(statement, module, comment=True)
+    room = limit - len(indent)
+    if "\n" not in written and len(written) <= room:
         return statement
-    tokens = _tokens(first)
-    comment = next((t for t in tokens or () if t.kind == tokenize.COMMENT), None)
-    code = first[: comment.start].rstrip() if comment is not None else first
-    if not code.endswith(":"):
+    prefix = "try:" + _STUB if isinstance(statement, cst.ExceptHandler) else ""
+    lines = relayout(written, room, (prefix, _STUB))
+    if lines is None or "\n".join(lines) == written:
         return statement
-    lines = wrap(first, limit - len(indent))  # the comment stays on the closing line
-    if len(lines) == 1:
+    if any(len(line) > room for line in lines) and all(
+        len(line) <= room for line in written.splitlines()
+    ):
         return statement
     try:
-        parsed = cst.parse_statement(
-            "\n".join(lines) + "\n" + INDENT + "pass\n", module.config_for_parsing
-        )
+        block = cst.parse_statement(prefix + "\n".join(lines) + _STUB, module.config_for_parsing)
     except cst.ParserSyntaxError:
         return statement
-    if isinstance(statement, cst.With) and isinstance(parsed, cst.With):
-        return statement.with_changes(
-            items=parsed.items,
-            lpar=parsed.lpar,
-            rpar=parsed.rpar,
-            whitespace_before_colon=parsed.whitespace_before_colon,
-        )
-    if isinstance(statement, cst.For) and isinstance(parsed, cst.For):
-        return statement.with_changes(
-            target=parsed.target,
-            iter=parsed.iter,
-            whitespace_after_for=parsed.whitespace_after_for,
-            whitespace_before_in=parsed.whitespace_before_in,
-            whitespace_after_in=parsed.whitespace_after_in,
-            whitespace_before_colon=parsed.whitespace_before_colon,
-        )
-    return statement
+    parsed = block.handlers[0] if isinstance(block, cst.Try) and prefix else block
+    if type(parsed) is not type(statement):
+        return statement
+    fields = _HEADER_FIELDS[type(statement)]
+    return statement.with_changes(**{field: getattr(parsed, field) for field in fields})
 
 
-def wrap_changed(before: cst.Module, after: cst.Module, limit: int, code: str) -> cst.Module:
-    """``after`` with the statements a pass built, changed or re-indented wrapped to
-    ``limit``; unchanged when no line of it is longer.
+def wrap_changed(before: cst.Module, after: cst.Module, limit: int) -> cst.Module:
+    """``after`` with the statements a pass built, changed or re-indented laid out
+    within ``limit`` (see :func:`wrapped_statement`).
 
-    Only top-level statements that hold a long line and are not the very ones of
-    ``before`` are walked, each against its namesake in ``before`` (walking whole
-    modules cost a third of a rewrite)."""
-    if all(len(line) <= limit for line in code.splitlines()):  # ``code``: ``after``'s
-        return after
+    Only top-level statements that are not the very ones of ``before`` are walked,
+    each against its namesake in ``before`` (walking whole modules cost a third of a
+    rewrite)."""
     kept = {id(statement) for statement in before.body}
     namesakes = {_name_of(statement): statement for statement in before.body}
     body = list(after.body)
     for index, statement in enumerate(body):
         if id(statement) in kept:
             continue  # the user's own statement, untouched
-        text = after.code_for_node(statement)
-        if all(len(line) <= limit for line in text.splitlines()):
-            continue
         seen = _Seen(before)
         earlier = namesakes.get(_name_of(statement))
         if earlier is not None and _name_of(statement) is not None:
@@ -293,23 +561,24 @@ class _Seen(cst.CSTVisitor):
         self.statements[id(node)] = self.depth
         return False
 
-    def visit_With(self, node: cst.With) -> bool:
-        self.headers.add((_header(node, self.module), self.depth))
-        return True
-
-    def visit_For(self, node: cst.For) -> bool:
-        self.headers.add((_header(node, self.module), self.depth))
-        return True
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, Header):
+            self.headers.add((_header(node, self.module), self.depth))
+        return super().on_visit(node)
 
 
-def _header(node: cst.With | cst.For, module: cst.Module, comment: bool = False) -> str:
-    """The first line of a ``with``/``for`` statement as written, with the comment
-    after its colon (which its body holds) when ``comment``."""
+def _header(node: Header, module: cst.Module, comment: bool = False) -> str:
+    """The header of a compound statement as written (over several lines where the
+    user spread it), with the comment after its colon (which its body holds) when
+    ``comment``."""
     stub = cst.IndentedBlock([cst.SimpleStatementLine([cst.Pass()])])
     if comment and isinstance(node.body, cst.IndentedBlock):
         stub = stub.with_changes(header=node.body.header)
-    code = module.code_for_node(node.with_changes(body=stub, leading_lines=()))
-    return code.split("\n", 1)[0].rstrip("\r")
+    bare = node.with_changes(body=stub, leading_lines=())
+    if isinstance(bare, cst.For | cst.While | cst.If):
+        bare = bare.with_changes(orelse=None)
+    code = module.code_for_node(bare).replace("\r\n", "\n").replace("\r", "\n")
+    return code[: code.rindex("\n", 0, code.rindex("pass"))]
 
 
 class _WrapChanged(cst.CSTTransformer):
@@ -344,19 +613,26 @@ class _WrapChanged(cst.CSTTransformer):
         return wrapped_statement(updated_node, self.module, self._indent(), self.limit)
 
     def leave_With(self, original_node: cst.With, updated_node: cst.With) -> cst.With:
-        wrapped = self._wrapped_header(original_node, updated_node)
-        assert isinstance(wrapped, cst.With)
-        return wrapped
+        return self._header_laid_out(original_node, updated_node)
 
     def leave_For(self, original_node: cst.For, updated_node: cst.For) -> cst.For:
-        wrapped = self._wrapped_header(original_node, updated_node)
-        assert isinstance(wrapped, cst.For)
-        return wrapped
+        return self._header_laid_out(original_node, updated_node)
 
-    def _wrapped_header(
-        self, original: cst.With | cst.For, updated: cst.With | cst.For
-    ) -> cst.With | cst.For:
-        """The header wrapped, unless it is the user's, where the user put it."""
+    def leave_If(self, original_node: cst.If, updated_node: cst.If) -> cst.If:
+        return self._header_laid_out(original_node, updated_node)
+
+    def leave_While(self, original_node: cst.While, updated_node: cst.While) -> cst.While:
+        return self._header_laid_out(original_node, updated_node)
+
+    def leave_ExceptHandler(
+        self, original_node: cst.ExceptHandler, updated_node: cst.ExceptHandler
+    ) -> cst.ExceptHandler:
+        return self._header_laid_out(original_node, updated_node)
+
+    def _header_laid_out(self, original: HeaderT, updated: HeaderT) -> HeaderT:
+        """The header laid out, unless it is the user's, where the user put it."""
         if (_header(original, self.module), self.depth) in self.seen.headers:
             return updated
-        return wrapped_header(updated, self.module, self._indent(), self.limit)
+        laid_out = wrapped_header(updated, self.module, self._indent(), self.limit)
+        assert isinstance(laid_out, type(updated))
+        return laid_out
