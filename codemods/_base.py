@@ -58,7 +58,8 @@ class Options:
     http_client: str | None = None
     httpx_default_timeout: bool = False  # keep httpx's 5 s default instead of requests' none
     gather_safe: tuple[str, ...] = ()
-    line_length: int = 88  # the project's formatter's (see ``config.line_length_for``)
+    line_length: int = 88  # the project's formatter's (see ``unjam.formatting``)
+    known_first_party: tuple[str, ...] = ()  # the project's import sorter's
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -119,30 +118,3 @@ def _strings(value: Any, key: str, path: Path) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ConfigError(f"{path}: {key} must be a list of strings")
     return value
-
-
-DEFAULT_LINE_LENGTH = 88  # black's and ruff's
-
-
-@functools.cache
-def line_length_for(folder: Path) -> int:
-    """The line length the project's formatter keeps to: ``line-length`` of the nearest
-    ``ruff.toml``/``.ruff.toml`` or of ``[tool.ruff]`` / ``[tool.black]`` in the nearest
-    pyproject.toml that sets one, at or above ``folder``; else 88. A file that cannot be
-    read counts as not setting it."""
-    here = folder.resolve()
-    for place in (here, *here.parents):
-        for name in ("ruff.toml", ".ruff.toml", "pyproject.toml"):
-            candidate = place / name
-            if not candidate.is_file():
-                continue
-            try:
-                document = tomllib.loads(candidate.read_text("utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-                continue
-            tools = document.get("tool", {}) if name == "pyproject.toml" else {"ruff": document}
-            for tool in ("ruff", "black"):
-                value = tools.get(tool, {}).get("line-length")
-                if isinstance(value, int) and value > 0:
-                    return value
-    return DEFAULT_LINE_LENGTH

@@ -19,8 +19,9 @@ from pathlib import Path
 import pathspec
 
 from unjam.codemods import PASSES, Codemod, Options, by_name
-from unjam.config import Config, ConfigError, find_pyproject, line_length_for, load_config
+from unjam.config import Config, ConfigError, find_pyproject, load_config
 from unjam.discovery import PROJECT_MARKERS, SourceFile, git_root
+from unjam.formatting import formatting_for
 
 
 class UnknownCodemod(ValueError):
@@ -57,7 +58,8 @@ class Package:
             http_client=self.config.http_client,
             httpx_default_timeout=self.config.httpx_default_timeout,
             gather_safe=self.config.gather_safe,
-            line_length=line_length_for(self.root),
+            line_length=formatting_for(self.root).line_length,
+            known_first_party=formatting_for(self.root).known_first_party,
         )
 
 

@@ -441,7 +441,7 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
                 filename=job.path, full_module_name=job.module, full_package_name=job.package
             )
             codemod = codemod_class(context, view, profile.options)
-            codemod.first_party = state.roots
+            codemod.first_party = state.roots | frozenset(profile.options.known_first_party)
             codemod.known_code = file.code
             codemod.known_index = file.index
             codemod.statement_text = file.text
