@@ -168,7 +168,7 @@ def with_blank_lines_above(statement: cst.BaseStatement, count: int) -> cst.Base
         return statement
     lines = list(getattr(statement, "leading_lines", ()))
     kept = lines[blank_lines_above(statement) :]
-    return statement.with_changes(leading_lines=[cst.EmptyLine()] * count + kept)
+    return statement.with_changes(leading_lines=[cst.EmptyLine(indent=False)] * count + kept)
 
 
 class _Names(Walker):

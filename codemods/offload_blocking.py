@@ -17,7 +17,13 @@ from unjam.codemods import _thread_hop as hop
 from unjam.codemods._base import Codemod, Decision, Example, Options, Safety
 from unjam.codemods._bindings import NameCheck, Rebound
 from unjam.codemods._local_metadata import LocalMetadata
-from unjam.codemods._nodes import AwaitsInPlace, find_all, unique_name
+from unjam.codemods._nodes import (
+    AwaitsInPlace,
+    blank_lines_above,
+    find_all,
+    unique_name,
+    with_blank_lines_above,
+)
 from unjam.codemods._spelling import Spelled, Spelling
 from unjam.codemods._with_block import bound_for_sure, check_body, extract, names_in_and_out
 
@@ -60,6 +66,8 @@ class _Coroutine:
     tries: int = 0
     loops: int = 0
     helpers: set[str] = field(default_factory=set)  # local helper names handed out
+    #: helpers of blocks moved inside a loop, defined once before the outermost loop
+    hoisted: list[cst.FunctionDef] = field(default_factory=list)
 
 
 @dataclass
@@ -409,19 +417,41 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
             return
         self.iterated.add(id(iterable))
 
-    def leave_For(self, original_node: cst.For, updated_node: cst.For) -> cst.For:
-        if isinstance(coroutine := self._enclosing(), _Coroutine):
-            coroutine.loops -= 1
-        return updated_node
+    def leave_For(
+        self, original_node: cst.For, updated_node: cst.For
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        return self._left_loop(original_node, updated_node)
 
     def visit_While(self, node: cst.While) -> None:
         if isinstance(coroutine := self._enclosing(), _Coroutine):
             coroutine.loops += 1
 
-    def leave_While(self, original_node: cst.While, updated_node: cst.While) -> cst.While:
-        if isinstance(coroutine := self._enclosing(), _Coroutine):
-            coroutine.loops -= 1
-        return updated_node
+    def leave_While(
+        self, original_node: cst.While, updated_node: cst.While
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        return self._left_loop(original_node, updated_node)
+
+    def _left_loop(
+        self, original: cst.For | cst.While, loop: cst.For | cst.While
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        """The loop, after the helpers of the blocks moved inside it once it is the
+        outermost loop: a ``def`` per iteration would build the same function again
+        each time (the helpers read no local but their parameters, so where they are
+        defined does not change what they do)."""
+        coroutine = self._enclosing()
+        if not isinstance(coroutine, _Coroutine):
+            return loop
+        coroutine.loops -= 1
+        if coroutine.loops or not coroutine.hoisted:
+            return loop
+        first, *others = coroutine.hoisted
+        coroutine.hoisted.clear()
+        above = blank_lines_above(loop) or (0 if self._opens_block(original) else 1)
+        helpers = [
+            with_blank_lines_above(first, above),
+            *(with_blank_lines_above(helper, 1) for helper in others),
+        ]
+        return cst.FlattenSentinel([*helpers, with_blank_lines_above(loop, 1)])
 
     def _lines(self, node: cst.With) -> tuple[int, int]:
         """First and last module line of a ``with`` statement: the analysis of the tree
@@ -840,10 +870,13 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
             f"the with block at line {line}{also} now runs in a worker thread as a whole "
             f"({block.helper})",
         )
+        if block.coroutine.loops:  # defined once, before the outermost loop
+            block.coroutine.hoisted.append(extracted.helper.with_changes(leading_lines=()))
+            return extracted.call.with_changes(leading_lines=updated_node.leading_lines)
         helper, call = _spaced(extracted.helper, extracted.call, self._opens_block(original_node))
         return cst.FlattenSentinel([helper, call])
 
-    def _opens_block(self, node: cst.With) -> bool:
+    def _opens_block(self, node: cst.BaseStatement) -> bool:
         """Whether ``node`` is the first statement of its block."""
         parent = self._metadata().parents.parent.get(node)
         return isinstance(parent, cst.IndentedBlock) and parent.body[:1] == [node]

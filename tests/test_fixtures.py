@@ -134,8 +134,9 @@ def test_check_reports_what_every_pass_together_does(case: Case, tmp_path: Path)
 def _changed_regions(before: bytes, after: bytes) -> list[tuple[int, int]]:
     """The user's lines a rewrite replaced, as (first, last), each widened to the simple
     statements it touches (a call written over several lines changes on some of them);
-    an insertion between lines counts as the line after it. Changed imports and blank
-    lines are not a change of the user's code."""
+    an insertion between lines counts as the line after it, and reaches the lines whose
+    text it moved there (a helper defined before a loop takes the block from inside
+    it). Changed imports and blank lines are not a change of the user's code."""
     old = before.decode().splitlines()
     new = after.decode().splitlines()
     spans = []  # simple statements, and the headers of compound ones
@@ -144,9 +145,14 @@ def _changed_regions(before: bytes, after: bytes) -> list[tuple[int, int]]:
             body = getattr(node, "body", None)
             end = body[0].lineno - 1 if body else node.end_lineno
             spans.append((node.lineno, max(end or node.lineno, node.lineno)))
-    regions = []
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    opcodes = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+    taken: dict[str, list[int]] = {}  # a line the rewrite took away -> where it was
+    for tag, i1, i2, _, _ in opcodes:
+        if tag in ("replace", "delete"):
+            for index in range(i1, i2):
+                taken.setdefault(old[index].strip(), []).append(index + 1)
+    regions: list[tuple[int, int]] = []
+    for tag, i1, i2, j1, j2 in opcodes:
         if tag == "equal":
             continue
         touched = [line.strip() for line in (*old[i1:i2], *new[j1:j2])]
@@ -155,14 +161,19 @@ def _changed_regions(before: bytes, after: bytes) -> list[tuple[int, int]]:
         if tag == "insert" and all(not line[:1].isspace() for line in new[j1:j2]):
             continue  # support at module level (``_SSL_CONTEXT = ...``), not a fix
         first, last = i1 + 1, max(i2, i1 + 1)
+        moved_from = [n for line in new[j1:j2] if line.strip() for n in taken.get(line.strip(), ())]
+        first, last = min([first, *moved_from]), max([last, *moved_from])
         for start, end in spans:
             if start <= last and first <= end:
                 first, last = min(first, start), max(last, end)
-        if regions and first - regions[-1][1] <= 2:
-            # one rewrite that kept a line in its middle (a call moved into a gather)
-            first = regions.pop()[0]
         regions.append((first, last))
-    return regions
+    merged: list[tuple[int, int]] = []
+    for first, last in sorted(regions):
+        if merged and first - merged[-1][1] <= 2:
+            # one rewrite that kept a line in its middle (a call moved into a gather)
+            first, last = merged[-1][0], max(last, merged.pop()[1])
+        merged.append((first, last))
+    return merged
 
 
 def _assert_sites_are_the_changes(result: FileResult) -> None:
