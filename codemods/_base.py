@@ -170,7 +170,7 @@ class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
             del self.context.scratch[AddImportsVisitor.CONTEXT_KEY]
             tree = place_imports(tree, needed, self.first_party)
         if tree is not before and self.sites:
-            tree = drop_unused_imports(before, tree, self.code_of)
+            tree = drop_unused_imports(before, tree, self.statement_text.of)
             tree = wrap_changed(before, tree, self.options.line_length)
         return tree
 

@@ -13,28 +13,42 @@ lines go to the statement after it, so import groups stay apart.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from unjam.codemods._import_block import imports_of
 from unjam.codemods._nodes import blank_lines_above, names_in, with_blank_lines_above
 
+#: How a caller writes out one top-level statement of a module (it may remember them).
+TextOf = Callable[[cst.Module, cst.BaseStatement], str]
 
-def drop_unused_imports(
-    before: cst.Module, after: cst.Module, code: Callable[[cst.Module], str]
-) -> cst.Module:
+
+def drop_unused_imports(before: cst.Module, after: cst.Module, text_of: TextOf) -> cst.Module:
     """``after`` without the top-level import names it no longer uses but ``before`` did.
-    ``code``: a module's text (the caller's, which reuses what it wrote out before)."""
+
+    Every top-level statement the pass did not change is the very same node on both
+    sides, with the same uses: only the changed ones are read to learn which names lost
+    uses, and the others only when one of those names is written in them at all (a
+    name that is not written there is not used there; one that is, maybe in a comment,
+    is looked up in their code)."""
     imported = {
         name for statement in after.body for name in _bound_by(statement) if name is not None
     }
     if not imported:
         return after
-    lost = imported - _names_in(after, code)
-    if not lost:
-        return after
-    lost &= _names_in(before, code)
+    old_ids = {id(statement) for statement in before.body}
+    new_ids = {id(statement) for statement in after.body}
+    code = [s for s in after.body if not _is_import_line(s)]
+    lost = imported & _used_in(before, [s for s in before.body if id(s) not in new_ids], text_of)
+    if lost:
+        lost -= _used_in(after, [s for s in code if id(s) not in old_ids], text_of)
+    if lost:
+        unchanged = [s for s in code if id(s) in old_ids]
+        text = "".join(text_of(after, s) for s in unchanged)
+        if any(re.search(rf"\b{re.escape(name)}\b", text) for name in lost):
+            lost -= _used_in(after, unchanged, text_of)
     if not lost:
         return after
     body: list[cst.BaseStatement] = []
@@ -54,14 +68,17 @@ def drop_unused_imports(
     return after.with_changes(body=body)
 
 
-def _names_in(module: cst.Module, code: Callable[[cst.Module], str]) -> set[str]:
-    """Names the module's code reads or binds, its imports and attribute names aside,
-    from CPython's parse of its text (a libcst walk of two modules per rewrite cost a
-    third of the rewrite); libcst's walk when CPython cannot parse it."""
+def _used_in(
+    module: cst.Module, statements: Sequence[cst.BaseStatement], text_of: TextOf
+) -> set[str]:
+    """Names ``statements`` read or bind, imports and attribute names aside, from
+    CPython's parse of their text; libcst's walk where CPython cannot parse it (newer
+    syntax than this Python's)."""
+    code = "".join(text_of(module, s) for s in statements if not _is_import_line(s))
     try:
-        tree = ast.parse(code(module))
+        tree = ast.parse(code)
     except (SyntaxError, ValueError):
-        return names_in(*(s for s in module.body if not _is_import_line(s)))
+        return names_in(*(s for s in statements if not _is_import_line(s)))
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
 
 

@@ -19,12 +19,12 @@ split the same way again. A line that cannot be cut (a long string) stays as it 
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import re
 import tokenize
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
 
 import libcst as cst
 
@@ -405,7 +405,8 @@ def _rendered(lines: list[str], comments: Mapping[str, str]) -> list[str] | None
     return rendered
 
 
-def relayout(code: str, limit: int, context: tuple[str, str] = ("", "")) -> list[str] | None:
+@functools.lru_cache(maxsize=4096)  # a pass writes the same shapes in every module
+def relayout(code: str, limit: int, context: tuple[str, str] = ("", "")) -> tuple[str, ...] | None:
     """The statement ``code`` laid out as the formatters would lay it out within
     ``limit`` columns; None where :func:`flatten` declines, or where the result would
     not be the same statement with the same comments (a check, never expected).
@@ -426,7 +427,7 @@ def relayout(code: str, limit: int, context: tuple[str, str] = ("", "")) -> list
         return None
     if not same or _comment_count(text) != len(flat.comments):
         return None
-    return lines
+    return tuple(lines)
 
 
 def _comment_count(code: str) -> int:
@@ -482,7 +483,6 @@ _HEADER_FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {
     cst.ExceptHandler: ("type", "name", "whitespace_after_except", "whitespace_before_colon"),
 }
 Header = cst.With | cst.For | cst.If | cst.While | cst.ExceptHandler
-HeaderT = TypeVar("HeaderT", cst.With, cst.For, cst.If, cst.While, cst.ExceptHandler)
 _STUB = "\n" + INDENT + "pass\n"
 
 
@@ -525,11 +525,11 @@ def wrap_changed(before: cst.Module, after: cst.Module, limit: int) -> cst.Modul
     for index, statement in enumerate(body):
         if id(statement) in kept:
             continue  # the user's own statement, untouched
-        seen = _Seen(before)
+        seen = _Seen()
         earlier = namesakes.get(_name_of(statement))
         if earlier is not None and _name_of(statement) is not None:
-            earlier.visit(seen)
-        body[index] = statement.visit(_WrapChanged(after, seen, limit))  # type: ignore[assignment]
+            seen.add(earlier, 0)
+        body[index] = _WrapChanged(after, seen, limit).laid_out(statement, 0)
     return after.with_changes(body=body)
 
 
@@ -539,32 +539,59 @@ def _name_of(statement: cst.BaseStatement) -> str | None:
     return None
 
 
-class _Seen(cst.CSTVisitor):
+class _Seen:
     """The statements of the module before the pass, with their depth, and the headers
-    of its ``with``/``for`` statements as written, with theirs."""
+    of its compound statements, with theirs, each by identity: a pass that changes a
+    statement or a header makes a new node, and one that moves it deeper changes its
+    depth. Only statements are walked (expressions cannot hold any)."""
 
-    def __init__(self, module: cst.Module) -> None:
-        super().__init__()
-        self.module = module
+    def __init__(self) -> None:
         self.statements: dict[int, int] = {}
-        self.headers: set[tuple[str, int]] = set()
-        self.depth = 0
+        self.headers: set[tuple[tuple[int, ...], int]] = set()
 
-    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> bool:
-        self.depth += 1
-        return True
-
-    def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
-        self.depth -= 1
-
-    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
-        self.statements[id(node)] = self.depth
-        return False
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
+    def add(self, node: cst.CSTNode, depth: int) -> None:
+        if isinstance(node, cst.SimpleStatementLine):
+            self.statements[id(node)] = depth
+            return
         if isinstance(node, Header):
-            self.headers.add((_header(node, self.module), self.depth))
-        return super().on_visit(node)
+            self.headers.add((_header_key(node), depth))
+        for _, part, part_depth in _parts(node, depth):
+            for statement in part.body if isinstance(part, cst.IndentedBlock) else (part,):
+                self.add(statement, part_depth)
+
+
+def _parts(node: cst.CSTNode, depth: int) -> Iterator[tuple[str, cst.CSTNode, int]]:
+    """(field, value, depth of what it holds) for the parts of a compound statement
+    that hold statements: its indented blocks (one level deeper) and its clauses
+    (``elif``, ``else``, ``except``, ``finally``, ``case``: at its own depth). Reading
+    the fields is much cheaper than libcst's ``children``."""
+    for field in ("body", "orelse", "handlers", "finalbody", "cases"):
+        value = getattr(node, field, None)
+        if isinstance(value, cst.IndentedBlock):
+            yield field, value, depth + 1
+        elif isinstance(value, _HOLDERS):
+            yield field, value, depth
+        elif isinstance(value, tuple | list):
+            for item in value:
+                if isinstance(item, _HOLDERS):
+                    yield field, item, depth
+
+
+#: What holds blocks at the depth of the statement it is part of: nested compound
+#: statements (``elif``) and the clauses of compound statements.
+_HOLDERS = (
+    cst.BaseCompoundStatement,
+    cst.Else,
+    cst.ExceptHandler,
+    cst.ExceptStarHandler,
+    cst.Finally,
+    cst.MatchCase,
+)
+
+
+def _header_key(node: Header) -> tuple[int, ...]:
+    """The identity of a header: the nodes its fields hold."""
+    return tuple(id(getattr(node, field)) for field in _HEADER_FIELDS[type(node)])
 
 
 def _header(node: Header, module: cst.Module, comment: bool = False) -> str:
@@ -581,58 +608,38 @@ def _header(node: Header, module: cst.Module, comment: bool = False) -> str:
     return code[: code.rindex("\n", 0, code.rindex("pass"))]
 
 
-class _WrapChanged(cst.CSTTransformer):
+class _WrapChanged:
+    """Lays out the statements and headers ``seen`` does not know, walking statements
+    only: a transformer would visit every expression of every header on the way."""
+
     def __init__(self, module: cst.Module, seen: _Seen, limit: int) -> None:
-        super().__init__()
         self.module = module
         self.seen = seen
         self.limit = limit
-        self.depth = 0
 
-    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> bool:
-        self.depth += 1
-        return True
-
-    def leave_IndentedBlock(
-        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
-    ) -> cst.IndentedBlock:
-        self.depth -= 1
-        return updated_node
-
-    def _indent(self) -> str:
-        return self.module.default_indent * self.depth
-
-    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
-        return False
-
-    def leave_SimpleStatementLine(
-        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
-    ) -> cst.SimpleStatementLine:
-        if self.seen.statements.get(id(original_node)) == self.depth:
-            return updated_node  # the user's line, where the user put it
-        return wrapped_statement(updated_node, self.module, self._indent(), self.limit)
-
-    def leave_With(self, original_node: cst.With, updated_node: cst.With) -> cst.With:
-        return self._header_laid_out(original_node, updated_node)
-
-    def leave_For(self, original_node: cst.For, updated_node: cst.For) -> cst.For:
-        return self._header_laid_out(original_node, updated_node)
-
-    def leave_If(self, original_node: cst.If, updated_node: cst.If) -> cst.If:
-        return self._header_laid_out(original_node, updated_node)
-
-    def leave_While(self, original_node: cst.While, updated_node: cst.While) -> cst.While:
-        return self._header_laid_out(original_node, updated_node)
-
-    def leave_ExceptHandler(
-        self, original_node: cst.ExceptHandler, updated_node: cst.ExceptHandler
-    ) -> cst.ExceptHandler:
-        return self._header_laid_out(original_node, updated_node)
-
-    def _header_laid_out(self, original: HeaderT, updated: HeaderT) -> HeaderT:
-        """The header laid out, unless it is the user's, where the user put it."""
-        if (_header(original, self.module), self.depth) in self.seen.headers:
-            return updated
-        laid_out = wrapped_header(updated, self.module, self._indent(), self.limit)
-        assert isinstance(laid_out, type(updated))
-        return laid_out
+    def laid_out(self, node: cst.CSTNodeT, depth: int) -> cst.CSTNodeT:
+        indent = self.module.default_indent * depth
+        if isinstance(node, cst.SimpleStatementLine):
+            if self.seen.statements.get(id(node)) == depth:
+                return node  # the user's line, where the user put it
+            return wrapped_statement(node, self.module, indent, self.limit)  # type: ignore[return-value]
+        changes: dict[str, object] = {}
+        tuples: dict[str, list[cst.CSTNode]] = {}
+        for field, part, part_depth in _parts(node, depth):
+            if isinstance(part, cst.IndentedBlock):
+                body = [self.laid_out(statement, part_depth) for statement in part.body]
+                if any(new is not old for new, old in zip(body, part.body, strict=True)):
+                    changes[field] = part.with_changes(body=body)
+            elif isinstance(getattr(node, field), tuple | list):
+                tuples.setdefault(field, []).append(self.laid_out(part, part_depth))
+            else:
+                if (new := self.laid_out(part, part_depth)) is not part:
+                    changes[field] = new
+        for field, items in tuples.items():
+            if any(new is not old for new, old in zip(items, getattr(node, field), strict=True)):
+                changes[field] = tuple(items)
+        updated = node.with_changes(**changes) if changes else node
+        if isinstance(node, Header) and (_header_key(node), depth) not in self.seen.headers:
+            assert isinstance(updated, Header)
+            return wrapped_header(updated, self.module, indent, self.limit)  # type: ignore[return-value]
+        return updated

@@ -249,6 +249,6 @@ UNUSED_CASES = {
 def test_imports_a_rewrite_left_unused_go(name: str) -> None:
     before, after, expected = UNUSED_CASES[name]
     result = drop_unused_imports(
-        cst.parse_module(before), cst.parse_module(after), lambda module: module.code
+        cst.parse_module(before), cst.parse_module(after), cst.Module.code_for_node
     )
     assert result.code == expected
