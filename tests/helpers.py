@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -82,3 +84,22 @@ def rewritten_copy(source: Path, target: Path, passes: tuple[type[Codemod], ...]
             (target / result.shown).write_bytes(result.after)
             changed.append(result.shown)
     return changed
+
+
+def ruff(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the ruff the tests installed, without its cache, in ``cwd``."""
+    return subprocess.run(
+        [sys.executable, "-m", "ruff", *args, "--no-cache"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def assert_formatted_in_a_function(statement: str, tmp_path: Path) -> None:
+    """``statement`` (unindented lines) is what ruff format writes inside a function."""
+    body = textwrap.indent(statement, "    ")
+    (tmp_path / "m.py").write_text(f"async def f():\n{body}\n")
+    checked = ruff("format", "--check", "--diff", "m.py", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout

@@ -3,14 +3,13 @@ them, and the rewrite follows them."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 from unjam.codemods import OffloadBlocking
 
+from tests.helpers import ruff
 from unjam.discovery import discover
 from unjam.formatting import DEFAULT_LINE_LENGTH, Formatting, formatting_for
 from unjam.packages import layout
@@ -97,11 +96,5 @@ def test_a_known_first_party_package_keeps_its_own_section(tmp_path: Path) -> No
     results = [r for r in runner.transform(runner.analyse(files)) if r.after is not None]
     assert [r.shown for r in results] == ["app/routes.py"]
     (tmp_path / "app" / "routes.py").write_bytes(results[0].after or b"")
-    checked = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", "app/routes.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    checked = ruff("check", "app/routes.py", cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout

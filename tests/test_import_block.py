@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -11,6 +9,8 @@ import libcst as cst
 import pytest
 from unjam.codemods._import_block import Needed, place_imports
 from unjam.codemods._unused_imports import drop_unused_imports
+
+from tests.helpers import ruff
 
 ANYIO = Needed("anyio")
 FUNCTOOLS = Needed("functools")
@@ -200,13 +200,7 @@ def _assert_ruff_isort_clean(code: str, tmp_path: Path) -> None:
         '[tool.ruff.lint]\nselect = ["I"]\n[tool.ruff.lint.isort]\nknown-first-party = ["app"]\n'
     )
     (tmp_path / "module.py").write_text(code)
-    result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", "module.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = ruff("check", "module.py", cwd=tmp_path)
     assert result.returncode == 0, result.stdout
 
 

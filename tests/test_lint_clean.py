@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from unjam.codemods import PASSES, Options
 
+from tests.helpers import ruff
 from tests.test_fixtures import CASES, Case, _options
 from unjam.discovery import discover
 from unjam.runner import Runner
@@ -35,23 +34,15 @@ def _rewrite_cases() -> list[Case]:
     return found
 
 
-def _ruff(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ruff", *args], cwd=cwd, capture_output=True, text=True, check=False
-    )
-
-
 def _errors(root: Path) -> Counter[tuple[str, str]]:
     """(file, rule) -> how many, for the lint rules and the formatter."""
     found: Counter[tuple[str, str]] = Counter()
-    checked = _ruff("check", "--no-cache", "--output-format", "concise", ".", cwd=root)
+    checked = ruff("check", "--output-format", "concise", ".", cwd=root)
     for line in checked.stdout.splitlines():
         parts = line.split(":")
         if len(parts) >= 4 and parts[0].endswith(".py"):
             found[(parts[0], parts[3].split()[0])] += 1
-    formatted = _ruff(
-        "format", "--check", "--no-cache", "--output-format", "concise", ".", cwd=root
-    )
+    formatted = ruff("format", "--check", "--output-format", "concise", ".", cwd=root)
     for line in formatted.stdout.splitlines():
         if "unformatted" in line and line.split(":")[0].endswith(".py"):
             found[(line.split(":")[0], "format")] += 1
@@ -78,8 +69,8 @@ def test_rewrites_keep_lint_clean_code_clean(tmp_path: Path, line_length: int) -
     shutil.copytree(DEMO, project / "demo")
     runs.append((project / "demo", PASSES, Options()))
     # the lint-clean copy a project would have
-    _ruff("check", "--fix", "--no-cache", "--select", "I,F401", ".", cwd=project)
-    _ruff("format", "--no-cache", ".", cwd=project)
+    ruff("check", "--fix", "--select", "I,F401", ".", cwd=project)
+    ruff("format", ".", cwd=project)
     before = _errors(project)
     changed = set()
     for root, codemods, options in runs:
@@ -95,7 +86,7 @@ def test_rewrites_keep_lint_clean_code_clean(tmp_path: Path, line_length: int) -
     after = _errors(project)
     # what no layout can fix: the long lines the formatter leaves long too
     shutil.copytree(project, formatted)
-    _ruff("format", "--no-cache", ".", cwd=formatted)
+    ruff("format", ".", cwd=formatted)
     uncuttable = _errors(formatted)
     new = {
         key: count - before[key]

@@ -3,14 +3,14 @@ the user's own lines are left as they are."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import libcst as cst
 import pytest
 from unjam.codemods._wrap import relayout, wrap, wrap_changed
+
+from tests.helpers import assert_formatted_in_a_function
 
 SHAPES = {
     "one argument": (
@@ -85,17 +85,7 @@ def test_shapes_are_wrapped_as_the_formatters_wrap_them(name: str, tmp_path: Pat
     assert "\n".join(lines) == textwrap.dedent(expected)
     if line.endswith(":"):
         lines.append("    pass")
-    body = textwrap.indent("\n".join(lines), "    ")
-    module = f"async def f():\n{body}\n"
-    (tmp_path / "m.py").write_text(module)
-    checked = subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--check", "--diff", "--no-cache", "m.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert checked.returncode == 0, checked.stdout
+    assert_formatted_in_a_function("\n".join(lines), tmp_path)
 
 
 def test_only_what_the_pass_changed_is_wrapped() -> None:
@@ -220,16 +210,7 @@ def test_changed_statements_are_laid_out_as_the_formatters_would(name: str, tmp_
     lines = relayout(written, 84)
     assert lines is not None
     assert "\n".join(lines) == expected
-    body = textwrap.indent(expected, "    ")
-    (tmp_path / "m.py").write_text(f"async def f():\n{body}\n")
-    checked = subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--check", "--diff", "--no-cache", "m.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert checked.returncode == 0, checked.stdout
+    assert_formatted_in_a_function(expected, tmp_path)
 
 
 @pytest.mark.parametrize(
