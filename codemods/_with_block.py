@@ -18,13 +18,14 @@ that the coroutine reads afterwards. libcst's ``ScopeProvider`` answers both.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import Assignment, Scope
-from unjam.codemods._nodes import find_all, nodes_in
+from unjam.codemods._blocks import Parents
+from unjam.codemods._nodes import find_all, names_in, nodes_in
 from unjam.codemods._spelling import Spelled
 from unjam.codemods._thread_hop import SPACE, Refused, comma_params
 
@@ -128,6 +129,276 @@ def names_in_and_out(
                 at = order.get(id(assignment.node), 0)
                 writes[assignment.name] = min(at, writes.get(assignment.name, at))
     return sorted(reads, key=reads.__getitem__), sorted(writes, key=writes.__getitem__)
+
+
+def inputs(
+    node: cst.With,
+    scope: Scope,
+    params: list[str],
+    parents: Parents,
+    function: cst.FunctionDef,
+) -> list[str]:
+    """The helper's parameters, from ``names_in_and_out``'s: each an input of the
+    block that is bound whenever the block starts. Raises ``Refused`` for a value that
+    may be unbound (passing it would fail where the block would not have read it), and
+    for a block that assigns a name the function declares ``global``/``nonlocal`` (the
+    helper would assign a local of its own; the write would be lost).
+
+    Source order cannot tell which binding a read sees, so the block's own statements
+    decide: a name it binds before anything reads it is its own, not an input; a name
+    it reads first comes from outside, also when it binds it later (an earlier turn of
+    a loop, a value it reassigns), and must then be passed in."""
+    declared = declared_outside(function)
+    bound = bound_names(node)
+    if clash := sorted(declared & bound):
+        raise Refused(
+            f"it assigns {clash[0]}, which async def {function.name.value} declares "
+            "global or nonlocal: the moved block would assign a local of its own"
+        )
+    own = {name for item in node.items if item.asname for name in _bound_names([item.asname.name])}
+    local = {a.name for a in scope.assignments if isinstance(a, Assignment)}
+    read = {name for name in (names_in(node) & local) - own if reads_before_binding(node, name)}
+    for name in sorted(read):
+        # also one read through the helper's closure: an unbound one fails another way
+        if not bound_at_entry(node, name, parents, function):
+            raise Refused(f"it reads {name}, which may be unbound when the block starts")
+    needed = read & {*params, *bound}
+    chosen = [name for name in params if name in needed]
+    return chosen + sorted(needed - set(chosen))
+
+
+def reads_before_binding(node: cst.With, name: str) -> bool:
+    """Whether the block may read ``name`` before binding it itself, on some path
+    through it: then the value comes from outside (a turn of a loop before, a line
+    before the block) and must be passed in. Branches, loops and ``try`` bodies may
+    not run, so what they bind does not count after them; what cannot be told (a
+    ``match``, a comprehension's own names) counts as a read."""
+    if any(name in names_in(item.item) for item in node.items):
+        return True
+    if name in {n for item in node.items if item.asname for n in _bound_names([item.asname.name])}:
+        return False
+    exposed, _ = _flow(_statements(node.body), name, bound=False)
+    return exposed
+
+
+def _statements(body: cst.BaseSuite) -> list[cst.BaseStatement | cst.BaseSmallStatement]:
+    if isinstance(body, cst.IndentedBlock):
+        return list(body.body)
+    return list(body.body)
+
+
+def _flow(statements: Sequence[cst.CSTNode], name: str, bound: bool) -> tuple[bool, bool]:
+    """(whether ``name`` may be read while unbound, whether it is bound for sure after
+    ``statements``), given whether it is bound before them."""
+    for statement in statements:
+        if isinstance(statement, cst.SimpleStatementLine):
+            exposed, bound = _flow(statement.body, name, bound)
+        elif isinstance(statement, cst.BaseSmallStatement):
+            if not bound and name in _reads(statement):
+                return True, bound
+            bound = bound or name in _binds(statement)
+            continue
+        elif isinstance(statement, cst.If):
+            if not bound and name in names_in(statement.test):
+                return True, bound
+            exposed, in_body = _flow(_statements(statement.body), name, bound)
+            if statement.orelse is None:
+                exposed_else, in_else = False, bound
+            elif isinstance(statement.orelse, cst.If):
+                exposed_else, in_else = _flow([statement.orelse], name, bound)
+            else:
+                exposed_else, in_else = _flow(_statements(statement.orelse.body), name, bound)
+            exposed, bound = exposed or exposed_else, in_body and in_else
+        elif isinstance(statement, cst.For | cst.While):
+            head = statement.iter if isinstance(statement, cst.For) else statement.test
+            if not bound and name in names_in(head):
+                return True, bound
+            inner = bound or (
+                isinstance(statement, cst.For) and name in _bound_names([statement.target])
+            )
+            exposed, _ = _flow(_statements(statement.body), name, inner)
+            if not exposed and statement.orelse is not None:
+                exposed, _ = _flow(_statements(statement.orelse.body), name, bound)
+        elif isinstance(statement, cst.With):
+            if not bound and any(name in names_in(item.item) for item in statement.items):
+                return True, bound
+            exposed, bound = _flow(
+                _statements(statement.body), name, bound or name in _header_binds(statement)
+            )
+        elif isinstance(statement, cst.Try):
+            exposed, _ = _flow(_statements(statement.body), name, bound)
+            for handler in statement.handlers:
+                if exposed:
+                    break
+                exposed, _ = _flow(
+                    _statements(handler.body), name, bound or name in _header_binds(handler)
+                )
+            for clause in (statement.orelse, statement.finalbody):
+                if not exposed and clause is not None:
+                    exposed, _ = _flow(_statements(clause.body), name, bound)
+        else:
+            exposed = not bound and name in names_in(statement)
+        if exposed:
+            return True, bound
+    return False, bound
+
+
+def _reads(small: cst.BaseSmallStatement) -> set[str]:
+    """Names a simple statement reads (its assignment targets' plain names aside)."""
+    if isinstance(small, cst.Assign):
+        parts: list[cst.CSTNode] = [small.value]
+        parts += [t.target for t in small.targets if not _is_binding(t.target)]
+        parts += [
+            n for t in small.targets if _is_binding(t.target) for n in _target_reads(t.target)
+        ]
+        return names_in(*parts)
+    if isinstance(small, cst.AnnAssign):
+        parts = [small.annotation, small.value] if small.value is not None else [small.annotation]
+        if not _is_binding(small.target):
+            parts.append(small.target)
+        return names_in(*(part for part in parts if part is not None))
+    return names_in(small)  # ``x += 1`` reads ``x``; every other statement reads all
+
+
+def _target_reads(target: cst.BaseExpression) -> list[cst.CSTNode]:
+    """The parts of a tuple/list target that are read: attribute and subscript targets."""
+    if isinstance(target, cst.Tuple | cst.List):
+        return [n for element in target.elements for n in _target_reads(element.value)]
+    if isinstance(target, cst.StarredElement):
+        return _target_reads(target.value)
+    return [] if isinstance(target, cst.Name) else [target]
+
+
+def _binds(small: cst.BaseSmallStatement) -> set[str]:
+    if isinstance(small, cst.Assign):
+        return _bound_names([t.target for t in small.targets])
+    if isinstance(small, cst.AnnAssign | cst.AugAssign):
+        if isinstance(small, cst.AnnAssign) and small.value is None:
+            return set()
+        return _bound_names([small.target])
+    return bound_names(small)
+
+
+def bound_at_entry(node: cst.With, name: str, parents: Parents, function: cst.FunctionDef) -> bool:
+    """Whether ``name`` is bound whenever the block starts: a parameter of the function,
+    or bound for sure by a statement that comes before the block in its own statement
+    list or in one that holds it (not inside a branch, a loop or a try of those: they
+    may not have run, and a loop's later statements have not run on its first turn)."""
+    child: cst.CSTNode = node
+    for ancestor in parents.ancestors(node):
+        if isinstance(ancestor, cst.IndentedBlock):
+            for statement in ancestor.body:
+                if statement is child:
+                    break
+                if _binds_for_sure(statement, name):
+                    return True
+        elif child is getattr(ancestor, "body", None) and name in _header_binds(ancestor):
+            return True  # ``for name in ...:``, ``with ... as name:``, ``except ... as name:``
+        if ancestor is function:
+            break
+        child = ancestor
+    params = function.params
+    every = [*params.posonly_params, *params.params, *params.kwonly_params]
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            every.append(star)
+    return any(param.name.value == name for param in every)
+
+
+def _header_binds(statement: cst.CSTNode) -> set[str]:
+    """The names a compound statement's header binds for its body."""
+    if isinstance(statement, cst.For):
+        return _bound_names([statement.target])
+    if isinstance(statement, cst.With):
+        return _bound_names([item.asname.name for item in statement.items if item.asname])
+    if isinstance(statement, cst.ExceptHandler) and statement.name is not None:
+        return _bound_names([statement.name.name])
+    return set()
+
+
+def _binds_for_sure(statement: cst.BaseStatement, name: str) -> bool:
+    """Whether running ``statement`` to its end leaves ``name`` bound."""
+    if isinstance(statement, cst.FunctionDef | cst.ClassDef):
+        return statement.name.value == name
+    if isinstance(statement, cst.With):
+        return name in _header_binds(statement)
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    for small in statement.body:
+        if isinstance(small, cst.Assign):
+            if name in _bound_names([target.target for target in small.targets]):
+                return True
+        elif isinstance(small, cst.AnnAssign | cst.AugAssign):
+            if (not isinstance(small, cst.AnnAssign) or small.value is not None) and name in (
+                _bound_names([small.target])
+            ):
+                return True
+        elif isinstance(small, cst.Import | cst.ImportFrom) and not isinstance(
+            small.names, cst.ImportStar
+        ):
+            for alias in small.names:
+                bound = alias.evaluated_alias or alias.evaluated_name.split(".", 1)[0]
+                if bound == name:
+                    return True
+    return False
+
+
+def bound_names(node: cst.CSTNode) -> set[str]:
+    """The names the block binds in the function's own scope: targets of assignments,
+    loops, ``with ... as``, ``except ... as``, ``:=``, imports; not those of
+    comprehensions or lambdas, which have scopes of their own."""
+    found: set[str] = set()
+    for target in find_all(node, m.AssignTarget() | m.AugAssign() | m.AnnAssign()):
+        if isinstance(target, cst.AssignTarget | cst.AugAssign | cst.AnnAssign):
+            found |= _bound_names([target.target])
+    for loop in find_all(node, m.For()):
+        assert isinstance(loop, cst.For)
+        found |= _bound_names([loop.target])
+    for holder in find_all(node, m.With() | m.ExceptHandler()):
+        found |= _header_binds(holder)
+    for walrus in find_all(node, m.NamedExpr()):
+        assert isinstance(walrus, cst.NamedExpr)
+        found |= _bound_names([walrus.target])
+    for statement in find_all(node, m.Import() | m.ImportFrom()):
+        assert isinstance(statement, cst.Import | cst.ImportFrom)
+        if not isinstance(statement.names, cst.ImportStar):
+            for alias in statement.names:
+                found.add(alias.evaluated_alias or alias.evaluated_name.split(".", 1)[0])
+    return found
+
+
+def declared_outside(function: cst.FunctionDef) -> set[str]:
+    """The names ``function`` declares ``global`` or ``nonlocal`` (its own
+    declarations, not those of functions nested in it)."""
+    declared: set[str] = set()
+    stack: list[cst.CSTNode] = [function.body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Global | cst.Nonlocal):
+            declared.update(item.name.value for item in current.names)
+        elif not isinstance(current, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+            stack.extend(current.children)
+    return declared
+
+
+def _is_binding(target: cst.BaseExpression) -> bool:
+    return isinstance(target, cst.Name | cst.Tuple | cst.List | cst.StarredElement)
+
+
+def _bound_names(targets: Iterable[cst.CSTNode]) -> set[str]:
+    """Names bound by assignment targets: plain names, also inside tuples, lists and
+    starred targets; not attributes or subscripts (they bind nothing)."""
+    found: set[str] = set()
+    stack = list(targets)
+    while stack:
+        target = stack.pop()
+        if isinstance(target, cst.Name):
+            found.add(target.value)
+        elif isinstance(target, cst.Tuple | cst.List):
+            stack.extend(element.value for element in target.elements)
+        elif isinstance(target, cst.StarredElement):
+            stack.append(target.value)
+    return found
 
 
 def bound_for_sure(node: cst.With, name: str) -> bool:

@@ -25,7 +25,13 @@ from unjam.codemods._nodes import (
     with_blank_lines_above,
 )
 from unjam.codemods._spelling import Spelled, Spelling
-from unjam.codemods._with_block import bound_for_sure, check_body, extract, names_in_and_out
+from unjam.codemods._with_block import (
+    bound_for_sure,
+    check_body,
+    extract,
+    inputs,
+    names_in_and_out,
+)
 
 from unjam.analysis.catalog import default_catalog
 from unjam.analysis.model import Effect
@@ -823,6 +829,7 @@ class OffloadBlocking(AwaitsInPlace, Codemod):
         if scope is None:
             raise hop.Refused("unjam could not resolve its names")
         params, returns = names_in_and_out(node, scope, metadata.order, coroutine.loops > 0)
+        params = inputs(node, scope, params, metadata.parents, self.function_nodes[-1])
         if returns and coroutine.tries:
             raise hop.Refused("it sits in a try statement that could see it half done")
         unsure = [name for name in returns if name not in params and not bound_for_sure(node, name)]
