@@ -154,6 +154,17 @@ def test_command_line_options_override_config() -> None:
         ("[tool.unjam]\nselect = 'demote-sync'\n", "select must be a list of strings"),
         ("[tool.unjam]\nhttp-client = 'aiohttp'\n", "http-client must be one of httpx, httpx2"),
         ("[tool.unjam\n", "invalid TOML"),
+        ("[tool.unjam]\nselect = [\n'a'\nb = 3\n", "invalid TOML: Unclosed array (at line 4"),
+        (
+            "[tool.unjam]\nunsafe-fixes = 'false'\n",
+            "unsafe-fixes must be true or false, not 'false' (a string)",
+        ),
+        ("[tool.unjam]\ninclude-tests = 1\n", "include-tests must be true or false"),
+        ("[tool.unjam]\nexclude = ['a', 3]\n", "exclude must be a list of strings"),
+        ("[tool.unjam]\nextra-blocking = 'x.y'\n", "extra-blocking must map qualified"),
+        ("[tool]\nunjam = 3\n", "[tool.unjam] must be a table, not 3 (an integer)"),
+        ("tool = 3\n", "tool must be a table, not 3 (an integer)"),
+        ("[[tool.unjam]]\nselect = []\n", "[tool.unjam] must be a table, not"),
     ],
 )
 def test_config_errors_name_the_file_and_reason(tmp_path: Path, body: str, reason: str) -> None:
@@ -163,3 +174,25 @@ def test_config_errors_name_the_file_and_reason(tmp_path: Path, body: str, reaso
         load_config(path)
     assert str(error.value).startswith(f"{path}: ")
     assert reason in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "body", ["[tool.unjam]\nselect = [\n", "tool = 3\n", "[tool]\nunjam = 3\n"]
+)
+def test_a_broken_pyproject_on_the_way_up_stops_the_search(tmp_path: Path, body: str) -> None:
+    """Skipping it would drop the ``exclude`` it may hold: the run would rewrite files
+    the user excluded."""
+    (tmp_path / "pyproject.toml").write_text("[tool.unjam]\nexclude = ['gen/']\n")
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "pyproject.toml").write_text(body)
+    with pytest.raises(ConfigError) as error:
+        find_pyproject(tmp_path / "svc")
+    assert str(error.value).startswith(f"{tmp_path / 'svc' / 'pyproject.toml'}: ")
+
+
+def test_a_config_file_may_hold_the_pyproject_table_or_the_bare_one(tmp_path: Path) -> None:
+    shaped = tmp_path / "shaped.toml"
+    shaped.write_text("[tool.unjam]\nselect = ['demote-sync']\n")
+    bare = tmp_path / "bare.toml"
+    bare.write_text("select = ['demote-sync']\n")
+    assert load_config(shaped).select == load_config(bare).select == ("demote-sync",)

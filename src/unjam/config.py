@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -55,35 +56,67 @@ class Config:
 
 
 def find_pyproject(start: Path) -> Path | None:
-    """The nearest pyproject.toml with a ``[tool.unjam]`` table, at or above ``start``."""
-    here = start.resolve()
+    """The nearest pyproject.toml with a ``[tool.unjam]`` table, at or above ``start``.
+
+    A pyproject.toml on the way that cannot be read as TOML stops the search with a
+    ``ConfigError``: it may hold the ``[tool.unjam]`` (and the ``exclude``) meant for
+    these files, and running without it would rewrite what the user excluded."""
+    try:
+        here = start.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: its folder is where to look
+        here = Path(os.path.abspath(start)).parent
     if here.is_file():
         here = here.parent
     for folder in (here, *here.parents):
         candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            try:
-                document = tomllib.loads(candidate.read_text("utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-                continue
-            if "unjam" in document.get("tool", {}):
-                return candidate
+        if candidate.is_file() and _unjam_table(_document(candidate), candidate) is not None:
+            return candidate
     return None
 
 
 def load_config(path: Path | None) -> Config:
+    """The configuration in ``path``: a pyproject.toml's ``[tool.unjam]``, or, in any
+    other file, its ``[tool.unjam]`` when it has one, else the file as the table."""
     if path is None:
         return Config()
+    document = _document(path)
+    table = _unjam_table(document, path)
+    if table is None:
+        table = {} if path.name == "pyproject.toml" else document
+    return parse_config(table, path)
+
+
+def _document(path: Path) -> dict[str, Any]:
     try:
-        document = tomllib.loads(path.read_text("utf-8"))
+        document: dict[str, Any] = tomllib.loads(path.read_text("utf-8"))
+        return document
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
-    table = document.get("tool", {}).get("unjam", {}) if path.name == "pyproject.toml" else document
-    return parse_config(table, path)
+
+
+def _unjam_table(document: dict[str, Any], path: Path) -> dict[str, Any] | None:
+    """``[tool.unjam]``, None when there is none; ``ConfigError`` when ``tool`` or
+    ``tool.unjam`` is there but not a table."""
+    tool = document.get("tool")
+    if tool is None:
+        return None
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: tool must be a table, not {_kind(tool)}")
+    table = tool.get("unjam")
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.unjam] must be a table, not {_kind(table)}")
+    return table
+
+
+#: What each key holds: the check and how the message names what it wants.
+_BOOLEANS = ("httpx-default-timeout", "unsafe-fixes", "include-tests")
+_LISTS = ("select", "ignore", "exclude", "gather-safe")
 
 
 def parse_config(table: dict[str, Any], path: Path) -> Config:
@@ -91,30 +124,60 @@ def parse_config(table: dict[str, Any], path: Path) -> Config:
     if unknown:
         known = ", ".join(sorted(KNOWN_KEYS))
         raise ConfigError(f"{path}: [tool.unjam] unknown key {unknown[0]!r} (known: {known})")
+    for key in _BOOLEANS:
+        if key in table and not isinstance(table[key], bool):
+            raise ConfigError(
+                f"{path}: [tool.unjam] {key} must be true or false, not {_kind(table[key])}"
+            )
+    for key in _LISTS:
+        if key in table:
+            _strings(table[key], key, path)
     select = table.get("select")
     extra = table.get("extra-blocking", {})
     if isinstance(extra, list):
-        extra = {name: "other" for name in extra}
+        extra = {name: "other" for name in _strings(extra, "extra-blocking", path)}
     if not isinstance(extra, dict) or not all(isinstance(v, str) for v in extra.values()):
-        raise ConfigError(f"{path}: extra-blocking must map qualified names to categories")
+        raise ConfigError(
+            f"{path}: [tool.unjam] extra-blocking must map qualified names to categories, "
+            f"not {_kind(extra)}"
+        )
     client = table.get("http-client")
     if client is not None and client not in HTTP_CLIENTS:
-        raise ConfigError(f"{path}: http-client must be one of {', '.join(HTTP_CLIENTS)}")
+        raise ConfigError(
+            f"{path}: [tool.unjam] http-client must be one of {', '.join(HTTP_CLIENTS)}, "
+            f"not {_kind(client)}"
+        )
     return Config(
-        select=tuple(_strings(select, "select", path)) if select is not None else None,
-        ignore=tuple(_strings(table.get("ignore", []), "ignore", path)),
-        exclude=tuple(_strings(table.get("exclude", []), "exclude", path)),
+        select=tuple(select) if select is not None else None,
+        ignore=tuple(table.get("ignore", [])),
+        exclude=tuple(table.get("exclude", [])),
         extra_blocking=dict(extra),
-        gather_safe=tuple(_strings(table.get("gather-safe", []), "gather-safe", path)),
+        gather_safe=tuple(table.get("gather-safe", [])),
         http_client=client,
-        httpx_default_timeout=bool(table.get("httpx-default-timeout", False)),
-        unsafe_fixes=bool(table.get("unsafe-fixes", False)),
-        include_tests=bool(table.get("include-tests", False)),
+        httpx_default_timeout=table.get("httpx-default-timeout", False),
+        unsafe_fixes=table.get("unsafe-fixes", False),
+        include_tests=table.get("include-tests", False),
         source=path,
     )
 
 
 def _strings(value: Any, key: str, path: Path) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ConfigError(f"{path}: {key} must be a list of strings")
+        raise ConfigError(
+            f"{path}: [tool.unjam] {key} must be a list of strings, not {_kind(value)}"
+        )
     return value
+
+
+def _kind(value: Any) -> str:
+    """A value as the message names it: ``"false" (a string)``."""
+    kinds = {
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        list: "a list",
+        dict: "a table",
+    }
+    shown = repr(value) if not isinstance(value, dict | list) or len(repr(value)) < 40 else "..."
+    return f"{shown} ({kinds.get(type(value), type(value).__name__)})"

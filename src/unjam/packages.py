@@ -178,7 +178,10 @@ def _configure(
     overrides: Mapping[str, object],
     cache: dict[Path | None, Config | str],
 ) -> Package:
-    source = config_file or find_pyproject(root)
+    try:
+        source = config_file or find_pyproject(root)
+    except ConfigError as error:  # a pyproject.toml on the way that does not parse
+        return Package(root, name, Config(), error=f"{error} (package {name} skipped)")
     if source not in cache:
         try:
             cache[source] = load_config(source)
