@@ -507,3 +507,39 @@ def test_run_from_a_sub_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert "--- a/service.py" in result.out  # the preview, relative to app/
     changed = repo.git.diff("--name-only", "main", "b").split()
     assert changed == ["app/service.py", "app/worker.py"]  # other/ was not a target
+
+
+@pytest.mark.parametrize("no_commit", [True, False])
+def test_a_linked_folder_that_leads_outside_is_not_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_commit: bool
+) -> None:
+    """The target is a folder linked to one outside the repository: nothing outside is
+    written, each such file is one error line, and no traceback."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "worker.py").write_text(WORKER)
+    root = tmp_path / "repo"
+    root.mkdir()
+    make_repo(root, FILES)
+    (root / "linked").symlink_to(outside, target_is_directory=True)
+    flags = ["--no-commit"] if no_commit else ["--branch", "b"]
+    result = unjam(root, monkeypatch, "apply", "linked", "--yes", *flags)
+    assert result.code == 2, result.err
+    assert "linked/worker.py: is " in result.err and "apply does not write there" in result.err
+    assert "Traceback" not in result.err
+    assert (outside / "worker.py").read_text() == WORKER
+
+
+def test_a_path_given_through_a_linked_parent_is_not_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outside = tmp_path / "outside"
+    (outside / "sub").mkdir(parents=True)
+    (outside / "sub" / "worker.py").write_text(WORKER)
+    root = tmp_path / "repo"
+    root.mkdir()
+    make_repo(root, FILES)
+    (root / "linked").symlink_to(outside, target_is_directory=True)
+    result = unjam(root, monkeypatch, "apply", "linked/sub", "--yes", "--no-commit")
+    assert result.code == 2 and "outside the folders given" in result.err
+    assert (outside / "sub" / "worker.py").read_text() == WORKER

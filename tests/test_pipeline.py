@@ -327,3 +327,69 @@ def test_line_ranges_in_messages_are_the_users_lines(tmp_path: Path) -> None:
     [gathered] = [site for site in checked.sites if site.codemod == "gather-awaits"]
     assert gathered.location.line == 13
     assert "(lines 13-14)" in gathered.message
+
+
+def test_paths_that_cannot_be_read_are_one_line_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A symlink loop given as a path, a link to nothing: a line each, exit 2, and the
+    other paths are checked."""
+    from typer.testing import CliRunner
+
+    from unjam.cli import app
+
+    (tmp_path / "loop_a").symlink_to(tmp_path / "loop_b")
+    (tmp_path / "loop_b").symlink_to(tmp_path / "loop_a")
+    (tmp_path / "gone.py").symlink_to(tmp_path / "nothing.py")
+    (tmp_path / "ok.py").write_text(DEEP_ROUTE.format(expression="1"))
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["check", "loop_a", "gone.py", "ok.py", "--jobs", "1"])
+    assert result.exit_code == 2
+    assert "loop_a: symlink loop" in result.stderr
+    assert "gone.py: broken symlink (to " in result.stderr
+    assert "ok.py:" in result.stdout
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+DEEP_ROUTE = """\
+import time
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/")
+async def index() -> int:
+    time.sleep(0.01)
+    return {expression}
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "reason"),
+    [
+        ("chain.py", "x = a" + ".b" * 3000 + "\n", "too deeply nested for Python's parser"),
+        ("sum.py", "x = " + " + ".join(["1"] * 20000) + "\n", "too deeply nested"),
+        ("parens.py", "x = " + "(" * 210 + "1" + ")" * 210 + "\n", "too many nested parentheses"),
+        ("nul.py", "x = 1\n" + "#" * 9000 + "\n\x00\n", "null bytes"),
+        # a file CPython cannot parse goes to libcst's parser (newer syntax): not this one
+        ("newer.py", "x: int = " + " + ".join(["1"] * 3000) + " $\n", "too deeply nested"),
+    ],
+)
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_deep_or_unparseable_files_are_one_line_and_the_rest_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, code: str, reason: str, jobs: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from unjam.cli import app
+
+    (tmp_path / name).write_text(code)
+    (tmp_path / "ok.py").write_text(DEEP_ROUTE.format(expression="1"))
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["check", ".", "--jobs", jobs])
+    assert result.exit_code == 2, result.stderr
+    line = next(line for line in result.stderr.splitlines() if line.startswith(f"{name}:"))
+    assert reason in line
+    assert "ok.py:" in result.stdout  # every other file is still reported
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -6,7 +6,9 @@ summaries, progress and errors go to stderr.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -130,7 +132,7 @@ class Session:
     passes: tuple[type[Codemod], ...]  # every pass some package runs, in run order
     runner: Runner
     shard: tuple[int, int] | None = None
-    missing: tuple[Path, ...] = ()
+    problems: tuple[str, ...] = ()  # paths given that cannot be read, one line each
 
     def only(self) -> set[str] | None:
         """Shown paths of the files this run reports on and rewrites: the focus's files
@@ -207,7 +209,9 @@ class RunOptions:
 def _session(options: RunOptions, every_route: bool = False) -> Session:
     paths, select, ignore = options.paths, options.select, options.ignore
     http_client, config_path, shard = options.http_client, options.config, options.shard
-    targets = paths or [Path(".")]
+    given = paths or [Path(".")]
+    loops = tuple(target for target in given if _is_loop(target))
+    targets = [target for target in given if target not in loops]
     if http_client is not None and http_client not in HTTP_CLIENTS:
         raise Usage(f"--http-client must be one of {', '.join(HTTP_CLIENTS)}")
     overrides = {
@@ -221,7 +225,7 @@ def _session(options: RunOptions, every_route: bool = False) -> Session:
     try:
         # The configuration the run starts from must be usable; a broken one deeper in a
         # monorepo only skips its own package.
-        load_config(config_path or find_pyproject(targets[0]))
+        load_config(config_path or find_pyproject(targets[0] if targets else Path(".")))
         choose_passes(_names(select), _names(ignore) or ())
         sharding = parse_shard(shard) if shard is not None else None
     except (ConfigError, UnknownCodemod, ValueError) as error:
@@ -245,7 +249,17 @@ def _session(options: RunOptions, every_route: bool = False) -> Session:
         progress=_progress if err.is_terminal else None,
         profiles={p.name: Profile(p.passes, p.options) for p in usable},
     )
-    return Session(targets, whole, focus, passes, runner, sharding, found.missing)
+    problems = tuple(f"{m}: no such file or directory" for m in found.missing)
+    problems += tuple(f"{loop}: symlink loop" for loop in loops)
+    return Session(targets, whole, focus, passes, runner, sharding, problems)
+
+
+def _is_loop(path: Path) -> bool:
+    try:
+        os.path.realpath(path, strict=True)
+    except OSError as error:
+        return error.errno == errno.ELOOP
+    return False
 
 
 _active_progress: list[Progress] = []
@@ -288,7 +302,7 @@ def _analyse(session: Session) -> Analysis:
     with _progress_bar():
         analysis = session.runner.analyse(sorted(files, key=lambda f: f.path), package_of)
     analysis.errors[:0] = session.focus.errors()
-    analysis.errors.extend(f"{m}: no such file or directory" for m in session.missing)
+    analysis.errors.extend(session.problems)
     if analysis.newer_syntax:
         python = f"{sys.version_info.major}.{sys.version_info.minor}"
         _say(
@@ -517,7 +531,7 @@ def apply(
         if repository and branch:
             check_branch_names(repository, [branch])
         analysis, results, errors = _run(session)
-        changes, skipped = changes_from(results, repository)
+        changes, skipped = changes_from(results, repository, session.paths)
         errors += skipped
         applied = {change.shown for change in changes}
         kept = [r for r in results if not r.changed or r.shown in applied]

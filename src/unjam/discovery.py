@@ -127,6 +127,9 @@ def discover(
         if not absolute.exists() and not absolute.is_symlink():
             missing.append(given)
             continue
+        if not absolute.exists():  # a link to nothing, or a loop: read_source names it
+            found.setdefault(absolute, SourceFile(absolute, absolute.stem, ""))
+            continue
         if absolute.is_dir():
             for file in _walk(absolute, ignores):
                 found.setdefault(file, source_file(file, absolute))

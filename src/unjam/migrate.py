@@ -8,6 +8,7 @@ that differ between HEAD and ``--base``, branch names taken.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,10 +40,13 @@ class Prepared:
 
 
 def changes_from(
-    results: Sequence[FileResult], repository: Repository | None
+    results: Sequence[FileResult], repository: Repository | None, targets: Sequence[Path] = ()
 ) -> tuple[list[Change], list[str]]:
-    """The changed files as ``Change``s, and one error per file apply will not write (a
-    symlink: writing it would replace the link with a file)."""
+    """The changed files as ``Change``s, and one error per file apply will not write: a
+    symlink (writing it would replace the link with a file), and a file whose real path
+    is outside the repository (or, with ``--no-commit``, outside the folders given:
+    ``targets``), reached through a linked folder."""
+    boundaries = [repository.root] if repository else [_real_root(t) for t in targets]
     changes: list[Change] = []
     skipped: list[str] = []
     for result in results:
@@ -52,6 +56,14 @@ def changes_from(
         if path.is_symlink():
             skipped.append(f"{result.shown}: is a symlink; apply does not write through links")
             continue
+        real = Path(os.path.realpath(path))
+        if boundaries and not any(real.is_relative_to(root) for root in boundaries):
+            where = "the repository" if repository else "the folders given"
+            skipped.append(
+                f"{result.shown}: is {real}, outside {where} (through a linked folder); "
+                "apply does not write there"
+            )
+            continue
         relative = repository.relative(path) if repository else result.shown
         fixed = tuple(site for site in result.sites if site.fixed)
         changes.append(
@@ -60,6 +72,19 @@ def changes_from(
             )
         )
     return changes, skipped
+
+
+def _real_root(target: Path) -> Path:
+    """The deepest folder of ``target``'s path that is reached without a link: files
+    below it are what the user named; a linked folder leads elsewhere."""
+    absolute = Path(os.path.abspath(target))
+    reached = Path(absolute.anchor)
+    for part in absolute.parts[1:]:
+        step = reached / part
+        if step.is_symlink() or not step.is_dir():
+            break
+        reached = step
+    return Path(os.path.realpath(reached))
 
 
 def prepare(

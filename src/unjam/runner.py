@@ -52,7 +52,13 @@ from unjam.prefilter import (
     summarise_newer,
     vocabulary,
 )
-from unjam.source import SourceError, parse_source, python_ast, read_source
+from unjam.source import (
+    SourceError,
+    parse_source,
+    python_ast,
+    read_source,
+    too_deep_for_libcst,
+)
 from unjam.verify import VerificationError, compiles, reparse
 from unjam.workers import Workers
 
@@ -216,6 +222,11 @@ class Analysed:
     facts: ModuleFacts | SourceError
 
 
+#: Why a file whose tree is too deep for unjam's walks is skipped (Python's recursion
+#: limit; the rest of the run goes on).
+TOO_DEEP = "too deeply nested to analyse (Python's recursion limit)"
+
+
 def summary_job(job: Job) -> Summary | Analysed | SourceError:
     """Summarise one file with CPython's parser, and analyse it when the summary alone
     selects it; never raises for bad input."""
@@ -224,11 +235,17 @@ def summary_job(job: Job) -> Summary | Analysed | SourceError:
     try:
         tree, text = python_ast(job.data, job.shown)
     except SourceError as error:
+        if error.final:
+            return error
+        if too_deep_for_libcst(job.data):
+            return SourceError(job.shown, "too deeply nested to parse safely", final=True)
         try:  # the project may target a newer Python than the one running unjam
             newer = parse_source(job.data, job.shown)
+            return summarise_newer(newer, job.data, words, job.module, job.package, job.namespace)
         except SourceError:
             return error
-        return summarise_newer(newer, job.data, words, job.module, job.package, job.namespace)
+        except RecursionError:
+            return SourceError(job.shown, TOO_DEEP)
     summary = summarise(
         job.data,
         job.shown,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import errno
 import io
+import os
 import re
 import tokenize
 from dataclasses import dataclass
@@ -28,9 +29,24 @@ class SourceError(Exception):
 
     path: str
     reason: str
+    #: No Python parses it (a NUL byte, nesting past the parser's limits): not worth
+    #: trying libcst's parser for syntax newer than this Python's.
+    final: bool = False
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
+
+
+#: CPython's messages for source no version of Python accepts.
+_NO_PYTHON_ACCEPTS = (
+    "too many nested parentheses",
+    "too many statically nested blocks",
+    "source code cannot contain null bytes",
+    "source code string cannot contain null bytes",
+)
+#: Operators on one logical line past which libcst's native parser is not handed a
+#: file CPython could not check (a 20,000-term sum overflows its stack).
+MAX_OPERATORS_PER_LINE = 2000
 
 
 BINARY_SNIFF = 8192
@@ -54,6 +70,8 @@ def read_source(path: Path, shown: str) -> bytes:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
+        if path.is_symlink():
+            raise SourceError(shown, f"broken symlink (to {os.readlink(path)})") from None
         raise SourceError(shown, "file vanished before it could be read") from None
     except PermissionError:
         raise SourceError(shown, "permission denied") from None
@@ -111,7 +129,29 @@ def python_ast(data: bytes, shown: str) -> tuple[ast.Module, str]:
         return ast.parse(text, shown), text
     except SyntaxError as error:
         raise SourceError(
-            shown, f"syntax error at {error.lineno}:{error.offset}: {error.msg}"
+            shown,
+            f"syntax error at {error.lineno}:{error.offset}: {error.msg}",
+            final=error.msg in _NO_PYTHON_ACCEPTS,
         ) from None
-    except (ValueError, RecursionError, MemoryError) as error:
-        raise SourceError(shown, f"cannot parse: {error}") from None
+    except ValueError as error:  # a NUL byte, before Python 3.12
+        raise SourceError(shown, f"cannot parse: {error}", final=True) from None
+    except (RecursionError, MemoryError):
+        raise SourceError(shown, "too deeply nested for Python's parser", final=True) from None
+
+
+def too_deep_for_libcst(data: bytes) -> bool:
+    """Whether a logical line holds more operators than libcst's native parser is
+    known to survive. Only asked of files CPython could not parse (their depth is
+    otherwise bounded by CPython's own parser, which refuses such files cleanly)."""
+    count = 0
+    try:
+        for token in tokenize.tokenize(io.BytesIO(data).readline):
+            if token.type == tokenize.OP:
+                count += 1
+                if count > MAX_OPERATORS_PER_LINE:
+                    return True
+            elif token.type == tokenize.NEWLINE:
+                count = 0
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError, LookupError):
+        return False  # libcst's parser reports these as the syntax errors they are
+    return False
