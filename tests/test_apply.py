@@ -450,22 +450,39 @@ def test_a_file_edited_during_the_run_is_kept(
     assert [h.name for h in repo.heads] == ["main"] and repo.active_branch.name == "main"
 
 
+@pytest.mark.parametrize("target_in_run", [True, False])
 def test_symlinked_files_are_not_written_through(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target_in_run: bool
 ) -> None:
+    """The link stays a link. When the file it links to is rewritten too, that covers
+    it; when not (excluded here), the link is one error line."""
     repo = make_repo(tmp_path, FILES)
     (tmp_path / "linked.py").symlink_to(tmp_path / "app" / "worker.py")
     repo.git.add("linked.py")
     repo.git.commit("-q", "-m", "link")
+    excluded = [] if target_in_run else ["--exclude", "app/worker.py"]
     result = unjam(
-        tmp_path, monkeypatch, "apply", ".", "--yes", "--branch", "b", "--format", "json"
+        tmp_path,
+        monkeypatch,
+        "apply",
+        ".",
+        "--yes",
+        "--branch",
+        "b",
+        "--format",
+        "json",
+        *excluded,
     )
-    assert result.code == 2  # the skipped link is reported as an error line
     assert "linked.py" not in json.loads(result.out)["totals"]["changed_files"]
-    assert "linked.py: is a symlink; apply does not write through links" in result.err
+    said = "linked.py: is a symlink; unjam does not write through links"
+    if target_in_run:
+        assert result.code == 0 and said not in result.err
+        assert "    await asyncio.sleep(0.1)\n" in repo.git.show("b:app/worker.py")
+    else:
+        assert result.code == 2 and said in result.err
+        assert repo.git.show("b:app/worker.py") == WORKER.rstrip("\n")
     assert (tmp_path / "linked.py").is_symlink()
     assert repo.git.ls_tree("b", "linked.py").startswith("120000")
-    assert "    await asyncio.sleep(0.1)\n" in repo.git.show("b:app/worker.py")
 
 
 def test_undo_carries_on_past_a_failing_step() -> None:
@@ -543,3 +560,19 @@ def test_a_path_given_through_a_linked_parent_is_not_written(
     result = unjam(root, monkeypatch, "apply", "linked/sub", "--yes", "--no-commit")
     assert result.code == 2 and "outside the folders given" in result.err
     assert (outside / "sub" / "worker.py").read_text() == WORKER
+
+
+def test_the_diff_of_a_tree_with_a_linked_file_applies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The link is not in the patch (the file it links to is): git would refuse a
+    patch that writes text into a symlink."""
+    repo = make_repo(tmp_path, FILES)
+    (tmp_path / "linked.py").symlink_to(tmp_path / "app" / "worker.py")
+    repo.git.add("linked.py")
+    repo.git.commit("-q", "-m", "link")
+    result = unjam(tmp_path, monkeypatch, "diff", ".")
+    assert result.code == 1, result.err
+    assert "linked.py" not in result.out
+    (tmp_path / "change.patch").write_text(result.out)
+    repo.git.apply("--check", "change.patch")

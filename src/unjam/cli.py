@@ -41,7 +41,14 @@ from unjam.gitflow import (
     check_ready,
     open_repository,
 )
-from unjam.migrate import Prepared, changes_from, execute, prepare, write_only
+from unjam.migrate import (
+    Prepared,
+    changes_from,
+    execute,
+    link_refusal,
+    prepare,
+    write_only,
+)
 from unjam.packages import Layout, UnknownCodemod, choose_passes, layout, parse_shard
 from unjam.report import Finding, Format, findings_from, render, unhandled_blocking
 from unjam.runner import Analysis, FileResult, Profile, Runner, collector_tuned, shown_path
@@ -456,7 +463,12 @@ def diff(
         if output_format not in ("diff", "json"):
             raise Usage(f"--format must be diff or json, not {output_format!r}")
         analysis, results, errors = _run(session)
-        changed = [r for r in results if r.changed]
+        changed = []
+        for result in (r for r in results if r.changed):
+            if not Path(result.path).is_symlink():
+                changed.append(result)
+            elif (refusal := link_refusal(result, results)) is not None:
+                errors.append(refusal)
         report = _package_report("diff", session, analysis, results, errors)
         if output_format == "json":
             sys.stdout.write(report.to_json())

@@ -6,7 +6,9 @@ import difflib
 import io
 import re
 
-_LINES = re.compile(rb"[^\r\n]*(?:\r\n|\n|\r)|[^\r\n]+$")
+#: Lines as git counts them: ended by ``\n`` only. A ``\r`` (CRLF files, or files of
+#: CR-only line breaks, which git sees as one long line) is part of the line.
+_LINES = re.compile(rb"[^\n]*\n|[^\n]+$")
 NO_NEWLINE = b"\\ No newline at end of file\n"
 
 
@@ -18,7 +20,8 @@ def unified_diff(path: str, before: bytes, after: bytes, context: int = 3) -> by
     """A ``diff --git`` style patch for one file (``a/`` and ``b/`` prefixes, -p1)."""
     old, new = _lines(before), _lines(after)
     out = io.BytesIO()
-    header = f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n".encode()
+    old_name, new_name = _quoted(f"a/{path}"), _quoted(f"b/{path}")
+    header = f"diff --git {old_name} {new_name}\n--- {old_name}\n+++ {new_name}\n".encode()
     wrote_header = False
     for group in difflib.SequenceMatcher(None, old, new, autojunk=False).get_grouped_opcodes(
         context
@@ -42,8 +45,39 @@ def unified_diff(path: str, before: bytes, after: bytes, context: int = 3) -> by
 
 def _emit(out: io.BytesIO, mark: bytes, line: bytes) -> None:
     out.write(mark + line)
-    if not line.endswith((b"\n", b"\r")):
+    if not line.endswith(b"\n"):
         out.write(b"\n" + NO_NEWLINE)
+
+
+#: git's C-style escapes in quoted paths.
+_ESCAPES = {
+    "\a": "\\a",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\v": "\\v",
+    "\f": "\\f",
+    "\r": "\\r",
+    '"': '\\"',
+    "\\": "\\\\",
+}
+
+
+def _quoted(name: str) -> str:
+    """A path as git writes it in a patch header: as it is, unless it holds a double
+    quote, a backslash, a control character or a non-ASCII one (``core.quotePath``,
+    on by default); then in double quotes with C escapes, other bytes in octal."""
+    if all(" " <= char < "\x7f" and char not in '"\\' for char in name):
+        return name
+    parts = []
+    for char in name:
+        if char in _ESCAPES:
+            parts.append(_ESCAPES[char])
+        elif " " <= char < "\x7f":
+            parts.append(char)
+        else:
+            parts.extend(f"\\{byte:03o}" for byte in char.encode("utf-8", "surrogateescape"))
+    return '"' + "".join(parts) + '"'
 
 
 def _range(start: int, stop: int) -> str:

@@ -54,7 +54,8 @@ def changes_from(
             continue
         path = Path(result.path)
         if path.is_symlink():
-            skipped.append(f"{result.shown}: is a symlink; apply does not write through links")
+            if (refusal := link_refusal(result, results)) is not None:
+                skipped.append(refusal)
             continue
         real = Path(os.path.realpath(path))
         if boundaries and not any(real.is_relative_to(root) for root in boundaries):
@@ -72,6 +73,16 @@ def changes_from(
             )
         )
     return changes, skipped
+
+
+def link_refusal(result: FileResult, results: Sequence[FileResult]) -> str | None:
+    """For a changed file that is a symlink (writing it would replace the link with a
+    file; a patch of it would not apply): None when the file it links to is in the
+    run too (its own change covers it), else the line that says it is left."""
+    real = os.path.realpath(result.path)
+    if any(other is not result and os.path.realpath(other.path) == real for other in results):
+        return None
+    return f"{result.shown}: is a symlink; unjam does not write through links"
 
 
 def _real_root(target: Path) -> Path:

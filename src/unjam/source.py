@@ -91,7 +91,12 @@ def parse_source(data: bytes, shown: str, python_accepts: bool = False) -> cst.M
     parsed this very text, so libcst may skip checking each node it builds
     (``trusted_parse``)."""
     try:
-        return parse_trusted(data) if python_accepts else cst.parse_module(data)
+        module = parse_trusted(data) if python_accepts else cst.parse_module(data)
+        if not module.has_trailing_newline and data.endswith(b"\r"):
+            # libcst reads a file of CR-only line breaks as one without a last line
+            # break, and would write it back without its final ``\r``
+            module = module.with_changes(has_trailing_newline=True)
+        return module
     except cst.ParserSyntaxError as error:
         python_ast(data, shown)  # CPython's message is clearer, where it has one
         message = str(error.message).splitlines()[0] if error.message else "invalid syntax"
