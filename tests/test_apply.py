@@ -332,7 +332,8 @@ def test_interruption_between_two_writes_leaves_the_repo_as_it_was(
     calls = _second_write(monkeypatch, act)
     result = unjam(tmp_path, monkeypatch, "apply", ".", "--yes", "--branch", "b")
     assert len(calls) >= 2  # the landing did write before it was stopped
-    assert result.code == 2 and message in result.err, result.err
+    interrupted = "interrupted" in message
+    assert result.code == (130 if interrupted else 2) and message in result.err, result.err
     assert snapshot(repo) == before
     assert not list(tmp_path.rglob("*.unjam-tmp"))
 
@@ -344,7 +345,7 @@ def test_interrupted_no_commit_restores_the_files(
     before = snapshot(repo)
     _second_write(monkeypatch, _raise_interrupt)
     result = unjam(tmp_path, monkeypatch, "apply", ".", "--yes", "--no-commit")
-    assert result.code == 2
+    assert result.code == 130
     assert snapshot(repo) == before
 
 
@@ -425,7 +426,7 @@ def test_a_failure_after_checkout_returns_to_the_original_branch(
 
     monkeypatch.setattr(gitflow.Landing, "_checkout", checkout_then_fail)
     result = unjam(tmp_path, monkeypatch, "apply", ".", "--yes", "--base", old, "--branch", "b")
-    assert result.code == 2 and "interrupted; nothing was changed" in result.err
+    assert result.code == 130 and "interrupted; nothing was changed" in result.err
     assert snapshot(repo) == before
 
 
@@ -576,3 +577,22 @@ def test_the_diff_of_a_tree_with_a_linked_file_applies(
     assert "linked.py" not in result.out
     (tmp_path / "change.patch").write_text(result.out)
     repo.git.apply("--check", "change.patch")
+
+
+def test_a_file_in_a_submodule_is_one_line_saying_where_to_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library = tmp_path / "library"
+    make_repo(library, {"route.py": WORKER})
+    root = tmp_path / "main"
+    repo = make_repo(root, FILES)
+    repo.git.execute(
+        ["git", "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(library), "lib"]
+    )
+    repo.git.commit("-q", "-m", "library")
+    result = unjam(root, monkeypatch, "apply", ".", "--yes", "--branch", "b")
+    assert result.code == 2
+    assert "lib/route.py: belongs to the git repository in lib (a submodule" in result.err
+    assert "not in the base commit" not in result.err
+    assert "    await asyncio.sleep(0.1)\n" in repo.git.show("b:app/worker.py")
+    assert (root / "lib" / "route.py").read_text() == WORKER

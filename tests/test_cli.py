@@ -396,3 +396,23 @@ def test_test_files_named_on_the_command_line_are_reported(tmp_path: Path) -> No
     code, out, _ = invoke("diff", str(project / "tests"), "--jobs", "1")
     assert code == 1
     assert "tests/test_main.py" in out and "app/main.py" not in out
+
+
+def test_ctrl_c_while_starting_is_one_line_and_130() -> None:
+    """An interrupt while the command line's libraries load (typer, rich, libcst)."""
+    script = (
+        "import builtins\n"
+        "real = builtins.__import__\n"
+        "def interrupted(name, *args, **kwargs):\n"
+        "    if name == 'unjam.cli':\n"
+        "        raise KeyboardInterrupt\n"
+        "    return real(name, *args, **kwargs)\n"
+        "builtins.__import__ = interrupted\n"
+        "from unjam.entry import main\n"
+        "main()\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert ran.returncode == 130
+    assert ran.stderr == "unjam: interrupted; nothing was changed\n"

@@ -393,3 +393,30 @@ def test_deep_or_unparseable_files_are_one_line_and_the_rest_is_reported(
     assert reason in line
     assert "ok.py:" in result.stdout  # every other file is still reported
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_folder_that_cannot_be_listed_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its files would otherwise be missed without a word (and the exit code would
+    say nothing was wrong)."""
+    from typer.testing import CliRunner
+
+    from unjam.cli import app
+
+    (tmp_path / "ok.py").write_text(DEEP_ROUTE.format(expression="1"))
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "hidden.py").write_text(DEEP_ROUTE.format(expression="2"))
+    real_scandir = os.scandir
+
+    def scandir(path: object = ".") -> object:
+        if Path(str(path)).name == "secret":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["check", ".", "--jobs", "1"])
+    assert result.exit_code == 2
+    assert "secret: cannot list the folder (permission denied)" in result.stderr
+    assert "ok.py:" in result.stdout

@@ -236,6 +236,32 @@ def test_workers_stop_when_their_parent_is_killed(tmp_path: Path) -> None:
     assert not any(_running(pid) for pid in pids), "orphaned workers still wait for work"
 
 
+_KILLED_WHILE_WORKING = """
+import multiprocessing, os, signal, threading, time
+from unjam.workers import Workers
+
+
+def slow(item):
+    time.sleep(0.5)
+    return "x" * 1_000_000
+
+
+if __name__ == "__main__":
+    workers = Workers(2, id, None, multiprocessing.get_context("fork"))
+    threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGKILL)).start()
+    list(workers.map(slow, [1, 2]))
+"""
+
+
+def test_workers_whose_parent_died_meanwhile_leave_quietly(tmp_path: Path) -> None:
+    """Their replies have nowhere to go: no ``BrokenPipeError`` on the user's terminal."""
+    script = tmp_path / "killed.py"
+    script.write_text(_KILLED_WHILE_WORKING)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == -9
+    assert done.stderr == ""
+
+
 def test_a_task_that_raises_stops_the_run_with_its_traceback(workers: Workers[str]) -> None:
     with pytest.raises(WorkerError, match="three is not allowed"):
         list(workers.map(_fail_on_three, list(range(10))))

@@ -1,3 +1,3 @@
-from unjam.cli import main
+from unjam.entry import main
 
 main()

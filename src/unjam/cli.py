@@ -32,6 +32,7 @@ from unjam.commits import Change, SplitBy
 from unjam.config import HTTP_CLIENTS, ConfigError, find_pyproject, load_config
 from unjam.diff import unified_diff
 from unjam.discovery import discover, is_test_file
+from unjam.entry import EXIT_INTERRUPTED
 from unjam.gitflow import (
     GitRefusal,
     Interrupted,
@@ -257,6 +258,10 @@ def _session(options: RunOptions, every_route: bool = False) -> Session:
         profiles={p.name: Profile(p.passes, p.options) for p in usable},
     )
     problems = tuple(f"{m}: no such file or directory" for m in found.missing)
+    problems += tuple(
+        f"{shown_path(folder, Path.cwd())}: cannot list the folder ({why.lower()})"
+        for folder, why in found.unreadable
+    )
     problems += tuple(f"{loop}: symlink loop" for loop in loops)
     return Session(targets, whole, focus, passes, runner, sharding, problems)
 
@@ -399,7 +404,7 @@ def _guard(command: Callable[[], int]) -> None:
         raise typer.Exit(EXIT_ERROR) from None
     except (Interrupted, KeyboardInterrupt, typer.Abort):  # Abort: Ctrl-C at a prompt
         _say("unjam: interrupted; nothing was changed")
-        raise typer.Exit(EXIT_ERROR) from None
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     raise typer.Exit(code)
 
 

@@ -48,6 +48,7 @@ class SourceFile:
 class Discovered:
     files: tuple[SourceFile, ...]
     missing: tuple[Path, ...]  # arguments that do not exist
+    unreadable: tuple[tuple[Path, str], ...] = ()  # folders that could not be listed, why
 
 
 def git_root(start: Path) -> Path | None:
@@ -122,6 +123,7 @@ def discover(
     ignores = _Ignores(excludes, base)
     found: dict[Path, SourceFile] = {}
     missing: list[Path] = []
+    unreadable: list[tuple[Path, str]] = []
     for given in paths:
         absolute = Path(os.path.abspath(given))
         if not absolute.exists() and not absolute.is_symlink():
@@ -131,16 +133,24 @@ def discover(
             found.setdefault(absolute, SourceFile(absolute, absolute.stem, ""))
             continue
         if absolute.is_dir():
-            for file in _walk(absolute, ignores):
+            for file in _walk(absolute, ignores, unreadable):
                 found.setdefault(file, source_file(file, absolute))
         else:
             found.setdefault(absolute, source_file(absolute, absolute.parent))
-    return Discovered(tuple(sorted(found.values(), key=lambda f: f.path)), tuple(missing))
+    return Discovered(
+        tuple(sorted(found.values(), key=lambda f: f.path)), tuple(missing), tuple(unreadable)
+    )
 
 
-def _walk(root: Path, ignores: _Ignores) -> Iterator[Path]:
+def _walk(root: Path, ignores: _Ignores, unreadable: list[tuple[Path, str]]) -> Iterator[Path]:
+    """The Python files under ``root``; a folder that cannot be listed goes into
+    ``unreadable`` (the files in it would otherwise be missed without a word)."""
     repository = git_root(root)
-    for folder, dirs, files in os.walk(root, followlinks=False):
+
+    def failed(error: OSError) -> None:
+        unreadable.append((Path(error.filename or root), error.strerror or str(error)))
+
+    for folder, dirs, files in os.walk(root, followlinks=False, onerror=failed):
         here = Path(folder)
         dirs[:] = sorted(d for d in dirs if not ignores.ignored(here / d, True, repository))
         for name in sorted(files):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from unjam.batch import Commit
 from unjam.commits import Change, PlannedCommit, SplitBy, default_branch, plan
+from unjam.discovery import git_root
 from unjam.gitflow import (
     GitRefusal,
     Landing,
@@ -63,6 +64,14 @@ def changes_from(
             skipped.append(
                 f"{result.shown}: is {real}, outside {where} (through a linked folder); "
                 "apply does not write there"
+            )
+            continue
+        owner = git_root(real.parent) if repository else None
+        if repository and owner is not None and owner.resolve() != repository.root:
+            skipped.append(
+                f"{result.shown}: belongs to the git repository in {os.path.relpath(owner)} "
+                "(a submodule or a repository of its own), not to the one being committed "
+                "to; run apply there"
             )
             continue
         relative = repository.relative(path) if repository else result.shown

@@ -68,11 +68,13 @@ def _serve(
             continue
         function, tasks = payload
         try:
-            done = [(index, function(item)) for index, item in tasks]
+            reply: tuple[str, Any] = ("done", [(index, function(item)) for index, item in tasks])
         except BaseException:  # reported to the parent, which stops the run
-            connection.send(("error", traceback.format_exc()))
-            continue
-        connection.send(("done", done))
+            reply = ("error", traceback.format_exc())
+        try:
+            connection.send(reply)
+        except OSError:  # the parent is gone (killed): nobody to tell, nothing to say
+            return
 
 
 def _stop(
