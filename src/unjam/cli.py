@@ -51,6 +51,7 @@ from unjam.migrate import (
     write_only,
 )
 from unjam.packages import Layout, UnknownCodemod, choose_passes, layout, parse_shard
+from unjam.recovery import records_near, recover
 from unjam.report import Finding, Format, findings_from, render, unhandled_blocking
 from unjam.runner import Analysis, FileResult, Profile, Runner, collector_tuned, shown_path
 from unjam.workers import WorkerError
@@ -218,6 +219,7 @@ def _session(options: RunOptions, every_route: bool = False) -> Session:
     paths, select, ignore = options.paths, options.select, options.ignore
     http_client, config_path, shard = options.http_client, options.config, options.shard
     given = paths or [Path(".")]
+    _recover([*given, Path(".")])
     loops = tuple(target for target in given if _is_loop(target))
     targets = [target for target in given if target not in loops]
     if http_client is not None and http_client not in HTTP_CLIENTS:
@@ -264,6 +266,18 @@ def _session(options: RunOptions, every_route: bool = False) -> Session:
     )
     problems += tuple(f"{loop}: symlink loop" for loop in loops)
     return Session(targets, whole, focus, passes, runner, sharding, problems)
+
+
+def _recover(paths: list[Path]) -> int:
+    """Before anything else: put back what an `unjam apply` killed while landing
+    changed (see ``unjam.recovery``), and say so. How many landings were put back."""
+    done = 0
+    for folder in records_near(paths):
+        said = recover(folder)
+        if said is not None:
+            _say(f"unjam: {said}")
+            done += 1
+    return done
 
 
 def _is_loop(path: Path) -> bool:
@@ -524,6 +538,13 @@ def apply(
     no_commit: Annotated[
         bool, typer.Option("--no-commit", help="Write the working tree only; no git.")
     ] = False,
+    abort: Annotated[
+        bool,
+        typer.Option(
+            "--abort",
+            help="Put back what an apply killed while landing changed (any command does).",
+        ),
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     output_format: Annotated[
         str, typer.Option("--format", help="text, or json (the per-package report on stdout).")
@@ -538,6 +559,10 @@ def apply(
     def command() -> int:
         import git  # GitPython: only apply needs it, and it is slow to import
 
+        if abort:
+            if not _recover([*(paths or [Path(".")]), Path(".")]):
+                _say("unjam: no landing was cut short here; nothing to put back")
+            return EXIT_CLEAN
         if output_format not in ("text", "json"):
             raise Usage(f"--format must be text or json, not {output_format!r}")
         if not yes and not _interactive():

@@ -26,6 +26,7 @@ from typing import IO, TYPE_CHECKING
 from unjam.atomic import interrupts_deferred, write_atomically
 from unjam.batch import Commit
 from unjam.commits import PlannedCommit
+from unjam.recovery import Journal, PlannedFile, journal_folder
 
 if TYPE_CHECKING:
     import git
@@ -262,18 +263,38 @@ class Landing:
         """Create the ``tips`` branches; if ``checkout`` names one of them, move the user
         onto it with ``files`` (path, relative, before, after) written. All or nothing,
         with interrupts held off until it is done or undone."""
-        with self._all_or_nothing():
+        repository = self._git()
+        in_place = checkout is not None and base == repository.head_commit
+        mode = None if checkout is None else ("in_place" if in_place else "checkout")
+        relative = [entry[1] for entry in files]
+        index = (
+            repository.repo.git.ls_tree("-z", repository.head_commit, "--", *relative)
+            if in_place
+            else ""
+        )
+        journal = Journal(journal_folder(Path(repository.repo.git_dir), []), repository.root)
+        journal.begin(
+            _planned(files) if in_place else [],
+            branches=tips,
+            head_branch=repository.head_branch,
+            head_commit=repository.head_commit,
+            index=index,
+            checkout=mode,
+        )
+        with _recorded(journal), self._all_or_nothing():
             for branch, sha in tips.items():
                 self._create_branch(branch, sha)
             if checkout is not None:
-                if base == self._git().head_commit:
+                if in_place:
                     self._switch_in_place(checkout, files)
                 else:
                     self._checkout(checkout)
 
     def write_tree_only(self, files: Sequence[tuple[Path, str, bytes, bytes]]) -> None:
         """``--no-commit``: the files only, all or nothing."""
-        with self._all_or_nothing():
+        journal = Journal(journal_folder(None, [entry[0] for entry in files]))
+        journal.begin(_planned(files))
+        with _recorded(journal), self._all_or_nothing():
             self._write_files(files)
 
     @contextmanager
@@ -369,6 +390,24 @@ class Landing:
         run.checkout("--quiet", branch)
         original = repository.head_branch or repository.head_commit
         self.journal.append(lambda: run.checkout("--quiet", original))
+
+
+def _planned(files: Sequence[tuple[Path, str, bytes, bytes]]) -> list[PlannedFile]:
+    return [PlannedFile(path, relative, before, after) for path, relative, before, after in files]
+
+
+@contextmanager
+def _recorded(journal: Journal) -> Iterator[None]:
+    """The on-disk record lives as long as the landing is neither done nor undone: an
+    undo that failed keeps it, so that the next run finishes the undo."""
+    try:
+        yield
+    except UndoIncomplete:
+        raise
+    except BaseException:
+        journal.end()
+        raise
+    journal.end()
 
 
 def recorded(made: Sequence[tuple[PlannedCommit, str]]) -> list[Commit]:
