@@ -26,7 +26,7 @@ from typing import IO, TYPE_CHECKING
 from unjam.atomic import interrupts_deferred, write_atomically
 from unjam.batch import Commit
 from unjam.commits import PlannedCommit
-from unjam.recovery import Journal, PlannedFile, journal_folder
+from unjam.recovery import Journal, PlannedFile, index_info, journal_folder
 
 if TYPE_CHECKING:
     import git
@@ -371,13 +371,7 @@ class Landing:
     def _set_index(self, ls_tree: str) -> None:
         """Index entries from ``ls-tree -z`` output (``mode type sha\\tpath``)."""
         run = self._git().repo.git
-        lines = []
-        for entry in ls_tree.split("\0"):
-            if entry:
-                meta, _, path = entry.partition("\t")
-                mode, _, sha = meta.split()
-                lines.append(f"{mode} {sha}\t{path}\0")
-        with _stdin(None, "".join(lines).encode()) as stdin:
+        with _stdin(None, index_info(ls_tree)) as stdin:
             run.update_index("-z", "--index-info", istream=stdin)
         with suppress(_gitpython().GitCommandError):  # other files need updating: theirs to stage
             run.update_index("-q", "--refresh")

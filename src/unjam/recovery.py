@@ -215,6 +215,18 @@ def _restore_files(folder: Path, record: dict[str, object]) -> tuple[int, list[s
     return restored, kept
 
 
+def index_info(ls_tree: str) -> bytes:
+    """``git update-index -z --index-info`` input from ``git ls-tree -z`` output
+    (``mode type sha\\tpath`` entries)."""
+    lines = []
+    for entry in ls_tree.split("\0"):
+        if entry:
+            meta, _, path = entry.partition("\t")
+            mode, _, sha = meta.split()
+            lines.append(f"{mode} {sha}\t{path}\0")
+    return "".join(lines).encode()
+
+
 def _git(root: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         ["git", "-C", str(root), *args], input=stdin, capture_output=True, check=False
@@ -248,13 +260,7 @@ def _restore_git(root: Path, record: dict[str, object]) -> list[str]:
         done.append(f"HEAD back on {original or record.get('head_commit')}")
     index = str(record.get("index") or "")
     if index and record.get("checkout") == "in_place":
-        lines = []
-        for item in index.split("\0"):
-            if item:
-                meta, _, path = item.partition("\t")
-                mode, _, sha = meta.split()
-                lines.append(f"{mode} {sha}\t{path}\0")
-        _git(root, "update-index", "-z", "--index-info", stdin="".join(lines).encode())
+        _git(root, "update-index", "-z", "--index-info", stdin=index_info(index))
     removed = [
         name
         for name, sha in branches.items()
