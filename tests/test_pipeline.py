@@ -420,3 +420,20 @@ def test_a_folder_that_cannot_be_listed_is_one_line(
     assert result.exit_code == 2
     assert "secret: cannot list the folder (permission denied)" in result.stderr
     assert "ok.py:" in result.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_named_pipe_called_py_is_one_line_not_a_hang(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from unjam.cli import app
+
+    os.mkfifo(tmp_path / "pipe.py")
+    (tmp_path / "ok.py").write_text(DEEP_ROUTE.format(expression="1"))
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["check", ".", "--jobs", "1"])
+    assert result.exit_code == 2
+    assert "pipe.py: not a regular file" in result.stderr
+    assert "ok.py:" in result.stdout

@@ -11,6 +11,7 @@ import errno
 import io
 import os
 import re
+import stat
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,8 @@ def source_lines(text: str) -> list[str]:
 
 def read_source(path: Path, shown: str) -> bytes:
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # reading a FIFO would wait for ever
+            raise SourceError(shown, "not a regular file (a FIFO, socket or device)")
         data = path.read_bytes()
     except FileNotFoundError:
         if path.is_symlink():
