@@ -517,12 +517,16 @@ def test_json_report_names_the_branch_and_commits(
 
 
 def test_run_from_a_sub_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Paths are shown relative to where you stand and committed relative to the
-    repository root."""
+    """The patch's paths are relative to the repository root, as git reads them from
+    anywhere in the work tree; commits too."""
     repo = make_repo(tmp_path, {**FILES, "other/service.py": SERVICE})
+    diffed = unjam(tmp_path / "app", monkeypatch, "diff", ".")
+    assert "--- a/app/service.py" in diffed.out
+    (tmp_path / "change.patch").write_text(diffed.out)
+    repo.git.apply("--check", str(tmp_path / "change.patch"))
     result = unjam(tmp_path / "app", monkeypatch, "apply", ".", "--yes", "--branch", "b")
     assert result.code == 0, result.err
-    assert "--- a/service.py" in result.out  # the preview, relative to app/
+    assert "--- a/app/service.py" in result.out  # the preview
     changed = repo.git.diff("--name-only", "main", "b").split()
     assert changed == ["app/service.py", "app/worker.py"]  # other/ was not a target
 

@@ -10,7 +10,7 @@ import errno
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -31,7 +31,7 @@ from unjam.codemods import PASSES, Codemod, by_name
 from unjam.commits import Change, SplitBy
 from unjam.config import HTTP_CLIENTS, ConfigError, find_pyproject, load_config
 from unjam.diff import unified_diff
-from unjam.discovery import discover, is_test_file
+from unjam.discovery import PROJECT_MARKERS, discover, git_root, is_test_file
 from unjam.entry import EXIT_INTERRUPTED
 from unjam.gitflow import (
     GitRefusal,
@@ -149,7 +149,10 @@ class Session:
         None when that is every file."""
         base = self.runner.base
         chosen: set[str] = set()
-        left_out = self.shard is not None
+        # a shard, or paths that name part of the project
+        left_out = sum(map(len, self.focus.files.values())) != sum(
+            map(len, self.layout.files.values())
+        )
         # Tests named on the command line are what the user asked about (as ruff
         # checks an excluded file passed to it by name).
         named = [path for path in map(Path.resolve, self.paths) if self._names_tests(path)]
@@ -240,10 +243,21 @@ def _session(options: RunOptions, every_route: bool = False) -> Session:
         sharding = parse_shard(shard) if shard is not None else None
     except (ConfigError, UnknownCodemod, ValueError) as error:
         raise Usage(str(error)) from None
-    found = discover(targets, tuple(options.exclude or ()))
+    # The analysis sees the whole project the paths are in; the paths only choose what
+    # is reported and rewritten (a caller out of view would change a decision).
+    roots = analysis_roots(targets)
+    # Named files, and folders reached through a link, are not met walking the roots.
+    named = [
+        t
+        for t in targets
+        if not Path(os.path.abspath(t)).is_dir() or os.path.realpath(t) != os.path.abspath(t)
+    ]
+    found = discover([*roots, *named], tuple(options.exclude or ()))
+    missing = [t for t in targets if not os.path.lexists(t)]
     base = Path.cwd()
-    whole = layout(found.files, targets, base, overrides, config_path)
-    focus = whole.sharded(*sharding) if sharding else whole
+    whole = layout(found.files, roots, base, overrides, config_path)
+    focus = whole.within([Path(os.path.abspath(t)) for t in targets])
+    focus = focus.sharded(*sharding) if sharding else focus
     usable = [p for p in whole.packages.values() if p.error is None]
     passes = tuple(p for p in PASSES if any(p in package.passes for package in usable))
     extra: dict[str, str] = {}
@@ -259,13 +273,38 @@ def _session(options: RunOptions, every_route: bool = False) -> Session:
         progress=_progress if err.is_terminal else None,
         profiles={p.name: Profile(p.passes, p.options) for p in usable},
     )
-    problems = tuple(f"{m}: no such file or directory" for m in found.missing)
+    problems = tuple(f"{m}: no such file or directory" for m in missing)
     problems += tuple(
         f"{shown_path(folder, Path.cwd())}: cannot list the folder ({why.lower()})"
         for folder, why in found.unreadable
     )
     problems += tuple(f"{loop}: symlink loop" for loop in loops)
     return Session(targets, whole, focus, passes, runner, sharding, problems)
+
+
+def analysis_roots(targets: Sequence[Path]) -> list[Path]:
+    """The projects the targets are in, each analysed whole: the nearest folder at or
+    above a target that holds a project marker (its package), looking no higher than
+    its git repository; else the repository; else the target's own folder. None is
+    kept inside another."""
+    found: set[Path] = set()
+    for target in targets:
+        absolute = Path(os.path.abspath(target))
+        folder = absolute if absolute.is_dir() else absolute.parent
+        ceiling = git_root(folder)
+        root = ceiling or folder
+        for candidate in (folder, *folder.parents):
+            if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
+                root = candidate
+                break
+            if candidate == ceiling:
+                break
+        found.add(root)
+    return sorted(
+        root
+        for root in found
+        if not any(root != other and root.is_relative_to(other) for other in found)
+    )
 
 
 def _recover(paths: list[Path]) -> int:
@@ -622,7 +661,7 @@ def _preview(changes: list[Change]) -> None:
         for site in change.sites:
             counts[site.codemod] = counts.get(site.codemod, 0) + 1
         grid.add_row(change.shown, ", ".join(f"{name} {n}" for name, n in counts.items()))
-    patch = b"".join(unified_diff(c.shown, c.before, c.after) for c in changes)
+    patch = b"".join(unified_diff(patch_path(c.path, c.shown), c.before, c.after) for c in changes)
     out = Console(highlight=False)
     if not out.is_terminal or not _interactive():
         _write_patch(patch)
@@ -701,7 +740,19 @@ def merge_reports(
 
 
 def _patch(changed: list[FileResult]) -> bytes:
-    return b"".join(unified_diff(r.shown, r.before, r.after or b"") for r in changed)
+    return b"".join(
+        unified_diff(patch_path(Path(r.path), r.shown), r.before, r.after or b"") for r in changed
+    )
+
+
+def patch_path(path: Path, shown: str) -> str:
+    """A file's path in a patch: relative to its repository's root, whatever folder
+    unjam runs in (``git apply`` reads a patch's paths from the root, also in a sub
+    folder); outside git, as shown (relative to where unjam runs, as ``patch -p1``
+    reads it)."""
+    absolute = Path(os.path.abspath(path))
+    root = git_root(absolute.parent)
+    return Path(os.path.relpath(absolute, root)).as_posix() if root else shown
 
 
 def _write_patch(patch: bytes) -> None:
@@ -751,7 +802,8 @@ def routes(
         profiles = {
             shown: session.runner.profiles[job.profile] for shown, job in analysis.jobs.items()
         }
-        rows = route_rows(analysis.project, profiles)
+        focused = {shown_path(f.path, session.runner.base) for f in session.focus.every_file()}
+        rows = route_rows(analysis.project, profiles, focused)
         if output_format == "json":
             sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         else:
@@ -762,12 +814,17 @@ def routes(
     _guard(command)
 
 
-def route_rows(project: Project, profiles: Mapping[str, Profile]) -> list[dict[str, object]]:
-    """``profiles``: each file's passes and options (by shown path)."""
+def route_rows(
+    project: Project, profiles: Mapping[str, Profile], files: set[str] | None = None
+) -> list[dict[str, object]]:
+    """``profiles``: each file's passes and options (by shown path); ``files``: the
+    shown paths whose callables are listed (None: all)."""
     kinds = project.kinds()
     rows: list[dict[str, object]] = []
     for route in project.routes():
         function = project.functions[route.function]
+        if files is not None and function.path not in files:
+            continue
         plan = project.plan(function, frozenset(kinds.get(route.function, ())))
         rows.append(
             {

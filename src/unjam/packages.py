@@ -79,6 +79,19 @@ class Layout:
     def errors(self) -> list[str]:
         return [p.error for p in self.packages.values() if p.error and self.files.get(p.name)]
 
+    def within(self, targets: Sequence[Path]) -> Layout:
+        """The files at or under ``targets`` (absolute paths), and their packages."""
+
+        def inside(path: Path) -> bool:
+            return any(path == target or path.is_relative_to(target) for target in targets)
+
+        files = {
+            name: kept
+            for name, found in self.files.items()
+            if (kept := [file for file in found if inside(file.path)])
+        }
+        return Layout({name: p for name, p in self.packages.items() if name in files}, files)
+
     def sharded(self, index: int, count: int) -> Layout:
         """The packages of shard ``index`` (1-based) of ``count``; see ``shard_of``."""
         kept = {name for name in self.packages if shard_of(name, count) == index}
