@@ -416,3 +416,25 @@ def test_ctrl_c_while_starting_is_one_line_and_130() -> None:
     )
     assert ran.returncode == 130
     assert ran.stderr == "unjam: interrupted; nothing was changed\n"
+
+
+@pytest.mark.parametrize("command", ["check", "diff", "apply", "routes", "merge-reports"])
+def test_help_is_plain_text_and_dash_h_works(command: str) -> None:
+    code, out, _ = invoke(command, "-h")
+    assert code == 0 and "Usage:" in out
+    assert "``" not in out  # docstrings' reStructuredText does not leak into --help
+
+
+def test_quiet_keeps_the_report_and_errors_only(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text("def (:\n")
+    code, out, err = invoke("check", str(DEMO), str(tmp_path / "broken.py"), "-q", "--jobs", "1")
+    assert code == 2 and "demote-sync" in out
+    assert "broken.py: syntax error" in err
+    assert "finding(s)" not in err  # no summary
+
+
+@pytest.mark.parametrize("command", ["check", "diff", "routes"])
+def test_what_goes_to_stdout_ends_with_a_line_break(command: str) -> None:
+    _, out, _ = invoke(command, str(DEMO), "--jobs", "1")
+    assert out and out.endswith("\n")
+    assert "\t" not in out.replace("\\t", "")

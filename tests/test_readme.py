@@ -59,3 +59,18 @@ def test_the_requests_example_is_what_the_pass_writes() -> None:
     for line in _shown(after):
         assert line in produced[position:], line
         position = produced.index(line, position) + 1
+
+
+def test_the_routes_shown_are_what_unjam_routes_prints_for_the_demo() -> None:
+    block = _block_after("## What it finds")
+    command, *lines = _shown(block)
+    assert command == "$ unjam routes fixtures/apps/demo"
+    printed = subprocess.run(
+        [sys.executable, "-m", "unjam", "routes", "fixtures/apps/demo"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.splitlines()
+    assert len(lines) >= 6
+    assert [line for line in lines if line not in printed] == []

@@ -66,10 +66,14 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 err = Console(stderr=True, highlight=False)
 
 Paths = Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: .)")]
+Quiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Only the report and errors: no summary, no progress.")
+]
 Select = Annotated[str | None, typer.Option("--select", help="Comma-separated codemods to run.")]
 Ignore = Annotated[str | None, typer.Option("--ignore", help="Comma-separated codemods to skip.")]
 Unsafe = Annotated[
@@ -125,6 +129,23 @@ NoPrefilter = Annotated[
 def _say(line: str) -> None:
     """One line on stderr, never wrapped: errors must stay greppable."""
     sys.stderr.write(line + "\n")
+
+
+@dataclass
+class _Chatter:
+    """Whether summaries, notes, tables on stderr and progress bars are shown
+    (``--quiet`` turns them off; the report and errors always show)."""
+
+    quiet: bool = False
+
+
+_chatter = _Chatter()
+
+
+def _note(line: str) -> None:
+    """A summary or a note: one line on stderr, unless ``--quiet``."""
+    if not _chatter.quiet:
+        _say(line)
 
 
 class Usage(Exception):
@@ -210,6 +231,7 @@ class RunOptions:
     shard: str | None = None
     include_tests: bool | None = None
     no_prefilter: bool = False
+    quiet: bool = False
 
     @classmethod
     def of(cls, parameters: Mapping[str, Any]) -> RunOptions:
@@ -221,6 +243,7 @@ class RunOptions:
 def _session(options: RunOptions, every_route: bool = False) -> Session:
     paths, select, ignore = options.paths, options.select, options.ignore
     http_client, config_path, shard = options.http_client, options.config, options.shard
+    _chatter.quiet = options.quiet
     given = paths or [Path(".")]
     _recover([*given, Path(".")])
     loops = tuple(target for target in given if _is_loop(target))
@@ -340,7 +363,7 @@ def _progress(label: str, total: int) -> Callable[[], None]:
 
 @contextmanager
 def _progress_bar() -> Iterator[None]:
-    if not err.is_terminal:
+    if not err.is_terminal or _chatter.quiet:
         yield
         return
     progress = Progress(
@@ -370,7 +393,7 @@ def _analyse(session: Session) -> Analysis:
     analysis.errors.extend(session.problems)
     if analysis.newer_syntax:
         python = f"{sys.version_info.major}.{sys.version_info.minor}"
-        _say(
+        _note(
             f"note: {analysis.newer_syntax} file(s) use syntax newer than Python {python}, "
             "which runs unjam; they are read with libcst, which is slower: run unjam with "
             "the project's own Python"
@@ -435,7 +458,7 @@ def _package_report(
 
 def _show_packages(report: RunReport, session: Session) -> None:
     """The per-package table on stderr, where a run spans more than one package."""
-    if len(report.packages) > 1 or report.shard is not None:
+    if (len(report.packages) > 1 or report.shard is not None) and not _chatter.quiet:
         _console(stderr=True).print(table(report, [codemod.NAME for codemod in session.passes]))
 
 
@@ -477,6 +500,7 @@ def check(
     shard: Shard = None,
     include_tests: IncludeTests = None,
     no_prefilter: NoPrefilter = False,
+    quiet: Quiet = False,
 ) -> None:
     """Report what the codemods would change, and what they refuse to and why."""
 
@@ -511,8 +535,9 @@ def diff(
         str, typer.Option("--format", help="diff (the patch) or json (the per-package report).")
     ] = "diff",
     no_prefilter: NoPrefilter = False,
+    quiet: Quiet = False,
 ) -> None:
-    """Dry run: print the rewrite as a unified diff (``git apply`` accepts it)."""
+    """Dry run: print the rewrite as a unified diff (git apply accepts it)."""
 
     options = RunOptions.of(locals())
 
@@ -535,7 +560,7 @@ def diff(
         _report_errors(errors)
         _show_packages(report, session)
         sites = sum(1 for r in changed for s in r.sites if s.fixed)
-        _say(
+        _note(
             f"{len(changed)} file(s) would change ({sites} site(s)); "
             f"{analysis.files_seen} file(s) scanned"
         )
@@ -589,6 +614,7 @@ def apply(
         str, typer.Option("--format", help="text, or json (the per-package report on stdout).")
     ] = "text",
     no_prefilter: NoPrefilter = False,
+    quiet: Quiet = False,
 ) -> None:
     """Show the diff, confirm, then write it on a new git branch with one commit per
     codemod (or per package); refuses, changing nothing, where that could lose work."""
@@ -719,7 +745,7 @@ def merge_reports(
     reports: Annotated[list[Path], typer.Argument(help="JSON reports (diff/apply --format json).")],
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
-    """Combine the JSON reports of a sharded run (``--shard I/N``) into one."""
+    """Combine the JSON reports of a sharded run (--shard I/N) into one."""
 
     def command() -> int:
         if output_format not in ("table", "json"):
@@ -863,26 +889,31 @@ def planned_action(plan: FunctionPlan, profile: Profile | None) -> str | None:
 
 
 def _route_table(rows: list[dict[str, object]]) -> None:
+    """A table on a terminal (as wide as it is: rich reads its size and ``COLUMNS``);
+    piped, plain lines: one per callable, its blocking calls and plan indented below,
+    no box characters, no tabs, nothing cut."""
+    out = _stdout()
+    if not out.is_terminal:
+        sys.stdout.write("".join(line + "\n" for row in rows for line in _route_lines(row)))
+        return
     table = Table(title="FastAPI callables", show_lines=False)
-    for column in (
-        "kind",
-        "method + path",
-        "function",
-        "file:line",
-        "def",
-        "awaits",
-        "blocking calls",
-        "action",
+    for column, wraps in (
+        ("kind", False),
+        ("method + path", True),
+        ("function", True),
+        ("file:line", True),
+        ("def", False),
+        ("awaits", False),
+        ("blocking calls", True),
+        ("action", True),
     ):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold" if wraps else "ellipsis", no_wrap=not wraps)
     for row in rows:
-        methods = ",".join(row["methods"]) if row["methods"] else ""  # type: ignore[arg-type]
-        path = row["path"] or ""
         blocking = row["blocking"]
         assert isinstance(blocking, list)
         table.add_row(
             str(row["kind"]),
-            f"{methods} {path}".strip(),
+            _route_path(row),
             str(row["function"]).rsplit(".", 1)[-1],
             str(row["location"]),
             "async" if row["async"] else "def",
@@ -890,7 +921,28 @@ def _route_table(rows: list[dict[str, object]]) -> None:
             "\n".join(blocking),
             str(row["action"] or ""),
         )
-    _stdout().print(table)
+    out.print(table)
+
+
+def _route_path(row: dict[str, object]) -> str:
+    methods = ",".join(row["methods"]) if row["methods"] else ""  # type: ignore[arg-type]
+    return f"{methods} {row['path'] or ''}".strip()
+
+
+def _route_lines(row: dict[str, object]) -> list[str]:
+    """One callable as plain lines (see ``_route_table``)."""
+    kind = "async def" if row["async"] else "def"
+    head = [str(row["kind"]), _route_path(row), str(row["function"]).rsplit(".", 1)[-1]]
+    lines = [
+        "  ".join(part for part in head if part)
+        + f"  {row['location']}  {kind}, {row['awaits']} await(s)"
+    ]
+    blocking = row["blocking"]
+    assert isinstance(blocking, list)
+    lines += [f"    blocks: {call}" for call in blocking]
+    if row["action"]:
+        lines.append(f"    plan: {row['action']}")
+    return lines
 
 
 def _stdout() -> Console:
@@ -950,7 +1002,7 @@ def _summary(total: int, fixable: int, analysis: Analysis, errors: list[str]) ->
     parts = [f"{total} finding(s), {fixable} fixable", f"{analysis.files_seen} file(s) scanned"]
     if errors:
         parts.append(f"{len(errors)} error(s)")
-    _say("; ".join(parts))
+    _note("; ".join(parts))
 
 
 def _exit_code(pending: bool, errors: list[str]) -> int:
