@@ -315,8 +315,9 @@ def test_check_rewrites_the_trees_the_analysis_parsed(
     parsed = log.read_text().split()
     assert set(parsed) == {f"routes{i}.py" for i in range(12)}
     # Parsing every file again would be 24; a worker that runs out of its own files
-    # takes (and parses) a few of the other's. In one process, nothing is parsed again.
-    assert len(parsed) <= (16 if jobs > 1 else 12), sorted(parsed)
+    # takes (and parses) some of the other's: a few, or more on a loaded machine (the
+    # bound of 16 failed under a parallel test run). In one process, nothing again.
+    assert len(parsed) < (24 if jobs > 1 else 13), sorted(parsed)
     assert analysis.workers is None
 
 
