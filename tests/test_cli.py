@@ -82,10 +82,12 @@ def test_missing_path_is_an_error(tmp_path: Path) -> None:
 def test_unknown_codemod_is_a_usage_error(tmp_path: Path) -> None:
     code, _, err = invoke("check", str(tmp_path), "--select", "no-such-pass")
     assert code == 2
-    assert "unjam: unknown codemod 'no-such-pass'" in err
+    assert "unjam: unknown code 'no-such-pass'" in err
     code, _, err = invoke("explain", "no-such-pass")
     assert code == 2
-    assert "unknown codemod 'no-such-pass'" in err
+    assert "unknown code 'no-such-pass'" in err
+    code, _, err = invoke("check", str(tmp_path), "--ignore", "demote-snyc")
+    assert code == 2 and "unknown code 'demote-snyc' (did you mean 'demote-sync'?)" in err
 
 
 def test_config_error_is_one_line_with_the_file(tmp_path: Path) -> None:
@@ -438,3 +440,61 @@ def test_what_goes_to_stdout_ends_with_a_line_break(command: str) -> None:
     _, out, _ = invoke(command, str(DEMO), "--jobs", "1")
     assert out and out.endswith("\n")
     assert "\t" not in out.replace("\\t", "")
+
+
+BLOCKING_ROUTE = """\
+import asyncio
+import time
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/")
+async def index():
+    await asyncio.sleep(0)
+    time.sleep(1){comment}
+"""
+
+
+def test_extend_select_adds_to_the_defaults_and_to_select(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(BLOCKING_ROUTE.format(comment=""))
+    _, narrow, _ = invoke("check", str(tmp_path), "--select", "demote-sync", "--jobs", "1")
+    assert "blocking-call" in narrow and "offload-blocking" not in narrow
+    _, wider, _ = invoke(
+        "check", str(tmp_path), "--select", "demote-sync", "--extend-select", "offload-blocking"
+    )
+    assert "offload-blocking" in wider
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.unjam]\nselect = ['demote-sync']\nextend-select = ['offload-blocking']\n"
+    )
+    _, configured, _ = invoke("check", str(tmp_path), "--jobs", "1")
+    assert "offload-blocking" in configured
+
+
+def test_blocking_call_is_a_code_like_the_codemods(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(BLOCKING_ROUTE.format(comment=""))
+    _, shown, _ = invoke("check", str(tmp_path), "--select", "demote-sync", "--jobs", "1")
+    assert "blocking-call" in shown
+    code, quiet, _ = invoke(
+        "check", str(tmp_path), "--select", "demote-sync", "--ignore", "blocking-call"
+    )
+    assert code == 0 and quiet == ""
+    _, listed, _ = invoke("codemods")
+    assert "blocking-call" in listed and "detection only" in listed
+    code, page, _ = invoke("explain", "blocking-call")
+    assert code == 0 and "## What it does" in page and "## Fix safety" in page
+
+
+def test_an_unknown_code_in_a_suppression_is_warned_about_once(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(
+        BLOCKING_ROUTE.format(comment="  # unjam: ignore[ofload-blocking]")
+    )
+    (tmp_path / "n.py").write_text(
+        BLOCKING_ROUTE.format(comment="  # unjam: ignore[ofload-blocking]")
+    )
+    _, out, err = invoke("check", str(tmp_path), "--jobs", "1")
+    warnings = [line for line in err.splitlines() if "unknown code 'ofload-blocking'" in line]
+    assert len(warnings) == 1
+    assert "(did you mean 'offload-blocking'?)" in warnings[0]
+    assert "offload-blocking" in out  # it suppressed nothing

@@ -26,6 +26,7 @@ from unjam.analysis.catalog import is_blocking
 from unjam.analysis.model import Effect
 from unjam.analysis.names import short_name, shown_qualname
 from unjam.analysis.project import FunctionPlan, Project
+from unjam.analysis.suppression import ALL
 from unjam.batch import ReportError, RunReport, merge, package_report, read_report, table
 from unjam.codemods import PASSES, Codemod, by_name
 from unjam.commits import Change, SplitBy
@@ -50,9 +51,25 @@ from unjam.migrate import (
     prepare,
     write_only,
 )
-from unjam.packages import Layout, UnknownCodemod, choose_passes, layout, parse_shard
+from unjam.packages import (
+    Layout,
+    UnknownCodemod,
+    choose_passes,
+    codes,
+    layout,
+    nearest,
+    parse_shard,
+)
 from unjam.recovery import records_near, recover
-from unjam.report import Finding, Format, findings_from, render, unhandled_blocking
+from unjam.report import (
+    UNHANDLED,
+    UNHANDLED_DOC,
+    Finding,
+    Format,
+    findings_from,
+    render,
+    unhandled_blocking,
+)
 from unjam.runner import Analysis, FileResult, Profile, Runner, collector_tuned, shown_path
 from unjam.workers import WorkerError
 
@@ -74,7 +91,14 @@ Paths = Annotated[list[Path] | None, typer.Argument(help="Files or folders (defa
 Quiet = Annotated[
     bool, typer.Option("--quiet", "-q", help="Only the report and errors: no summary, no progress.")
 ]
-Select = Annotated[str | None, typer.Option("--select", help="Comma-separated codemods to run.")]
+Select = Annotated[
+    str | None,
+    typer.Option("--select", help="Comma-separated codes to run (replaces the defaults)."),
+]
+ExtendSelect = Annotated[
+    str | None,
+    typer.Option("--extend-select", help="Comma-separated codes to add to the selection."),
+]
 Ignore = Annotated[str | None, typer.Option("--ignore", help="Comma-separated codemods to skip.")]
 Unsafe = Annotated[
     bool | None, typer.Option("--unsafe-fixes/--no-unsafe-fixes", help="Also apply unsafe fixes.")
@@ -221,6 +245,7 @@ class RunOptions:
 
     paths: list[Path] | None = None
     select: str | None = None
+    extend_select: str | None = None
     ignore: str | None = None
     unsafe_fixes: bool | None = None
     jobs: int | None = None
@@ -252,6 +277,7 @@ def _session(options: RunOptions, every_route: bool = False) -> Session:
         raise Usage(f"--http-client must be one of {', '.join(HTTP_CLIENTS)}")
     overrides = {
         "select": _names(select),
+        "extend_select": _names(options.extend_select),
         "ignore": _names(ignore),
         "unsafe_fixes": options.unsafe_fixes,
         "http_client": http_client,
@@ -262,7 +288,7 @@ def _session(options: RunOptions, every_route: bool = False) -> Session:
         # The configuration the run starts from must be usable; a broken one deeper in a
         # monorepo only skips its own package.
         load_config(config_path or find_pyproject(targets[0] if targets else Path(".")))
-        choose_passes(_names(select), _names(ignore) or ())
+        choose_passes(_names(select), _names(ignore) or (), _names(options.extend_select) or ())
         sharding = parse_shard(shard) if shard is not None else None
     except (ConfigError, UnknownCodemod, ValueError) as error:
         raise Usage(str(error)) from None
@@ -398,7 +424,23 @@ def _analyse(session: Session) -> Analysis:
             "which runs unjam; they are read with libcst, which is slower: run unjam with "
             "the project's own Python"
         )
+    _warn_unknown_codes(analysis)
     return analysis
+
+
+def _warn_unknown_codes(analysis: Analysis) -> None:
+    """A code no finding has in a ``# unjam: ignore[...]`` comment suppresses nothing:
+    said once per code, where it first appears, with the nearest code."""
+    known = {*codes(), ALL}
+    warned: set[str] = set()
+    for path, module in sorted(analysis.project.modules.items()):
+        for line, suppressed in sorted(dict(module.suppressed_lines).items()):
+            for code in sorted(suppressed - known - warned):
+                warned.add(code)
+                _say(
+                    f"unjam: warning: {path}:{line}: unknown code {code!r} in "
+                    f"`# unjam: ignore[...]`{nearest(code)}; it suppresses nothing"
+                )
 
 
 def _report_errors(errors: list[str]) -> None:
@@ -428,6 +470,13 @@ def _findings(session: Session, analysis: Analysis, results: list[FileResult]) -
     only = session.only()
     if only is not None:
         unhandled = [f for f in unhandled if f.path in only]
+    ignoring = {
+        shown_path(file.path, session.runner.base)
+        for name, files in session.focus.files.items()
+        if UNHANDLED in session.focus.packages[name].config.ignore
+        for file in files
+    }
+    unhandled = [f for f in unhandled if f.path not in ignoring]
     return sorted(findings + unhandled)
 
 
@@ -489,6 +538,7 @@ def _guard(command: Callable[[], int]) -> None:
 def check(
     paths: Paths = None,
     select: Select = None,
+    extend_select: ExtendSelect = None,
     ignore: Ignore = None,
     unsafe_fixes: Unsafe = None,
     jobs: Jobs = None,
@@ -522,6 +572,7 @@ def check(
 def diff(
     paths: Paths = None,
     select: Select = None,
+    extend_select: ExtendSelect = None,
     ignore: Ignore = None,
     unsafe_fixes: Unsafe = None,
     jobs: Jobs = None,
@@ -573,6 +624,7 @@ def diff(
 def apply(
     paths: Paths = None,
     select: Select = None,
+    extend_select: ExtendSelect = None,
     ignore: Ignore = None,
     unsafe_fixes: Unsafe = None,
     jobs: Jobs = None,
@@ -808,6 +860,7 @@ def _print_patch(out: Console, patch: bytes) -> None:
 def routes(
     paths: Paths = None,
     select: Select = None,
+    extend_select: ExtendSelect = None,
     ignore: Ignore = None,
     unsafe_fixes: Unsafe = None,
     jobs: Jobs = None,
@@ -966,6 +1019,12 @@ def codemods() -> None:
     for codemod in PASSES:
         default = "yes" if codemod.DEFAULT else "with --select"
         table.add_row(codemod.NAME, codemod.SAFETY.value, default, codemod.DESCRIPTION)
+    table.add_row(
+        UNHANDLED,
+        "detection only",
+        "yes",
+        "a blocking call in async code that no selected codemod handles",
+    )
     if not PASSES:
         _say("no codemods are registered")
     _stdout().print(table)
@@ -977,15 +1036,19 @@ def explain(name: Annotated[str, typer.Argument(help="A codemod name, e.g. demot
 
     def command() -> int:
         codemod = by_name().get(name)
-        if codemod is None:
+        if name == UNHANDLED:
+            text = f"# {UNHANDLED}\n\nFix safety: detection only\n\n{UNHANDLED_DOC}"
+        elif codemod is None:
             try:
                 choose_passes((name,), ())
             except UnknownCodemod as error:
                 raise Usage(str(error)) from None
             return EXIT_ERROR
-        text = (
-            f"# {codemod.NAME}\n\nFix safety: {codemod.SAFETY.value}\n\n{codemod.documentation()}\n"
-        )
+        else:
+            text = (
+                f"# {codemod.NAME}\n\nFix safety: {codemod.SAFETY.value}\n\n"
+                f"{codemod.documentation()}\n"
+            )
         out = Console()
         if out.is_terminal:
             from rich.markdown import Markdown  # a tenth of a second: only here

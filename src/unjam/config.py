@@ -22,6 +22,7 @@ HTTP_CLIENTS = ("httpx", "httpx2")
 KNOWN_KEYS = frozenset(
     {
         "select",
+        "extend-select",
         "ignore",
         "exclude",
         "extra-blocking",
@@ -37,6 +38,7 @@ KNOWN_KEYS = frozenset(
 @dataclass(frozen=True)
 class Config:
     select: tuple[str, ...] | None = None  # None: every codemod
+    extend_select: tuple[str, ...] = ()  # added to ``select`` (or to the default set)
     ignore: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     extra_blocking: dict[str, str] = field(default_factory=dict)
@@ -52,6 +54,8 @@ class Config:
         given = {key: value for key, value in overrides.items() if value is not None}
         if "exclude" in given:
             given["exclude"] = (*self.exclude, *given["exclude"])
+        if "extend_select" in given:
+            given["extend_select"] = (*self.extend_select, *given["extend_select"])
         return replace(self, **given)
 
 
@@ -116,7 +120,7 @@ def _unjam_table(document: dict[str, Any], path: Path) -> dict[str, Any] | None:
 
 #: What each key holds: the check and how the message names what it wants.
 _BOOLEANS = ("httpx-default-timeout", "unsafe-fixes", "include-tests")
-_LISTS = ("select", "ignore", "exclude", "gather-safe")
+_LISTS = ("select", "extend-select", "ignore", "exclude", "gather-safe")
 
 
 def parse_config(table: dict[str, Any], path: Path) -> Config:
@@ -149,6 +153,7 @@ def parse_config(table: dict[str, Any], path: Path) -> Config:
         )
     return Config(
         select=tuple(select) if select is not None else None,
+        extend_select=tuple(table.get("extend-select", [])),
         ignore=tuple(table.get("ignore", [])),
         exclude=tuple(table.get("exclude", [])),
         extra_blocking=dict(extra),

@@ -28,17 +28,37 @@ class UnknownCodemod(ValueError):
     """``select``/``ignore`` named a codemod that does not exist."""
 
 
-def choose_passes(select: Sequence[str] | None, ignore: Sequence[str]) -> tuple[type[Codemod], ...]:
+#: The finding kinds that are not a codemod: detection only (see ``report``).
+DETECTIONS = ("blocking-call",)
+
+
+def choose_passes(
+    select: Sequence[str] | None, ignore: Sequence[str], extend: Sequence[str] = ()
+) -> tuple[type[Codemod], ...]:
     """The passes to run, in the contract's order: ``select`` (or the default ones)
-    without ``ignore``."""
+    and ``extend`` without ``ignore``. Detection-only codes are known, not passes."""
     known = by_name()
-    for name in (*(select or ()), *ignore):
-        if name not in known:
-            listed = ", ".join(known) or "none yet"
-            raise UnknownCodemod(f"unknown codemod {name!r} (known: {listed})")
+    for name in (*(select or ()), *ignore, *extend):
+        if name not in known and name not in DETECTIONS:
+            raise UnknownCodemod(
+                f"unknown code {name!r}{nearest(name)} (known: {', '.join(codes())})"
+            )
     default = {name for name, codemod in known.items() if codemod.DEFAULT}
-    wanted = set(select) if select is not None else default
+    wanted = (set(select) if select is not None else default) | set(extend)
     return tuple(p for p in PASSES if p.NAME in wanted and p.NAME not in ignore)
+
+
+def codes() -> list[str]:
+    """Every finding kind's code: the codemods in run order, then detection only."""
+    return [*(p.NAME for p in PASSES), *DETECTIONS]
+
+
+def nearest(name: str) -> str:
+    """``" (did you mean 'x'?)"`` for the closest known code, or nothing."""
+    import difflib
+
+    close = difflib.get_close_matches(name, codes(), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 @dataclass(frozen=True)
@@ -205,7 +225,7 @@ def _configure(
         return Package(root, name, Config(), error=f"{loaded} (package {name} skipped)")
     config = loaded.merged(**overrides)
     try:
-        passes = choose_passes(config.select, config.ignore)
+        passes = choose_passes(config.select, config.ignore, config.extend_select)
     except UnknownCodemod as error:
         where = config.source or "the command line"
         return Package(root, name, config, error=f"{where}: {error} (package {name} skipped)")

@@ -42,6 +42,29 @@ def findings_from(results: Iterable[tuple[str, Sequence[Site]]]) -> list[Finding
 
 #: Reported for a blocking call in async code that no selected codemod rewrote or explained.
 UNHANDLED = "blocking-call"
+UNHANDLED_DOC = """\
+## What it does
+Reports a call that blocks the event loop (the catalog's, or a project helper or method
+that makes one, however deep) inside an `async def`, where no selected codemod rewrote
+it or said why it stays.
+
+## Why is this bad?
+FastAPI runs `async def` routes, dependencies and handlers on the event loop. While
+one of them blocks, every request on that worker waits, health checks included.
+
+## Example
+```python
+@router.get("/report")
+async def report() -> dict:
+    await audit()
+    return {"size": len(render_pdf())}  # blocking-call: vendor.pdf.render blocks
+```
+
+## Fix safety
+Detection only: nothing is rewritten. Select the codemod that handles it (the message
+says none of the selected ones does), fix it by hand, or suppress the line with
+`# unjam: ignore[blocking-call]`. `--ignore blocking-call` stops these reports.
+"""
 
 
 def unhandled_blocking(
