@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-from unjam.codemods import RequestsToHttpx
+from unjam.codemods import PASSES, RequestsToHttpx
 
 from unjam.runner import run_source
 
@@ -27,14 +28,20 @@ def _block_after(marker: str) -> str:
     return found.group(1)
 
 
+def _command_block(command: str) -> str:
+    """The fenced block that starts with ``command`` (a shell prompt line)."""
+    found = re.search(r"```\n(" + re.escape(command) + r".*?)\n```", README, re.S)
+    assert found is not None, command
+    return found.group(1)
+
+
 def _shown(block: str) -> list[str]:
     """The lines a block shows, without the elisions (``...``)."""
     return [line for line in block.splitlines() if line.strip() != "..."]
 
 
 def test_the_diff_shown_is_what_unjam_diff_prints_for_the_demo() -> None:
-    block = _block_after("## Codemods")
-    command, *lines = _shown(block[block.index("$ unjam diff") :])
+    command, *lines = _shown(_command_block("$ unjam diff"))
     assert command == "$ unjam diff fixtures/apps/demo"
     printed = subprocess.run(
         [sys.executable, "-m", "unjam", "diff", "fixtures/apps/demo"],
@@ -62,8 +69,7 @@ def test_the_requests_example_is_what_the_pass_writes() -> None:
 
 
 def test_the_routes_shown_are_what_unjam_routes_prints_for_the_demo() -> None:
-    block = _block_after("## What it finds")
-    command, *lines = _shown(block)
+    command, *lines = _shown(_command_block("$ unjam routes"))
     assert command == "$ unjam routes fixtures/apps/demo"
     printed = subprocess.run(
         [sys.executable, "-m", "unjam", "routes", "fixtures/apps/demo"],
@@ -74,3 +80,22 @@ def test_the_routes_shown_are_what_unjam_routes_prints_for_the_demo() -> None:
     ).stdout.splitlines()
     assert len(lines) >= 6
     assert [line for line in lines if line not in printed] == []
+
+
+def example_diffs() -> str:
+    """The README's "one example per codemod": each codemod's first documented rewrite
+    (its ``EXAMPLES``, run as tests by ``test_examples``) as a diff."""
+    parts = []
+    for codemod in PASSES:
+        example = next(e for e in codemod.EXAMPLES if e.after is not None)
+        lines = difflib.unified_diff(
+            example.before.splitlines(), example.after.splitlines(), lineterm="", n=1
+        )
+        body = "\n".join(list(lines)[2:])  # no file names
+        parts.append(f"`{codemod.NAME}`:\n\n```diff\n{body}\n```")
+    return "\n\n".join(parts)
+
+
+def test_each_codemod_s_example_is_its_real_rewrite() -> None:
+    start = README.index("### One example per codemod\n\n") + len("### One example per codemod\n\n")
+    assert README[start:].startswith(example_diffs() + "\n")
