@@ -6,6 +6,7 @@ summaries, progress and errors go to stderr.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -26,7 +27,7 @@ from unjam.analysis.catalog import is_blocking
 from unjam.analysis.model import Effect
 from unjam.analysis.names import short_name, shown_qualname
 from unjam.analysis.project import FunctionPlan, Project
-from unjam.analysis.suppression import ALL
+from unjam.analysis.suppression import ALL, added_suppressions
 from unjam.batch import ReportError, RunReport, merge, package_report, read_report, table
 from unjam.codemods import PASSES, Codemod, by_name
 from unjam.commits import Change, SplitBy
@@ -70,6 +71,7 @@ from unjam.report import (
     render,
     unhandled_blocking,
 )
+from unjam.review import Key, ask, key_of, suppressions_for
 from unjam.runner import Analysis, FileResult, Profile, Runner, collector_tuned, shown_path
 from unjam.workers import WorkerError
 
@@ -661,6 +663,12 @@ def apply(
             help="Put back what an apply killed while landing changed (any command does).",
         ),
     ] = False,
+    interactive: Annotated[
+        bool,
+        typer.Option(
+            "--interactive", "-i", help="Show each change with its reason; take it or skip it."
+        ),
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     output_format: Annotated[
         str, typer.Option("--format", help="text, or json (the per-package report on stdout).")
@@ -682,8 +690,9 @@ def apply(
             return EXIT_CLEAN
         if output_format not in ("text", "json"):
             raise Usage(f"--format must be text or json, not {output_format!r}")
-        if not yes and not _interactive():
-            raise Usage("apply asks before writing: pass --yes when not run from a terminal")
+        if (interactive or not yes) and not _interactive():
+            needs = "--interactive needs a terminal" if interactive else "apply asks before writing"
+            raise Usage(f"{needs}: pass --yes when not run from a terminal")
         session = _session(options)
         repository = None if no_commit else open_repository(session.paths)
         start = check_ready(repository, base) if repository else None
@@ -691,6 +700,11 @@ def apply(
             check_branch_names(repository, [branch])
         analysis, results, errors = _run(session)
         changes, skipped = changes_from(results, repository, session.paths)
+        declined: list[Key] = []
+        if interactive and changes:
+            changes, skipped, errors, declined = _reviewed(
+                options, session, analysis, changes, skipped, errors, repository
+            )
         errors += skipped
         applied = {change.shown for change in changes}
         kept = [r for r in results if not r.changed or r.shown in applied]
@@ -701,9 +715,13 @@ def apply(
         prepared = None
         if repository is not None and start is not None:
             prepared = prepare(repository, start, changes, branch, split_by, branch_per_package)
-        if output_format == "text":
+        if output_format == "text" and not interactive:
             _preview(changes)
-        if not yes and not typer.confirm(_question(changes, prepared), err=True):
+        if (
+            not yes
+            and not interactive
+            and not typer.confirm(_question(changes, prepared), err=True)
+        ):
             _say("unjam: nothing was changed")
             return EXIT_FINDINGS
         try:
@@ -718,10 +736,71 @@ def apply(
         except (git.GitCommandError, OSError) as error:
             reason = " ".join(str(error).split())
             raise GitRefusal(f"apply failed ({type(error).__name__}: {reason})") from None
+        for key in declined:
+            _say(f"skipped: {key.shown}:{key.line}: {key.codemod}")
         _finish(report, session, output_format, errors, outcome)
         return _exit_code(False, errors)
 
     _guard(command)
+
+
+def _reviewed(
+    options: RunOptions,
+    session: Session,
+    analysis: Analysis,
+    changes: list[Change],
+    skipped: list[str],
+    errors: list[str],
+    repository: Repository | None,
+) -> tuple[list[Change], list[str], list[str], list[Key]]:
+    """Ask about each change; run again without the skipped ones until the run changes
+    exactly what was accepted (a change that only appears once others are skipped is
+    skipped too; one that a skipped change took with it is said to be dropped)."""
+    out = Console(highlight=False)
+
+    def show(title: str, hunks: bytes) -> None:
+        out.print(title, markup=False)
+        _print_patch(out, hunks)
+
+    def prompt(question: str) -> str:
+        while True:
+            answer = str(typer.prompt(question, err=True)).strip().lower()
+            if answer in ("y", "n", "a", "q"):
+                return answer
+            _say("y: take it, n: skip it, a: take it and all after, q: skip it and all after")
+
+    answers = ask(changes, lambda c: patch_path(c.path, c.shown), show, prompt)
+    if not answers.skipped:
+        return changes, skipped, errors, []
+    functions = {
+        key_of(change.shown, site): site.function for change in changes for site in change.sites
+    }
+    declined = list(answers.skipped)
+    lines = {key: _def_line(analysis, function) for key, function in functions.items()}
+    for _ in range(5):
+        added = suppressions_for(declined, lines.get)
+        with added_suppressions(added):
+            again = _session(dataclasses.replace(options, jobs=1))
+            analysis, results, errors = _run(again)
+        changes, skipped = changes_from(results, repository, again.paths)
+        made = {key_of(change.shown, site) for change in changes for site in change.sites}
+        extra = sorted(made - set(answers.accepted))
+        if not extra:
+            break
+        declined += extra  # appeared only because others were skipped: not reviewed
+        for key in extra:
+            _say(
+                f"not applied: {key.shown}:{key.line}: {key.codemod} appears only once the "
+                "skipped changes are left out; run apply -i again to review it"
+            )
+    for key in sorted(set(answers.accepted) - made):
+        _say(f"dropped with a skipped change: {key.shown}:{key.line}: {key.codemod}")
+    return changes, skipped, errors, sorted(answers.skipped)
+
+
+def _def_line(analysis: Analysis, qualname: str | None) -> int | None:
+    function = analysis.project.functions.get(qualname) if qualname else None
+    return function.location.line if function is not None else None
 
 
 def _interactive() -> bool:

@@ -13,18 +13,14 @@ import ast
 
 from unjam.analysis.model import FunctionFacts, Location, ModuleFacts
 from unjam.analysis.positions import AstPositions
-from unjam.analysis.suppression import parse_suppression
+from unjam.analysis.suppression import suppressions
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
 
 def light_facts(tree: ast.Module, text: str, path: str, module: str) -> ModuleFacts:
     positions = AstPositions(tree, text)
-    suppressed = {
-        line: codes
-        for line, comment in positions.comments.items()
-        if (codes := parse_suppression(comment)) is not None
-    }
+    suppressed = suppressions(positions.comments, path)
     functions: dict[str, FunctionFacts] = {}  # a later def of one name replaces the earlier
 
     def walk(body: list[ast.stmt], prefix: str, kind: str) -> None:

@@ -45,7 +45,7 @@ from unjam.analysis.names import ModuleName, _Qualnames, is_staticmethod, qualif
 from unjam.analysis.node_index import NodeIndex
 from unjam.analysis.positions import AstPositions, PositionMismatch, first_line
 from unjam.analysis.reuse import FACT_LISTS, StatementText, Unit, carried_over, stub
-from unjam.analysis.suppression import parse_suppression
+from unjam.analysis.suppression import parse_suppression, suppressions
 from unjam.analysis.types import TypeResolver
 
 
@@ -135,11 +135,7 @@ class ModuleAnalyser(cst.CSTVisitor):
         self.class_bases: dict[str, tuple[str, ...]] = {}
         self.class_attributes: dict[str, dict[str, TypeRef | None]] = {}
         self.class_prefix: dict[str, str] = {}
-        self.suppressed: dict[int, frozenset[str]] = {}
-        for line, comment in locator.comments().items():
-            codes = parse_suppression(comment)
-            if codes is not None:
-                self.suppressed[line] = codes
+        self.suppressed: dict[int, frozenset[str]] = suppressions(locator.comments(), path)
         self.call_locations: dict[int, Location] = {}
         # Passes find a call again by its index: calls at one position (a chain such as
         # ``open(p).read()``) share a location but never an index.
