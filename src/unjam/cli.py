@@ -336,14 +336,17 @@ def _session(options: RunOptions, every_route: bool = False) -> Session:
 def analysis_roots(targets: Sequence[Path]) -> list[Path]:
     """The projects the targets are in, each analysed whole: the nearest folder at or
     above a target that holds a project marker (its package), looking no higher than
-    its git repository; else the repository; else the target's own folder. None is
-    kept inside another."""
+    its git repository (outside git: than the folder unjam runs in, or the target's own
+    folder); else that ceiling. None is kept inside another."""
     found: set[Path] = set()
     for target in targets:
         absolute = Path(os.path.abspath(target))
         folder = absolute if absolute.is_dir() else absolute.parent
-        ceiling = git_root(folder)
-        root = ceiling or folder
+        # Outside git, no higher than the folder unjam runs in: a pyproject.toml in
+        # the home folder must not make the run read everything below it.
+        cwd = Path.cwd()
+        ceiling = git_root(folder) or (cwd if folder.is_relative_to(cwd) else folder)
+        root = ceiling
         for candidate in (folder, *folder.parents):
             if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
                 root = candidate
