@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -97,3 +98,40 @@ def test_interactive_needs_a_terminal(tmp_path: Path) -> None:
         stdin=subprocess.DEVNULL,
     )
     assert ran.returncode == 2 and "--interactive needs a terminal" in ran.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals")
+@pytest.mark.parametrize("columns", [80, 120])
+def test_the_routes_table_fits_the_terminal(columns: int) -> None:
+    """On a terminal the table is as wide as ``COLUMNS`` says, never wider."""
+    from tests.helpers import FIXTURES
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": str(columns), "NO_COLOR": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "unjam", "routes", str(FIXTURES / "apps" / "demo"), "--jobs", "1"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        close_fds=True,
+    )
+    os.close(slave)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 30)
+        if not ready:
+            break
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    process.wait(timeout=30)
+    os.close(master)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))  # styles
+    lines = text.replace("\r\n", "\n").splitlines()
+    assert any("read_item" in line for line in lines), text
+    assert max(len(line) for line in lines) <= columns

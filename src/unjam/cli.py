@@ -76,6 +76,8 @@ from unjam.runner import Analysis, FileResult, Profile, Runner, collector_tuned,
 from unjam.workers import WorkerError
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+#: Below this many columns the routes table is printed as wrapped lines instead.
+NARROW = 120
 #: Above this many files a progress bar is worth its noise (on a TTY only).
 PROGRESS_MIN_FILES = 48
 
@@ -1030,6 +1032,11 @@ def _route_table(rows: list[dict[str, object]]) -> None:
     out = _stdout()
     if not out.is_terminal:
         sys.stdout.write("".join(line + "\n" for row in rows for line in _route_lines(row)))
+        return
+    if out.width < NARROW:  # eight columns would cut every name: the lines, wrapped
+        for row in rows:
+            for line in _route_lines(row):
+                out.print(line, markup=False, highlight=False)
         return
     table = Table(title="FastAPI callables", show_lines=False)
     for column, wraps in (
