@@ -116,15 +116,26 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--keep", type=Path, help="write the tree here and keep it")
     parser.add_argument("--repeat", type=int, default=1, help="rounds; the fastest counts")
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        help="measure this project (a copy of it) instead of the synthetic tree",
+    )
     args = parser.parse_args()
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="unjam-bench-"))
     tree = work / "tree"
     if tree.exists():
         shutil.rmtree(tree)
-    count = generate(tree, args.packages, args.modules)
-    size = sum(p.stat().st_size for p in tree.rglob("*.py"))
-    print(f"tree: {count} modules in {args.packages} packages, {size / 1e6:.1f} MB")
+    if args.tree is not None:
+        shutil.copytree(args.tree, tree, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        count = sum(1 for _ in tree.rglob("*.py"))
+        size = sum(p.stat().st_size for p in tree.rglob("*.py"))
+        print(f"tree: {args.tree.name}, {count} modules, {size / 1e6:.1f} MB")
+    else:
+        count = generate(tree, args.packages, args.modules)
+        size = sum(p.stat().st_size for p in tree.rglob("*.py"))
+        print(f"tree: {count} modules in {args.packages} packages, {size / 1e6:.1f} MB")
 
     python = sys.executable
     ruff = shutil.which("ruff", path=str(Path(python).parent)) or shutil.which("ruff")
