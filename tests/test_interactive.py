@@ -11,6 +11,7 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -21,18 +22,15 @@ FILES = {"app/service.py": SERVICE, "app/worker.py": WORKER}
 PROMPT = b"Apply this change"
 
 
-def _apply_answering(root: Path, answers: list[str], *options: str) -> tuple[int, str]:
-    """Run apply in a pseudo-terminal, giving ``answers`` to its questions in turn."""
+def _in_terminal(
+    command: list[str], cwd: Path, columns: int = 120, answers: Sequence[str] = ()
+) -> tuple[int, str]:
+    """Run ``command`` in a pseudo-terminal ``columns`` wide, giving ``answers`` to its
+    questions in turn; its exit code and what it showed."""
     master, slave = pty.openpty()
-    env = {**os.environ, "TERM": "dumb", "COLUMNS": "120", "NO_COLOR": "1"}
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": str(columns), "NO_COLOR": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "unjam", "apply", "--interactive", ".", "--jobs", "1", *options],
-        cwd=root,
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        close_fds=True,
+        command, cwd=cwd, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True
     )
     os.close(slave)
     seen = b""
@@ -48,14 +46,20 @@ def _apply_answering(root: Path, answers: list[str], *options: str) -> tuple[int
             if not chunk:
                 break
             seen += chunk
-            if seen.count(PROMPT) > asked:
+            if seen.count(PROMPT) > asked and asked < len(answers):
                 os.write(master, (answers[asked] + "\n").encode())
                 asked += 1
         elif process.poll() is not None:
             break
     process.wait(timeout=30)
     os.close(master)
-    return process.returncode, seen.decode(errors="replace").replace("\r\n", "\n")
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))  # styles
+    return process.returncode, text.replace("\r\n", "\n")
+
+
+def _apply_answering(root: Path, answers: list[str], *options: str) -> tuple[int, str]:
+    command = [sys.executable, "-m", "unjam", "apply", "--interactive", ".", "--jobs", "1"]
+    return _in_terminal([*command, *options], root, answers=answers)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals")
@@ -106,32 +110,8 @@ def test_the_routes_table_fits_the_terminal(columns: int) -> None:
     """On a terminal the table is as wide as ``COLUMNS`` says, never wider."""
     from tests.helpers import FIXTURES
 
-    master, slave = pty.openpty()
-    env = {**os.environ, "TERM": "xterm", "COLUMNS": str(columns), "NO_COLOR": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "unjam", "routes", str(FIXTURES / "apps" / "demo"), "--jobs", "1"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        close_fds=True,
-    )
-    os.close(slave)
-    seen = b""
-    while True:
-        ready, _, _ = select.select([master], [], [], 30)
-        if not ready:
-            break
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    process.wait(timeout=30)
-    os.close(master)
-    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))  # styles
-    lines = text.replace("\r\n", "\n").splitlines()
+    command = [sys.executable, "-m", "unjam", "routes", str(FIXTURES / "apps" / "demo")]
+    _, text = _in_terminal([*command, "--jobs", "1"], FIXTURES, columns=columns)
+    lines = text.splitlines()
     assert any("read_item" in line for line in lines), text
     assert max(len(line) for line in lines) <= columns

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from unjam.codemods import PASSES, RequestsToHttpx
 
 from unjam.runner import run_source
@@ -40,19 +41,20 @@ def _shown(block: str) -> list[str]:
     return [line for line in block.splitlines() if line.strip() != "..."]
 
 
-def test_the_diff_shown_is_what_unjam_diff_prints_for_the_demo() -> None:
-    command, *lines = _shown(_command_block("$ unjam diff"))
-    assert command == "$ unjam diff fixtures/apps/demo"
+@pytest.mark.parametrize("command", ["diff", "routes"])
+def test_a_command_s_sample_is_what_it_prints_for_the_demo(command: str) -> None:
+    """Each line the README shows (elisions aside) is a line the command prints."""
+    prompt, *lines = _shown(_command_block(f"$ unjam {command}"))
+    assert prompt == f"$ unjam {command} fixtures/apps/demo"
     printed = subprocess.run(
-        [sys.executable, "-m", "unjam", "diff", "fixtures/apps/demo"],
+        [sys.executable, "-m", "unjam", command, "fixtures/apps/demo"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,
     ).stdout.splitlines()
     assert len(lines) >= 6
-    missing = [line for line in lines if line not in printed]
-    assert missing == []
+    assert [line for line in lines if line not in printed] == []
 
 
 def test_the_requests_example_is_what_the_pass_writes() -> None:
@@ -66,20 +68,6 @@ def test_the_requests_example_is_what_the_pass_writes() -> None:
     for line in _shown(after):
         assert line in produced[position:], line
         position = produced.index(line, position) + 1
-
-
-def test_the_routes_shown_are_what_unjam_routes_prints_for_the_demo() -> None:
-    command, *lines = _shown(_command_block("$ unjam routes"))
-    assert command == "$ unjam routes fixtures/apps/demo"
-    printed = subprocess.run(
-        [sys.executable, "-m", "unjam", "routes", "fixtures/apps/demo"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.splitlines()
-    assert len(lines) >= 6
-    assert [line for line in lines if line not in printed] == []
 
 
 def example_diffs() -> str:
