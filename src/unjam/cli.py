@@ -10,12 +10,13 @@ import dataclasses
 import errno
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -74,6 +75,10 @@ from unjam.report import (
 from unjam.review import Key, ask, key_of, suppressions_for
 from unjam.runner import Analysis, FileResult, Profile, Runner, collector_tuned, shown_path
 from unjam.workers import WorkerError
+
+if TYPE_CHECKING:
+    from unjam.probe.static import Known
+    from unjam.probe.watchdog import Stall
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 #: Below this many columns the routes table is printed as wrapped lines instead.
@@ -1097,6 +1102,100 @@ def _console(stderr: bool) -> Console:
     if not console.is_terminal:
         console = Console(stderr=stderr, highlight=False, width=240)
     return console
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def probe(
+    context: typer.Context,
+    path: Annotated[
+        Path, typer.Argument(help="The project whose tests to run (default: .).")
+    ] = Path("."),
+    threshold: Annotated[
+        float, typer.Option("--threshold", help="Milliseconds a callback may run (20).")
+    ] = 20.0,
+    output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    compare: Annotated[
+        str | None,
+        typer.Option(
+            "--compare", help="Also run the tests at this git ref; stall totals side by side."
+        ),
+    ] = None,
+) -> None:
+    """Run the project's tests (arguments after -- go to pytest) and report, per source
+    line, how long the event loop was blocked there and what unjam check says of it.
+    The one command that runs your code."""
+
+    def command() -> int:
+        from unjam.probe.command import by_test, rows, run_tests, worktree_of
+        from unjam.probe.stalls import by_line
+
+        if output_format not in ("table", "json"):
+            raise Usage(f"--format must be table or json, not {output_format!r}")
+        root = Path(os.path.abspath(path))
+        if not root.is_dir():
+            raise Usage(f"{path}: not a folder")
+        arguments = list(context.args)
+
+        def tests(where: Path) -> list[Stall]:
+            return run_tests(where, arguments, threshold)
+
+        stalls = tests(root)
+        found = rows(by_line(stalls, root), _static_of(root))
+        if compare is not None:
+            try:
+                before, there = worktree_of(root, compare, tests)
+            except subprocess.CalledProcessError as error:
+                raise Usage(f"--compare {compare}: {error.stderr.decode().strip()}") from None
+            _print_comparison(by_test(before, there), by_test(stalls, root), compare)
+        if output_format == "json":
+            sys.stdout.write(json.dumps(found, indent=2) + "\n")
+        else:
+            _probe_table(found)
+        return EXIT_FINDINGS if found else EXIT_CLEAN
+
+    _guard(command)
+
+
+def _static_of(root: Path) -> Known:
+    """``unjam check`` of the project, paths relative to its root."""
+    from unjam.probe.static import known_in
+
+    here = Path.cwd()
+    os.chdir(root)
+    try:
+        session = _session(RunOptions(paths=[Path(".")], jobs=1, quiet=True))
+        analysis, results, _ = _run(session, check_only=True)
+    finally:
+        os.chdir(here)
+    return known_in(results, analysis.project)
+
+
+def _probe_table(found: list[dict[str, object]]) -> None:
+    if not found:
+        _say("unjam probe: no stall longer than the threshold in project code")
+        return
+    table = Table(title="the event loop was blocked")
+    for column in ("line", "call", "stalls", "total ms", "max ms", "static"):
+        table.add_column(column, overflow="fold")
+    for row in found:
+        static = str(row["static"]) + (f"\n{row['proposal']}" if row["proposal"] else "")
+        table.add_row(
+            f"{row['path']}:{row['line']}",
+            str(row["call"]),
+            str(row["stalls"]),
+            str(row["total_ms"]),
+            str(row["max_ms"]),
+            static,
+        )
+    _stdout().print(table)
+
+
+def _print_comparison(before: dict[str, float], after: dict[str, float], ref: str) -> None:
+    tests = sorted(set(before) | set(after))
+    for test in tests:
+        then, now = before.get(test, 0.0), after.get(test, 0.0)
+        _say(f"{test or '(no test)'}: {then:.0f} ms at {ref}, {now:.0f} ms now")
+    _say(f"in all: {sum(before.values()):.0f} ms at {ref}, {sum(after.values()):.0f} ms now")
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""``unjam probe``: what blocks the event loop while the project's own tests run."""
