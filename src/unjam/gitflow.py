@@ -183,7 +183,7 @@ def build_commits(
     """Commit objects for the plan, each branch starting at ``base``."""
     made: list[tuple[PlannedCommit, str]] = []
     tips: dict[str, str] = {}
-    with tempfile.TemporaryDirectory(prefix="unjam-") as scratch:
+    with tempfile.TemporaryDirectory(prefix=".unjam-git-") as scratch:
         index = Path(scratch) / "index"
         for commit in planned:
             parent = tips.get(commit.branch, base)

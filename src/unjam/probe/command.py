@@ -19,7 +19,7 @@ from unjam.probe.watchdog import Stall
 def run_tests(root: Path, pytest_args: Sequence[str], threshold_ms: float) -> list[Stall]:
     """The stalls of one run of the tests (``python -m pytest`` in ``root``, with the
     plugin on; the exit code of the tests does not matter here)."""
-    with tempfile.TemporaryDirectory(prefix="unjam-probe-") as folder:
+    with tempfile.TemporaryDirectory(prefix="probe-stalls-") as folder:
         report = Path(folder) / "stalls.json"
         subprocess.run(
             [
@@ -91,7 +91,7 @@ def worktree_of(
             check=True,
         ).stdout.strip()
     )
-    with tempfile.TemporaryDirectory(prefix="unjam-probe-ref-") as folder:
+    with tempfile.TemporaryDirectory(prefix="probe-ref-") as folder:
         place = Path(folder) / "tree"
         subprocess.run(
             ["git", "-C", str(top), "worktree", "add", "--detach", "--quiet", str(place), ref],
