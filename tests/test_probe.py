@@ -93,3 +93,11 @@ def test_compare_shows_the_stalls_unjam_apply_removed(tmp_path: Path) -> None:
     assert next(line for line in ran.stderr.splitlines() if "test_plain" in line).endswith(
         " 0 ms now"
     )
+
+
+def test_a_folder_without_tests_is_said_so(tmp_path: Path) -> None:
+    """Not an empty report: nothing was watched."""
+    (tmp_path / "m.py").write_text("x = 1\n")
+    ran = _probe(tmp_path)
+    assert ran.returncode == 2
+    assert "probe: pytest found no tests to run there" in ran.stderr

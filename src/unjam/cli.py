@@ -1126,7 +1126,7 @@ def probe(
     The one command that runs your code."""
 
     def command() -> int:
-        from unjam.probe.command import by_test, rows, run_tests, worktree_of
+        from unjam.probe.command import TestsDidNotRun, by_test, rows, run_tests, worktree_of
         from unjam.probe.stalls import by_line
 
         if output_format not in ("table", "json"):
@@ -1137,7 +1137,10 @@ def probe(
         arguments = list(context.args)
 
         def tests(where: Path) -> list[Stall]:
-            return run_tests(where, arguments, threshold)
+            try:
+                return run_tests(where, arguments, threshold)
+            except TestsDidNotRun as problem:
+                raise Usage(f"probe: {problem}") from None
 
         stalls = tests(root)
         found = rows(by_line(stalls, root), _static_of(root))

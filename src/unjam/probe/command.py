@@ -15,13 +15,20 @@ from unjam.probe.stalls import Line, by_line
 from unjam.probe.static import Known, verdict
 from unjam.probe.watchdog import Stall
 
+#: pytest's exit code when it collected nothing.
+NO_TESTS_COLLECTED = 5
+
+
+class TestsDidNotRun(Exception):
+    """The probe had nothing to watch; the message says why."""
+
 
 def run_tests(root: Path, pytest_args: Sequence[str], threshold_ms: float) -> list[Stall]:
     """The stalls of one run of the tests (``python -m pytest`` in ``root``, with the
     plugin on; the exit code of the tests does not matter here)."""
     with tempfile.TemporaryDirectory(prefix="probe-stalls-") as folder:
         report = Path(folder) / "stalls.json"
-        subprocess.run(
+        ran = subprocess.run(
             [
                 sys.executable,
                 "-m",
@@ -38,8 +45,13 @@ def run_tests(root: Path, pytest_args: Sequence[str], threshold_ms: float) -> li
             stdout=2,  # the tests' own output goes with unjam's notes: stdout is the report
             env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
         )
-        if not report.exists():
-            return []
+        if not report.exists():  # pytest missing, or stopped before its plugins ran
+            raise TestsDidNotRun(
+                f"the tests did not run (pytest exit code {ran.returncode}); "
+                f"is pytest installed for {sys.executable}?"
+            )
+        if ran.returncode == NO_TESTS_COLLECTED:
+            raise TestsDidNotRun("pytest found no tests to run there")
         data = json.loads(report.read_text())
     return [
         Stall(item["seconds"], [tuple(frame) for frame in item["stack"]], item["test"])
