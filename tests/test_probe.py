@@ -50,6 +50,8 @@ def test_each_blocking_line_is_found_with_what_the_analysis_says_of_it() -> None
     # the plain route is also requested from a test's own loop (anyio, ASGITransport)
     plain = rows[_line_of("# the analysis sees this one")]
     assert plain["stalls"] == 2
+    assert plain["routes"] == ["GET /plain"]  # read from the ASGI scope on the stack
+    assert rows[_line_of("# C code, not in the catalog")]["routes"] == ["GET /compress"]
     assert any("test_plain_through_asgi_transport" in test for test in plain["tests"])
     compressed = rows[_line_of("# C code, not in the catalog")]
     assert compressed["proposal"] == 'extra-blocking = { "zlib.compress" = "other" }'
@@ -90,7 +92,7 @@ def test_compare_shows_the_stalls_unjam_apply_removed(tmp_path: Path) -> None:
     total = next(line for line in ran.stderr.splitlines() if line.startswith("in all:"))
     before, now = (float(part.split(" ms")[0]) for part in total[len("in all: ") :].split(", "))
     assert now < before - 30  # the plain route's 50 ms stall is gone
-    assert next(line for line in ran.stderr.splitlines() if "test_plain" in line).endswith(
+    assert next(line for line in ran.stderr.splitlines() if "GET /plain" in line).endswith(
         " 0 ms now"
     )
 

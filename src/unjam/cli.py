@@ -1126,7 +1126,7 @@ def probe(
     The one command that runs your code."""
 
     def command() -> int:
-        from unjam.probe.command import TestsDidNotRun, by_test, rows, run_tests, worktree_of
+        from unjam.probe.command import TestsDidNotRun, by_route, rows, run_tests, worktree_of
         from unjam.probe.stalls import by_line
 
         if output_format not in ("table", "json"):
@@ -1149,7 +1149,7 @@ def probe(
                 before, there = worktree_of(root, compare, tests)
             except subprocess.CalledProcessError as error:
                 raise Usage(f"--compare {compare}: {error.stderr.decode().strip()}") from None
-            _print_comparison(by_test(before, there), by_test(stalls, root), compare)
+            _print_comparison(by_route(before, there), by_route(stalls, root), compare)
         if output_format == "json":
             sys.stdout.write(json.dumps(found, indent=2) + "\n")
         else:
@@ -1194,10 +1194,9 @@ def _probe_table(found: list[dict[str, object]]) -> None:
 
 
 def _print_comparison(before: dict[str, float], after: dict[str, float], ref: str) -> None:
-    tests = sorted(set(before) | set(after))
-    for test in tests:
-        then, now = before.get(test, 0.0), after.get(test, 0.0)
-        _say(f"{test or '(no test)'}: {then:.0f} ms at {ref}, {now:.0f} ms now")
+    for route in sorted(set(before) | set(after)):
+        then, now = before.get(route, 0.0), after.get(route, 0.0)
+        _say(f"{route}: {then:.0f} ms at {ref}, {now:.0f} ms now")
     _say(f"in all: {sum(before.values()):.0f} ms at {ref}, {sum(after.values()):.0f} ms now")
 
 

@@ -48,7 +48,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     target = config.getoption("unjam_probe_report")
     if target:
         stalls = [
-            {"seconds": stall.seconds, "stack": stall.stack, "test": stall.test}
+            {
+                "seconds": stall.seconds,
+                "stack": stall.stack,
+                "test": stall.test,
+                "route": stall.route,
+            }
             for stall in watchdog.stalls
         ]
         Path(target).write_text(json.dumps({"root": str(config.rootpath), "stalls": stalls}))

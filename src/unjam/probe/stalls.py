@@ -31,6 +31,7 @@ class Line:
     total: float = 0.0
     longest: float = 0.0
     tests: set[str] = field(default_factory=set)
+    routes: set[str] = field(default_factory=set)  # the requests being served
     #: The project frames of the stack, innermost first: a line the analysis knows may
     #: be further out (a helper's line blocks; the analysis reports its caller).
     frames: list[tuple[str, int]] = field(default_factory=list)
@@ -72,6 +73,8 @@ def by_line(stalls: list[Stall], root: Path) -> list[Line]:
         entry.longest = max(entry.longest, stall.seconds)
         if stall.test:
             entry.tests.add(stall.test)
+        if stall.route:
+            entry.routes.add(stall.route)
     return sorted(lines.values(), key=lambda line: -line.total)
 
 
