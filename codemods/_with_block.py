@@ -148,15 +148,16 @@ def inputs(
     decide: a name it binds before anything reads it is its own, not an input; a name
     it reads first comes from outside, also when it binds it later (an earlier turn of
     a loop, a value it reassigns), and must then be passed in."""
-    declared = declared_outside(function)
     bound = bound_names(node)
-    if clash := sorted(declared & bound):
+    local = {a.name for a in scope.assignments if isinstance(a, Assignment)}
+    # A name the function declares global or nonlocal is bound in another scope: the
+    # scope analysis does not list it among the function's own.
+    if clash := sorted(bound - local):
         raise Refused(
             f"it assigns {clash[0]}, which async def {function.name.value} declares "
             "global or nonlocal: the moved block would assign a local of its own"
         )
-    own = {name for item in node.items if item.asname for name in _bound_names([item.asname.name])}
-    local = {a.name for a in scope.assignments if isinstance(a, Assignment)}
+    own = _header_binds(node)
     read = {name for name in (names_in(node) & local) - own if reads_before_binding(node, name)}
     for name in sorted(read):
         # also one read through the helper's closure: an unbound one fails another way
@@ -175,7 +176,7 @@ def reads_before_binding(node: cst.With, name: str) -> bool:
     ``match``, a comprehension's own names) counts as a read."""
     if any(name in names_in(item.item) for item in node.items):
         return True
-    if name in {n for item in node.items if item.asname for n in _bound_names([item.asname.name])}:
+    if name in _header_binds(node):
         return False
     exposed, _ = _flow(_statements(node.body), name, bound=False)
     return exposed
@@ -270,13 +271,25 @@ def _target_reads(target: cst.BaseExpression) -> list[cst.CSTNode]:
 
 
 def _binds(small: cst.BaseSmallStatement) -> set[str]:
+    """The names a simple statement binds whenever it runs to its end (an assignment's
+    targets, an import's names; a ``:=`` inside an expression may not run)."""
     if isinstance(small, cst.Assign):
         return _bound_names([t.target for t in small.targets])
     if isinstance(small, cst.AnnAssign | cst.AugAssign):
         if isinstance(small, cst.AnnAssign) and small.value is None:
             return set()
         return _bound_names([small.target])
-    return bound_names(small)
+    if isinstance(small, cst.Import | cst.ImportFrom):
+        return _imported(small)
+    return set()
+
+
+def _imported(statement: cst.Import | cst.ImportFrom) -> set[str]:
+    if isinstance(statement.names, cst.ImportStar):
+        return set()
+    return {
+        alias.evaluated_alias or alias.evaluated_name.split(".", 1)[0] for alias in statement.names
+    }
 
 
 def bound_at_entry(node: cst.With, name: str, parents: Parents, function: cst.FunctionDef) -> bool:
@@ -316,31 +329,15 @@ def _header_binds(statement: cst.CSTNode) -> set[str]:
     return set()
 
 
-def _binds_for_sure(statement: cst.BaseStatement, name: str) -> bool:
+def _binds_for_sure(statement: cst.CSTNode, name: str) -> bool:
     """Whether running ``statement`` to its end leaves ``name`` bound."""
     if isinstance(statement, cst.FunctionDef | cst.ClassDef):
         return statement.name.value == name
     if isinstance(statement, cst.With):
         return name in _header_binds(statement)
-    if not isinstance(statement, cst.SimpleStatementLine):
-        return False
-    for small in statement.body:
-        if isinstance(small, cst.Assign):
-            if name in _bound_names([target.target for target in small.targets]):
-                return True
-        elif isinstance(small, cst.AnnAssign | cst.AugAssign):
-            if (not isinstance(small, cst.AnnAssign) or small.value is not None) and name in (
-                _bound_names([small.target])
-            ):
-                return True
-        elif isinstance(small, cst.Import | cst.ImportFrom) and not isinstance(
-            small.names, cst.ImportStar
-        ):
-            for alias in small.names:
-                bound = alias.evaluated_alias or alias.evaluated_name.split(".", 1)[0]
-                if bound == name:
-                    return True
-    return False
+    if isinstance(statement, cst.SimpleStatementLine):
+        return any(name in _binds(small) for small in statement.body)
+    return isinstance(statement, cst.BaseSmallStatement) and name in _binds(statement)
 
 
 def bound_names(node: cst.CSTNode) -> set[str]:
@@ -361,24 +358,8 @@ def bound_names(node: cst.CSTNode) -> set[str]:
         found |= _bound_names([walrus.target])
     for statement in find_all(node, m.Import() | m.ImportFrom()):
         assert isinstance(statement, cst.Import | cst.ImportFrom)
-        if not isinstance(statement.names, cst.ImportStar):
-            for alias in statement.names:
-                found.add(alias.evaluated_alias or alias.evaluated_name.split(".", 1)[0])
+        found |= _imported(statement)
     return found
-
-
-def declared_outside(function: cst.FunctionDef) -> set[str]:
-    """The names ``function`` declares ``global`` or ``nonlocal`` (its own
-    declarations, not those of functions nested in it)."""
-    declared: set[str] = set()
-    stack: list[cst.CSTNode] = [function.body]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Global | cst.Nonlocal):
-            declared.update(item.name.value for item in current.names)
-        elif not isinstance(current, cst.FunctionDef | cst.ClassDef | cst.Lambda):
-            stack.extend(current.children)
-    return declared
 
 
 def _is_binding(target: cst.BaseExpression) -> bool:
@@ -403,31 +384,10 @@ def _bound_names(targets: Iterable[cst.CSTNode]) -> set[str]:
 
 def bound_for_sure(node: cst.With, name: str) -> bool:
     """Whether ``name`` is bound on every path through the block: the ``as`` target,
-    or a target of a statement directly in its body (not under if/for/try)."""
-    for item in node.items:
-        if item.asname is not None and find_all(item.asname, m.Name(name)):
-            return True
-    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
-    for statement in body:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for small in statement.body:
-            targets: list[cst.CSTNode] = []
-            if isinstance(small, cst.Assign):
-                targets = [target.target for target in small.targets]
-            elif isinstance(small, (cst.AnnAssign, cst.AugAssign)) and (
-                not isinstance(small, cst.AnnAssign) or small.value is not None
-            ):
-                targets = [small.target]
-            if any(find_all(target, m.Name(name)) for target in targets):
-                return True
-    if isinstance(node.body, cst.SimpleStatementSuite):
-        for small in node.body.body:
-            if isinstance(small, cst.Assign) and any(
-                find_all(t.target, m.Name(name)) for t in small.targets
-            ):
-                return True
-    return False
+    or bound for sure by a statement directly in its body (not under if/for/try)."""
+    if name in _header_binds(node):
+        return True
+    return any(_binds_for_sure(statement, name) for statement in _statements(node.body))
 
 
 def extract(
