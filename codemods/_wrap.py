@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import functools
 import io
+import keyword
 import re
 import tokenize
 from collections.abc import Iterator, Mapping
@@ -33,9 +34,6 @@ OPENING = {"(": ")", "[": "]", "{": "}"}
 #: Where :func:`flatten` took a comment out: ``__unjam_c0__`` a comment that ends a
 #: line, ``__unjam_s0__`` one that stood on a line of its own.
 _PLACEHOLDER = re.compile(r" ?__unjam_(?P<kind>[cs])(?P<name>\d+)__ ?")
-_KEYWORDS = frozenset(
-    ("await", "in", "not", "and", "or", "is", "return", "yield", "lambda", "if", "else", "for")
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +137,7 @@ def _follows_value(token: _Token | None) -> bool:
     if token is None:
         return False
     if token.kind == tokenize.NAME:
-        return token.text not in _KEYWORDS
+        return not keyword.iskeyword(token.text)  # ``await (x,)``, ``in [a,]``
     return token.kind in (tokenize.STRING, tokenize.NUMBER) or token.text in _CLOSING
 
 
@@ -489,7 +487,7 @@ _STUB = "\n" + INDENT + "pass\n"
 def wrapped_header(statement: Header, module: cst.Module, indent: str, limit: int) -> Header:
     """``statement`` with its header laid out within ``limit`` as the formatters
     would (see :func:`wrapped_statement`); the comment after the colon counts."""
-    written = _header(statement, module, comment=True)
+    written = _header(statement, module)
     room = limit - len(indent)
     if "\n" not in written and len(written) <= room:
         return statement
@@ -594,12 +592,11 @@ def _header_key(node: Header) -> tuple[int, ...]:
     return tuple(id(getattr(node, field)) for field in _HEADER_FIELDS[type(node)])
 
 
-def _header(node: Header, module: cst.Module, comment: bool = False) -> str:
+def _header(node: Header, module: cst.Module) -> str:
     """The header of a compound statement as written (over several lines where the
-    user spread it), with the comment after its colon (which its body holds) when
-    ``comment``."""
+    user spread it), with the comment after its colon (which its body holds)."""
     stub = cst.IndentedBlock([cst.SimpleStatementLine([cst.Pass()])])
-    if comment and isinstance(node.body, cst.IndentedBlock):
+    if isinstance(node.body, cst.IndentedBlock):
         stub = stub.with_changes(header=node.body.header)
     bare = node.with_changes(body=stub, leading_lines=())
     if isinstance(bare, cst.For | cst.While | cst.If):

@@ -248,3 +248,24 @@ def test_a_changed_except_header_is_laid_out() -> None:
         "        httpx.RemoteProtocolError,\n        httpx.ProxyError,\n    ):\n"
         "        pass\n"
     )
+
+
+def test_a_statement_the_pass_did_not_change_keeps_the_user_s_layout() -> None:
+    """Joined and split again is only what a pass changed: the user's own hugging
+    call, which the formatters would lay out otherwise, stays as written."""
+    users = (
+        "    kept = run(functools.partial(\n"
+        "        job, first_argument,\n"
+        "        second_argument,\n"
+        "    ))\n"
+    )
+    before = cst.parse_module("async def f():\n" + users + "    value = blocking(a)\n")
+    function = before.body[0]
+    assert isinstance(function, cst.FunctionDef)
+    kept_line = function.body.body[0]
+    new_line = cst.parse_statement("value = await anyio.to_thread.run_sync(blocking, a)\n")
+    after = before.with_changes(
+        body=[function.with_changes(body=function.body.with_changes(body=[kept_line, new_line]))]
+    )
+    assert users in wrap_changed(before, after, 88).code
+    assert relayout(users.strip(), 84) != tuple(users.strip().splitlines())  # would change
