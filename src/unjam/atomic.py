@@ -21,11 +21,21 @@ from pathlib import Path
 from types import FrameType
 
 
+TEMPORARY_SUFFIX = ".unjam-tmp"
+
+
+def temporaries_of(path: Path) -> Iterator[Path]:
+    """The temporary siblings ``write_atomically`` left beside ``path`` (killed
+    between writing one and renaming it)."""
+    return path.parent.glob(f".{path.name}.*{TEMPORARY_SUFFIX}")
+
+
 def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path``'s bytes with ``data``; keeps its permission bits."""
-    mode = stat.S_IMODE(path.stat().st_mode)
+    """Replace ``path``'s bytes with ``data``; keeps its permission bits (a new file
+    gets the usual 0o644)."""
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
     descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".unjam-tmp", dir=path.parent
+        prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX, dir=path.parent
     )
     try:
         with os.fdopen(descriptor, "wb") as handle:

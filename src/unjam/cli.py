@@ -216,7 +216,7 @@ class Session:
             for file in files:
                 shown = shown_path(file.path, base)
                 # Where the project sits (``~/tests/service``) says nothing: its own paths do.
-                inside = _relative(file.path, package.root) if package is not None else shown
+                inside = shown_path(file.path, package.root) if package is not None else shown
                 asked = any(file.path.resolve().is_relative_to(path) for path in named)
                 if tests_too or asked or not is_test_file(inside):
                     chosen.add(shown)
@@ -229,17 +229,10 @@ class Session:
         folder that is (or is inside) a test folder of its package."""
         roots = [p.root for p in self.layout.packages.values() if target.is_relative_to(p.root)]
         root = max(roots, key=lambda r: len(r.parts), default=target.parent)
-        inside = _relative(target, root)
+        inside = shown_path(target, root)
         if target.is_dir():  # the folder itself counts: ``unjam check tests/``
             inside = f"{target.name}/_.py" if inside == "." else f"{inside}/_.py"
         return is_test_file(inside)
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 def _names(value: str | None) -> tuple[str, ...] | None:

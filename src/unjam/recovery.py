@@ -27,7 +27,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from unjam.atomic import write_atomically
+from unjam.atomic import temporaries_of, write_atomically
 
 RECORD = "landing.json"
 VERSION = 1
@@ -87,20 +87,13 @@ class Journal:
         }
         data = json.dumps(self.record, indent=1).encode()
         _fsync_folder(self.folder / "before")
-        write_new(self.folder / RECORD, data)
+        write_atomically(self.folder / RECORD, data)
 
     def end(self) -> None:
         """The landing finished or was undone: nothing to recover."""
         with suppress(FileNotFoundError):
             (self.folder / RECORD).unlink()
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def write_new(path: Path, data: bytes) -> None:
-    """Write a file that may not exist yet, atomically."""
-    if not path.exists():
-        path.write_bytes(b"")
-    write_atomically(path, data)
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -198,7 +191,7 @@ def _restore_files(folder: Path, record: dict[str, object]) -> tuple[int, list[s
     for entry in record.get("files", []):  # type: ignore[attr-defined]
         path = Path(entry["path"])
         before = (folder / "before" / entry["saved"]).read_bytes()
-        for stray in path.parent.glob(f".{path.name}.*.unjam-tmp"):
+        for stray in temporaries_of(path):
             with suppress(OSError):
                 stray.unlink()
         try:
