@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-
 TEMPORARY_SUFFIX = ".unjam-tmp"
 
 
