@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from unjam.analysis.catalog import default_catalog
 from unjam.analysis.project import Project
+from unjam.codemods import Site
 from unjam.probe.stalls import Line
 from unjam.runner import FileResult
 
@@ -24,27 +25,19 @@ class Known:
     """Per root-relative (path, line): the sites the codemods report there, and the
     blocking calls the analysis found there (with their function)."""
 
-    sites: dict[tuple[str, int], list[tuple[str, bool, str, str]]]  # codemod, fixed, msg, fn
-    by_function: dict[str, list[tuple[str, bool, str]]]  # function -> codemod, fixed, msg
+    sites: dict[tuple[str, int], list[Site]]
+    by_function: dict[str, list[Site]]
     effects: dict[tuple[str, int], str]  # the function holding the call
 
 
 def verdict(line: Line, known: Known) -> Verdict:
     for where in line.frames or [(line.path, line.line)]:
-        sites = known.sites.get(where, [])
-        fixed = [codemod for codemod, ok, _, _ in sites if ok]
-        if fixed:
-            return Verdict(f"fixed by {fixed[0]}")
-        if sites:
-            return Verdict(f"reported: {sites[0][2]}")
         function = known.effects.get(where)
+        sites = known.sites.get(where) or (known.by_function.get(function, []) if function else [])
+        if sites:
+            fixed = [site.codemod for site in sites if site.fixed]
+            return Verdict(f"fixed by {fixed[0]}" if fixed else f"reported: {sites[0].message}")
         if function is not None:
-            around = known.by_function.get(function, [])
-            done = [codemod for codemod, ok, _ in around if ok]
-            if done:
-                return Verdict(f"fixed by {done[0]}")
-            if around:
-                return Verdict(f"reported: {around[0][2]}")
             return Verdict("reported: blocking-call (no selected codemod rewrites it)")
     unknown = [name for name in callees(line.source) if default_catalog().call(name) is None]
     if unknown:
@@ -80,14 +73,13 @@ def callees(source: str) -> list[str]:
 def known_in(results: list[FileResult], project: Project) -> Known:
     """From a ``check`` run whose base is the project root (so that every shown path
     is relative to it, as the probe's are)."""
-    sites: dict[tuple[str, int], list[tuple[str, bool, str, str]]] = {}
-    by_function: dict[str, list[tuple[str, bool, str]]] = {}
+    sites: dict[tuple[str, int], list[Site]] = {}
+    by_function: dict[str, list[Site]] = {}
     for result in results:
         for site in result.sites:
-            where = (result.shown, site.location.line)
-            holder = site.function or ""
-            sites.setdefault(where, []).append((site.codemod, site.fixed, site.message, holder))
-            by_function.setdefault(holder, []).append((site.codemod, site.fixed, site.message))
+            sites.setdefault((result.shown, site.location.line), []).append(site)
+            if site.function:
+                by_function.setdefault(site.function, []).append(site)
     effects: dict[tuple[str, int], str] = {}
     for qualname, function in project.functions.items():
         if not function.is_async:  # a sync function's call blocks only if awaited code calls it
