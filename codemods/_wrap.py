@@ -438,6 +438,24 @@ def _comment_count(code: str) -> int:
         return -1
 
 
+def _new_layout(
+    written: str, room: int, context: tuple[str, str] = ("", "")
+) -> tuple[str, ...] | None:
+    """The formatters' layout of ``written`` within ``room`` columns, or None when the
+    text is to stay: it fits on its one line, the layout is the same, or the layout
+    would have a line past the limit that the text as it stands does not."""
+    if "\n" not in written and len(written) <= room:
+        return None
+    lines = relayout(written, room, context)
+    if lines is None or "\n".join(lines) == written:
+        return None
+    if any(len(line) > room for line in lines) and all(
+        len(line) <= room for line in written.splitlines()
+    ):
+        return None
+    return lines
+
+
 def wrapped_statement(
     statement: cst.SimpleStatementLine, module: cst.Module, indent: str, limit: int
 ) -> cst.SimpleStatementLine:
@@ -446,15 +464,8 @@ def wrapped_statement(
     as the formatters would. Itself when it fits on its line, or when the new layout
     would have a line past the limit that the statement as it stands does not."""
     code = module.code_for_node(statement.with_changes(leading_lines=()))
-    written = code.rstrip("\r\n")
-    room = limit - len(indent)
-    if "\n" not in written and len(written) <= room:
-        return statement
-    lines = relayout(written, room)
-    if lines is None or "\n".join(lines) == written:
-        return statement
-    too_long = [line for line in lines if len(line) > room]
-    if too_long and all(len(line) <= room for line in written.splitlines()):
+    lines = _new_layout(code.rstrip("\r\n"), limit - len(indent))
+    if lines is None:
         return statement
     try:
         parsed = cst.parse_statement("\n".join(lines) + "\n", module.config_for_parsing)
@@ -487,17 +498,9 @@ _STUB = "\n" + INDENT + "pass\n"
 def wrapped_header(statement: Header, module: cst.Module, indent: str, limit: int) -> Header:
     """``statement`` with its header laid out within ``limit`` as the formatters
     would (see :func:`wrapped_statement`); the comment after the colon counts."""
-    written = _header(statement, module)
-    room = limit - len(indent)
-    if "\n" not in written and len(written) <= room:
-        return statement
     prefix = "try:" + _STUB if isinstance(statement, cst.ExceptHandler) else ""
-    lines = relayout(written, room, (prefix, _STUB))
-    if lines is None or "\n".join(lines) == written:
-        return statement
-    if any(len(line) > room for line in lines) and all(
-        len(line) <= room for line in written.splitlines()
-    ):
+    lines = _new_layout(_header(statement, module), limit - len(indent), (prefix, _STUB))
+    if lines is None:
         return statement
     try:
         block = cst.parse_statement(prefix + "\n".join(lines) + _STUB, module.config_for_parsing)
