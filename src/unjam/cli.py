@@ -30,6 +30,8 @@ from unjam.analysis.names import short_name, shown_qualname
 from unjam.analysis.project import FunctionPlan, Project
 from unjam.analysis.suppression import ALL, added_suppressions
 from unjam.batch import ReportError, RunReport, merge, package_report, read_report, table
+from unjam.cache import CACHE_DIR_NAME, Cache, default_cache_dir, stable_digest
+from unjam.cache.store import CACHE_DIR_VARIABLE, NO_CACHE_VARIABLE
 from unjam.codemods import PASSES, Codemod, by_name
 from unjam.commits import Change, SplitBy
 from unjam.config import HTTP_CLIENTS, ConfigError, find_pyproject, load_config
@@ -73,7 +75,16 @@ from unjam.report import (
     unhandled_blocking,
 )
 from unjam.review import Key, ask, key_of, suppressions_for
-from unjam.runner import Analysis, FileResult, Profile, Runner, collector_tuned, shown_path
+from unjam.runner import (
+    Analysis,
+    FileResult,
+    Profile,
+    Read,
+    Runner,
+    collector_tuned,
+    identity,
+    shown_path,
+)
 from unjam.workers import WorkerError
 
 if TYPE_CHECKING:
@@ -152,6 +163,22 @@ IncludeTests = Annotated[
         "--include-tests/--no-include-tests",
         help="Also report and rewrite test files (tests/, test_*.py, *_test.py, "
         "conftest.py); they always inform the analysis.",
+    ),
+]
+NoCache = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache",
+        help=f"Neither read nor write the cache (also ${NO_CACHE_VARIABLE}=1); results "
+        "are the same either way.",
+    ),
+]
+CacheDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir",
+        help=f"Where the cache is kept (default: ${CACHE_DIR_VARIABLE}, else "
+        f"{CACHE_DIR_NAME}/ in the project's root).",
     ),
 ]
 NoPrefilter = Annotated[
@@ -259,6 +286,8 @@ class RunOptions:
     include_tests: bool | None = None
     no_prefilter: bool = False
     quiet: bool = False
+    no_cache: bool = False
+    cache_dir: Path | None = None
 
     @classmethod
     def of(cls, parameters: Mapping[str, Any]) -> RunOptions:
@@ -323,6 +352,7 @@ def _session(options: RunOptions, every_route: bool = False) -> Session:
         base=base,
         progress=_progress if err.is_terminal else None,
         profiles={p.name: Profile(p.passes, p.options) for p in usable},
+        cache=_cache(options, roots),
     )
     problems = tuple(f"{m}: no such file or directory" for m in missing)
     problems += tuple(
@@ -331,6 +361,15 @@ def _session(options: RunOptions, every_route: bool = False) -> Session:
     )
     problems += tuple(f"{loop}: symlink loop" for loop in loops)
     return Session(targets, whole, focus, passes, runner, sharding, problems)
+
+
+def _cache(options: RunOptions, roots: Sequence[Path]) -> Cache:
+    """The run's cache: ``--cache-dir``, ``$UNJAM_CACHE_DIR``, or ``.unjam_cache`` in
+    the (first) project's root; none with ``--no-cache``."""
+    if options.no_cache or os.environ.get(NO_CACHE_VARIABLE, "") not in ("", "0"):
+        return Cache(None)
+    folder = options.cache_dir or default_cache_dir(roots[0] if roots else Path.cwd())
+    return Cache(folder, warn=_say)
 
 
 def analysis_roots(targets: Sequence[Path]) -> list[Path]:
@@ -413,39 +452,71 @@ def _progress_bar() -> Iterator[None]:
         _active_progress.pop()
 
 
-def _analyse(session: Session) -> Analysis:
+def _read(session: Session) -> Read:
+    """The files of the usable packages, read (in path order)."""
     whole = session.layout
     usable = {name for name, package in whole.packages.items() if package.error is None}
     files = [f for name in sorted(usable) for f in whole.files.get(name, ())]
-    package_of = whole.package_of()
+    return session.runner.read(sorted(files, key=lambda f: f.path), whole.package_of())
+
+
+def _analyse(session: Session, read: Read | None = None) -> Analysis:
     with _progress_bar():
-        analysis = session.runner.analyse(sorted(files, key=lambda f: f.path), package_of)
+        analysis = session.runner.analyse((), read=read or _read(session))
     analysis.errors[:0] = session.focus.errors()
     analysis.errors.extend(session.problems)
-    if analysis.newer_syntax:
-        python = f"{sys.version_info.major}.{sys.version_info.minor}"
-        _note(
-            f"note: {analysis.newer_syntax} file(s) use syntax newer than Python {python}, "
-            "which runs unjam; they are read with libcst, which is slower: run unjam with "
-            "the project's own Python"
-        )
-    _warn_unknown_codes(analysis)
+    _tell(_analysis_notes(analysis))
     return analysis
 
 
-def _warn_unknown_codes(analysis: Analysis) -> None:
+@dataclass(frozen=True)
+class Note:
+    """A line on stderr; ``quiet``: one ``--quiet`` leaves out (else a warning)."""
+
+    line: str
+    quiet: bool
+
+
+def _tell(notes: Sequence[Note]) -> None:
+    for note in notes:
+        (_note if note.quiet else _say)(note.line)
+
+
+def _analysis_notes(analysis: Analysis) -> list[Note]:
+    """What the analysis has to say besides findings: files of a newer Python, and
+    ``# unjam: ignore[...]`` codes that suppress nothing."""
+    notes: list[Note] = []
+    if analysis.newer_syntax:
+        python = f"{sys.version_info.major}.{sys.version_info.minor}"
+        notes.append(
+            Note(
+                f"note: {analysis.newer_syntax} file(s) use syntax newer than Python "
+                f"{python}, which runs unjam; they are read with libcst, which is slower: "
+                "run unjam with the project's own Python",
+                quiet=True,
+            )
+        )
+    return notes + _unknown_codes(analysis)
+
+
+def _unknown_codes(analysis: Analysis) -> list[Note]:
     """A code no finding has in a ``# unjam: ignore[...]`` comment suppresses nothing:
     said once per code, where it first appears, with the nearest code."""
     known = {*codes(), ALL}
     warned: set[str] = set()
+    notes: list[Note] = []
     for path, module in sorted(analysis.project.modules.items()):
         for line, suppressed in sorted(dict(module.suppressed_lines).items()):
             for code in sorted(suppressed - known - warned):
                 warned.add(code)
-                _say(
-                    f"unjam: warning: {path}:{line}: unknown code {code!r} in "
-                    f"`# unjam: ignore[...]`{nearest(code)}; it suppresses nothing"
+                notes.append(
+                    Note(
+                        f"unjam: warning: {path}:{line}: unknown code {code!r} in "
+                        f"`# unjam: ignore[...]`{nearest(code)}; it suppresses nothing",
+                        quiet=False,
+                    )
                 )
+    return notes
 
 
 def _report_errors(errors: list[str]) -> None:
@@ -475,14 +546,82 @@ def _findings(session: Session, analysis: Analysis, results: list[FileResult]) -
     only = session.only()
     if only is not None:
         unhandled = [f for f in unhandled if f.path in only]
-    ignoring = {
+    ignoring = _ignoring_unhandled(session)
+    unhandled = [f for f in unhandled if f.path not in ignoring]
+    return sorted(findings + unhandled)
+
+
+def _ignoring_unhandled(session: Session) -> set[str]:
+    """Files whose package ignores ``blocking-call`` findings."""
+    return {
         shown_path(file.path, session.runner.base)
         for name, files in session.focus.files.items()
         if UNHANDLED in session.focus.packages[name].config.ignore
         for file in files
     }
-    unhandled = [f for f in unhandled if f.path not in ignoring]
-    return sorted(findings + unhandled)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What ``check`` found, as the cache keeps a whole run of it (see ``_checked``)."""
+
+    findings: tuple[Finding, ...]
+    analysis_errors: tuple[str, ...]
+    pass_errors: tuple[str, ...]
+    notes: tuple[Note, ...]
+    files_seen: int
+
+
+def _checked(session: Session) -> Checked:
+    """``check``'s findings. A run of the same files (bytes, paths, modules), settings
+    and build as one the cache kept is answered from it without any analysis; else
+    every stage goes through the per-file cache."""
+    runner = session.runner
+    read = _read(session)
+    key = _run_key(session, read) if runner.cache.enabled else None
+    if key is not None:
+        kept = runner.cache.get("run", key)
+        if isinstance(kept, Checked):
+            _tell(kept.notes)
+            return kept
+    with _progress_bar():
+        analysis = runner.analyse((), read=read)
+    notes = _analysis_notes(analysis)
+    _tell(notes)
+    with _progress_bar():
+        results = runner.check(analysis, only=session.only())
+    checked = Checked(
+        tuple(_findings(session, analysis, results)),
+        tuple(analysis.errors),
+        tuple(r.error for r in results if r.error),
+        tuple(notes),
+        analysis.files_seen,
+    )
+    if key is not None:
+        runner.cache.put("run", key, checked)
+    return checked
+
+
+def _run_key(session: Session, read: Read) -> bytes:
+    """Everything a ``check`` run's findings depend on besides the build."""
+    runner = session.runner
+    only = session.only()
+    return stable_digest(
+        "check-run",
+        str(runner.base),
+        [(identity(job), job.profile) for job in read.jobs.values()],
+        read.errors,
+        read.seen,
+        sorted(
+            (name, tuple(p.NAME for p in profile.passes), profile.options)
+            for name, profile in runner.profiles.items()
+        ),
+        sorted(runner.extra_blocking.items()),
+        runner.use_prefilter,
+        runner.every_route,
+        sorted(only) if only is not None else None,
+        sorted(_ignoring_unhandled(session)),
+    )
 
 
 def _package_report(
@@ -555,6 +694,8 @@ def check(
     shard: Shard = None,
     include_tests: IncludeTests = None,
     no_prefilter: NoPrefilter = False,
+    no_cache: NoCache = False,
+    cache_dir: CacheDir = None,
     quiet: Quiet = False,
 ) -> None:
     """Report what the codemods would change, and what they refuse to and why."""
@@ -563,11 +704,17 @@ def check(
 
     def command() -> int:
         session = _session(options)
-        analysis, results, errors = _run(session, check_only=True)
-        findings = _findings(session, analysis, results)
+        checked = _checked(session)
+        findings = list(checked.findings)
+        errors = [
+            *session.focus.errors(),
+            *checked.analysis_errors,
+            *session.problems,
+            *checked.pass_errors,
+        ]
         sys.stdout.write(render(findings, output_format, session.passes))
         _report_errors(errors)
-        _summary(len(findings), sum(1 for f in findings if f.fixable), analysis, errors)
+        _summary(len(findings), sum(1 for f in findings if f.fixable), checked.files_seen, errors)
         return _exit_code(bool(findings), errors)
 
     _guard(command)
@@ -591,6 +738,8 @@ def diff(
         str, typer.Option("--format", help="diff (the patch) or json (the per-package report).")
     ] = "diff",
     no_prefilter: NoPrefilter = False,
+    no_cache: NoCache = False,
+    cache_dir: CacheDir = None,
     quiet: Quiet = False,
 ) -> None:
     """Dry run: print the rewrite as a unified diff (git apply accepts it)."""
@@ -677,6 +826,8 @@ def apply(
         str, typer.Option("--format", help="text, or json (the per-package report on stdout).")
     ] = "text",
     no_prefilter: NoPrefilter = False,
+    no_cache: NoCache = False,
+    cache_dir: CacheDir = None,
     quiet: Quiet = False,
 ) -> None:
     """Show the diff, confirm, then write it on a new git branch with one commit per
@@ -949,6 +1100,8 @@ def routes(
     exclude: Exclude = None,
     config: ConfigPath = None,
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    no_cache: NoCache = False,
+    cache_dir: CacheDir = None,
 ) -> None:
     """Every function FastAPI calls: kind, path, async or def, awaits, blocking calls, plan."""
 
@@ -1244,8 +1397,8 @@ def explain(name: Annotated[str, typer.Argument(help="A codemod name, e.g. demot
     _guard(command)
 
 
-def _summary(total: int, fixable: int, analysis: Analysis, errors: list[str]) -> None:
-    parts = [f"{total} finding(s), {fixable} fixable", f"{analysis.files_seen} file(s) scanned"]
+def _summary(total: int, fixable: int, files_seen: int, errors: list[str]) -> None:
+    parts = [f"{total} finding(s), {fixable} fixable", f"{files_seen} file(s) scanned"]
     if errors:
         parts.append(f"{len(errors)} error(s)")
     _note("; ".join(parts))

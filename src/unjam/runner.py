@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import libcst as cst
 from libcst.codemod import CodemodContext, SkipFile
@@ -37,6 +37,8 @@ from unjam.analysis.names import OWN_NAMES, ModuleName, Namespace
 from unjam.analysis.node_index import NodeIndex
 from unjam.analysis.positions import AstPositions
 from unjam.analysis.project import ModuleView, Project
+from unjam.cache import Cache, content_digest
+from unjam.cache.keys import FileIdentity, StageKeys
 from unjam.codegen import StatementText
 from unjam.codemods import Codemod, Options, Site
 from unjam.discovery import SourceFile
@@ -107,10 +109,22 @@ class FileResult:
     #: (codemod, bytes after it) for each pass that changed the file, in run order.
     stages: tuple[tuple[str, bytes], ...] = ()
     profile: str = DEFAULT_PROFILE
+    #: The passes analysed the file again mid-way and read the whole project then, not
+    #: only the module's view (what the cache keys a check by).
+    project_wide: bool = False
 
     @property
     def changed(self) -> bool:
         return self.after is not None and self.after != self.before
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """The files of a run as read: jobs by shown path, and the files that could not be."""
+
+    jobs: Mapping[str, Job]
+    errors: tuple[str, ...] = ()
+    seen: int = 0
 
 
 @dataclass
@@ -124,6 +138,10 @@ class Analysis:
     #: The processes that analysed the files, which kept their libcst trees for the
     #: passes (``Runner.transform`` uses and stops them); None when analysed in-process.
     workers: Workers[_WorkerState] | None = field(default=None, repr=False, compare=False)
+    #: Each analysed module's facts' cache key, by path (see ``cache.keys``).
+    fact_keys: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    identities: dict[str, FileIdentity] = field(default_factory=dict, repr=False, compare=False)
+    keys: StageKeys | None = field(default=None, repr=False, compare=False)
 
     def close(self) -> None:
         """Let go of the trees kept for the passes (a run that only analyses)."""
@@ -419,6 +437,7 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
     profile = state.profiles[job.profile]
     sites: list[Site] = []
     stale = False
+    project_wide = False
     pending_view: ModuleView | None = None
     try:
         for codemod_class in profile.passes:
@@ -440,6 +459,7 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
                 project = project.relinked(facts)
                 view = project.view(job.shown)
                 stale = False
+                project_wide = True
             if not codemod_class.applies_to(view):
                 continue
             known = codemod_class.sites_from_view(view, profile.options)
@@ -490,6 +510,7 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
         tuple(sites),
         stages=tuple(file.stages),
         profile=job.profile,
+        project_wide=project_wide,
     )
 
 
@@ -549,6 +570,155 @@ def _map(
         return workers.map(function, items, key=_shown, size=_size)
     chunk = max(1, min(16, len(items) // (4 * workers.count)))
     return workers.map(function, items, key=_shown, chunk=chunk)
+
+
+def identity(job: Job) -> FileIdentity:
+    """The file of ``job`` as the cache keys see it."""
+    return FileIdentity(
+        job.shown, job.path, job.module, job.package, job.namespace, content_digest(job.data)
+    )
+
+
+def _finish(results: Iterator[object]) -> None:
+    """Run a map over the workers to its end once its last result is taken: a map
+    left suspended counts as abandoned and stops the workers."""
+    for _ in results:
+        raise AssertionError("more results than tasks")
+
+
+class _Stored:
+    """The stages' work on each file, through the cache: what was kept is read back,
+    the rest runs (in the workers) and is kept. Errors are kept too (a file that does
+    not parse is reported the same way without parsing it again)."""
+
+    def __init__(
+        self,
+        cache: Cache,
+        keys: StageKeys,
+        identities: dict[str, FileIdentity],
+        await_runs: bool,
+    ) -> None:
+        self.cache = cache
+        self.keys = keys
+        self.identities = identities
+        self.await_runs = await_runs
+        #: Where each module's facts are kept: full analysis, or light facts.
+        self.fact_keys: dict[str, bytes] = {}
+
+    def summaries(
+        self, workers: Workers[_WorkerState] | None, jobs: Sequence[Job]
+    ) -> Iterator[Summary | Analysed | SourceError]:
+        keys = [self.keys.summary(self.identities[job.shown], self.await_runs) for job in jobs]
+        found = [self._get("summary", key, (Summary, SourceError)) for key in keys]
+        missing = [job for job, value in zip(jobs, found, strict=True) if value is None]
+        computed = _map(workers, summary_job, missing)
+        for job, key, value in zip(jobs, keys, found, strict=True):
+            if value is None:
+                value = next(computed)
+                if isinstance(value, Analysed):
+                    self.cache.put("summary", key, value.summary)
+                    self._keep_facts(job, value.facts)
+                else:
+                    self.cache.put("summary", key, value)
+            yield value
+        _finish(computed)
+
+    def facts(
+        self, workers: Workers[_WorkerState] | None, jobs: Sequence[Job]
+    ) -> Iterator[ModuleFacts | SourceError]:
+        keys = [self.keys.facts(self.identities[job.shown]) for job in jobs]
+        found = [self._get("facts", key, (ModuleFacts, SourceError)) for key in keys]
+        missing = [job for job, value in zip(jobs, found, strict=True) if value is None]
+        computed = _map(workers, scan_job, missing, heavy=True)
+        for job, key, value in zip(jobs, keys, found, strict=True):
+            if value is None:
+                value = next(computed)
+                self.cache.put("facts", key, value)
+            self.fact_keys[job.shown] = key
+            yield value
+        _finish(computed)
+
+    def light(
+        self, workers: Workers[_WorkerState] | None, jobs: Sequence[Job]
+    ) -> Iterator[ModuleFacts | SourceError]:
+        keys = [self.keys.light(self.identities[job.shown]) for job in jobs]
+        found = [self._get("light", key, (ModuleFacts, SourceError)) for key in keys]
+        missing = [job for job, value in zip(jobs, found, strict=True) if value is None]
+        computed = _map(workers, light_job, missing)
+        for job, key, value in zip(jobs, keys, found, strict=True):
+            if value is None:
+                value = next(computed)
+                self.cache.put("light", key, value)
+            self.fact_keys[job.shown] = key
+            yield value
+        _finish(computed)
+
+    def _keep_facts(self, job: Job, facts: ModuleFacts | SourceError) -> None:
+        key = self.keys.facts(self.identities[job.shown])
+        self.cache.put("facts", key, facts)
+        self.fact_keys[job.shown] = key
+
+    def _get(self, kind: str, key: bytes, types: tuple[type, ...]) -> Any:
+        """The value kept, if it is one of ``types`` (else it is computed again)."""
+        value = self.cache.get(kind, key)
+        return value if isinstance(value, types) else None
+
+
+#: How a module's check came out: nothing applied, told from the view, or rewritten.
+_NOTHING, _STATIC, _REWRITTEN = "nothing", "static", "rewritten"
+#: An entry saying the answer is kept under the project's key (``project_wide``).
+_PROJECT_WIDE = "project-wide"
+
+
+class _Checks:
+    """``check``'s answers per module, through the cache (see ``cache.keys``)."""
+
+    def __init__(self, cache: Cache, analysis: Analysis, profiles: Mapping[str, Profile]) -> None:
+        self.cache = cache
+        self.analysis = analysis
+        self.profiles = {
+            name: (tuple(p.NAME for p in profile.passes), profile.options)
+            for name, profile in profiles.items()
+        }
+        self._keys: dict[str, bytes] = {}
+        self._project: bytes | None = None
+
+    def get(self, job: Job, view: ModuleView) -> tuple[str, FileResult | None] | None:
+        if not self.cache.enabled or self.analysis.keys is None:
+            return None
+        key = self.analysis.keys.check(
+            self.analysis.identities[job.shown],
+            self.analysis.fact_keys[job.shown],
+            self.profiles[job.profile],
+            view,
+        )
+        self._keys[job.shown] = key
+        entry = self.cache.get("check", key)
+        if entry == (_PROJECT_WIDE,):
+            entry = self.cache.get("check", StageKeys.project_wide(key, self._project_key()))
+        if not (isinstance(entry, tuple) and len(entry) == 2):
+            return None
+        kind, sites = entry
+        if kind == _NOTHING:
+            return kind, None
+        if kind not in (_STATIC, _REWRITTEN) or not isinstance(sites, tuple):
+            return None
+        return kind, FileResult(job.shown, job.path, job.data, None, sites, profile=job.profile)
+
+    def put(self, job: Job, kind: str, result: FileResult | None) -> None:
+        key = self._keys.get(job.shown)
+        if key is None or (result is not None and result.error is not None):
+            return  # a failure is looked at again: it may depend on more than the key
+        entry = (kind, result.sites if result is not None else ())
+        if result is not None and result.project_wide:
+            self.cache.put("check", key, (_PROJECT_WIDE,))
+            key = StageKeys.project_wide(key, self._project_key())
+        self.cache.put("check", key, entry)
+
+    def _project_key(self) -> bytes:
+        if self._project is None:
+            self._project = StageKeys.project(sorted(self.analysis.fact_keys.items()))
+        return self._project
 
 
 def _size(job: Job) -> int:
@@ -623,25 +793,29 @@ class Runner:
         base: Path | None = None,
         progress: Callable[[str, int], Callable[[], None]] | None = None,
         profiles: Mapping[str, Profile] | None = None,
+        cache: Cache | None = None,
     ) -> None:
         """``passes``/``options`` make the default profile; ``profiles`` adds one per
-        package (a file's profile is chosen in ``analyse``)."""
+        package (a file's profile is chosen in ``analyse``). ``cache``: where what the
+        stages derive from one file is kept between runs (none by default)."""
         self.passes = tuple(passes)
         self.options = options or Options()
         self.profiles = {DEFAULT_PROFILE: Profile(self.passes, self.options), **(profiles or {})}
         self.jobs = max(1, jobs or os.cpu_count() or 1)
-        self.catalog = default_catalog().with_extra(extra_blocking or {})
+        self.extra_blocking = dict(extra_blocking or {})
+        self.catalog = default_catalog().with_extra(self.extra_blocking)
         self.use_prefilter = use_prefilter
         self.every_route = every_route
         self.base = (base or Path.cwd()).resolve()
         self.progress = progress
+        self.cache = cache if cache is not None else Cache(None)
 
     # -- analysis ------------------------------------------------------------------------
-    @collector_tuned()
-    def analyse(
+    def read(
         self, files: Iterable[SourceFile], profile_of: Mapping[Path, str] | None = None
-    ) -> Analysis:
-        """``profile_of``: each file's profile (by path); files not in it get the default."""
+    ) -> Read:
+        """Every file's bytes, module name and profile (``profile_of``: each file's
+        profile by path; files not in it get the default); unreadable files as errors."""
         files = list(files)
         profile_of = profile_of or {}
         namespaces = namespaces_of(files, profile_of)
@@ -665,18 +839,38 @@ class Runner:
                 profile,
                 namespace,
             )
+        return Read(jobs, tuple(errors), len(files))
+
+    @collector_tuned()
+    def analyse(
+        self,
+        files: Iterable[SourceFile],
+        profile_of: Mapping[Path, str] | None = None,
+        read: Read | None = None,
+    ) -> Analysis:
+        """``profile_of``: see ``read``; ``read``: the files as ``read`` read them
+        already (then ``files`` and ``profile_of`` are not looked at)."""
+        read = read or self.read(files, profile_of)
+        jobs, errors = dict(read.jobs), list(read.errors)
         roots = frozenset(job.module.split(".", 1)[0] for job in jobs.values() if job.module)
+        words = vocabulary(self.catalog)
         state = _WorkerState(
             self.catalog,
             roots,
-            vocabulary(self.catalog),
+            words,
             await_runs=bool(self._gathering_profiles()),
             every_route=self.every_route,
+        )
+        stored = _Stored(
+            self.cache,
+            StageKeys.of(self.extra_blocking, words, roots),
+            {shown: identity(job) for shown, job in jobs.items()},
+            state.await_runs,
         )
         _KEPT.clear()  # before forking: the workers start with nothing kept
         workers = self._workers(state, len(jobs))
         try:
-            analysis = self._analyse(jobs, errors, workers, len(files))
+            analysis = self._analyse(jobs, errors, workers, read.seen, stored)
         except BaseException:
             if workers is not None:
                 workers.close()
@@ -690,12 +884,13 @@ class Runner:
         errors: list[str],
         workers: Workers[_WorkerState] | None,
         seen: int,
+        stored: _Stored,
     ) -> Analysis:
         summaries: dict[str, Summary] = {}
         early: dict[str, ModuleFacts | SourceError] = {}  # analysed with their summary
         every = list(jobs.values())
         tick = self.progress("reading", len(every)) if self.progress else None
-        for job, summary in zip(every, _map(workers, summary_job, every), strict=True):
+        for job, summary in zip(every, stored.summaries(workers, every), strict=True):
             if isinstance(summary, SourceError):
                 errors.append(str(summary))
                 del jobs[job.shown]
@@ -732,9 +927,7 @@ class Runner:
                 and getattr(summary, gathering[jobs[shown].profile])
                 and shown not in chosen
             ]
-            for job, outcome in zip(
-                gather_only, _map(workers, light_job, gather_only), strict=True
-            ):
+            for job, outcome in zip(gather_only, stored.light(workers, gather_only), strict=True):
                 if isinstance(outcome, ModuleFacts):
                     light[job.shown] = outcome
                 else:  # newer syntax than this Python's: libcst reads it in full
@@ -750,7 +943,7 @@ class Runner:
             todo = [job for job in pending if job.shown not in early]
             tick = self.progress("analysing", len(todo)) if self.progress and todo else None
             outcomes = {job.shown: early.pop(job.shown) for job in pending if job.shown in early}
-            for job, outcome in zip(todo, _map(workers, scan_job, todo, heavy=True), strict=True):
+            for job, outcome in zip(todo, stored.facts(workers, todo), strict=True):
                 outcomes[job.shown] = outcome
                 if tick:
                     tick()
@@ -767,7 +960,16 @@ class Runner:
                 project, jobs, summaries, selection.relays, analysed, searched
             )
         newer = sum(1 for summary in summaries.values() if summary.newer_syntax)
-        return Analysis(project, jobs, errors, files_seen=seen, newer_syntax=newer)
+        return Analysis(
+            project,
+            jobs,
+            errors,
+            files_seen=seen,
+            newer_syntax=newer,
+            fact_keys={path: stored.fact_keys[path] for path in project.modules},
+            identities=stored.identities,
+            keys=stored.keys,
+        )
 
     def _gathering_profiles(self) -> dict[str, str]:
         """Profiles running a pass that looks at every coroutine, with the ``Summary``
@@ -822,27 +1024,43 @@ class Runner:
         """What the passes would report. Where every applicable pass can tell from the
         project's view alone (``Codemod.sites_from_view``) nothing is parsed again; other
         files are rewritten in memory. Nothing is written. ``only``: these files (shown
-        paths), the others still informing the analysis."""
+        paths), the others still informing the analysis. A module whose view, bytes and
+        settings are those of a run the cache kept is not looked at again."""
         project = analysis.project
+        checks = _Checks(self.cache, analysis, self.profiles)
         static: list[FileResult] = []
         rewrite: list[Job] = []
+        kept: dict[str, FileResult] = {}
         for path in sorted(project.modules):
             if path not in analysis.jobs or (only is not None and path not in only):
                 continue
             job = analysis.jobs[path]
             profile = self.profiles[job.profile]
             view = project.view(path)
+            found_before = checks.get(job, view)
+            if found_before is not None:
+                kind, before = found_before
+                if before is not None and kind == _STATIC:
+                    static.append(before)
+                elif before is not None:
+                    kept[path] = before
+                continue
             applicable = [p for p in profile.passes if p.applies_to(view)]
             if not applicable:
+                checks.put(job, _NOTHING, None)
                 continue
             found = _sites_from_view(applicable, view, profile.options)
             if found is None:
                 rewrite.append(job)
             else:
-                static.append(
-                    FileResult(job.shown, job.path, job.data, None, found, profile=job.profile)
-                )
-        return static + self._rewrite(analysis, rewrite, report_only=True)
+                result = FileResult(job.shown, job.path, job.data, None, found, profile=job.profile)
+                checks.put(job, _STATIC, result)
+                static.append(result)
+        rewritten = {r.shown: r for r in self._rewrite(analysis, rewrite, report_only=True)}
+        for result in rewritten.values():
+            checks.put(analysis.jobs[result.shown], _REWRITTEN, result)
+        merged = {**kept, **rewritten}
+        return static + [merged[path] for path in sorted(merged)]
 
     def transform(self, analysis: Analysis, only: Set[str] | None = None) -> list[FileResult]:
         """The passes' rewrites of every file (``only``: of these shown paths) where one

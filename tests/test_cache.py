@@ -1,0 +1,298 @@
+"""The cache never changes a result: every fixture checked without it, with it cold and
+with it warm gives the same bytes; a change anywhere a result depends on is seen; a
+damaged, foreign or half-written entry is ignored; two runs at once are safe."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.helpers import FIXTURES
+from unjam.cache import Cache, stable_digest
+from unjam.cache.store import MAGIC, build_tag
+from unjam.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+COLLECTIONS = sorted(
+    [path for path in FIXTURES.iterdir() if path.is_dir() and path.name not in ("apps", "probe")]
+    + [path for path in (FIXTURES / "apps").iterdir() if path.is_dir()]
+    + [path for path in (FIXTURES / "probe").iterdir() if path.is_dir()]
+)
+VARIANTS = {
+    "default": [],
+    "every-pass-unsafe": ["--extend-select", "gather-awaits", "--unsafe-fixes"],
+}
+
+
+@pytest.fixture(autouse=True)
+def _cache_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("UNJAM_NO_CACHE", raising=False)
+
+
+def _check(*args: str, cache: Path | None) -> tuple[int, str, str]:
+    extra = ["--cache-dir", str(cache)] if cache is not None else ["--no-cache"]
+    result = CliRunner().invoke(app, ["check", *args, "--jobs", "1", *extra])
+    assert result.exit_code in (0, 1), result.stderr
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _entries(cache: Path) -> list[Path]:
+    """Files of entries: ``<build>/<kind>/<2 hex>/<hex>``."""
+    return sorted(p for p in cache.rglob("*") if len(p.relative_to(cache).parts) == 4)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize(
+    "collection", COLLECTIONS, ids=lambda p: p.relative_to(FIXTURES).as_posix()
+)
+def test_every_fixture_gives_the_same_bytes_with_and_without_the_cache(
+    collection: Path, variant: str, tmp_path: Path
+) -> None:
+    args = [str(collection.relative_to(ROOT)), *VARIANTS[variant]]
+    cache = tmp_path / "cache"
+    without = _check(*args, cache=None)
+    cold = _check(*args, cache=cache)
+    assert _entries(cache)  # the cold run kept what it derived
+    warm = _check(*args, cache=cache)
+    assert cold == without
+    assert warm == without
+    # One file at a time: the run as a whole is new, each file's stages are kept.
+    for path in sorted(collection.rglob("*.py"))[:6]:
+        shown = str(path.relative_to(ROOT))
+        assert _check(shown, *VARIANTS[variant], cache=cache) == _check(
+            shown, *VARIANTS[variant], cache=None
+        ), shown
+
+
+def _project(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "apps" / "demo", project)
+    return project
+
+
+def _in(project: Path, *args: str, cache: Path | None) -> tuple[int, str, str]:
+    cwd = Path.cwd()
+    os.chdir(project)
+    try:
+        return _check(".", *args, cache=cache)
+    finally:
+        os.chdir(cwd)
+
+
+HELPER = "demo/slow_helper.py"
+CALLER = "demo/routers/cached_caller.py"
+
+
+def test_a_change_in_another_module_reaches_a_module_whose_bytes_did_not_change(
+    tmp_path: Path,
+) -> None:
+    """The route module is the same file before and after, and was checked before
+    (one of its routes blocks); only the helper its other route calls starts blocking.
+    Its answer must change: it is keyed by the project's view of it, not its bytes."""
+    project = _project(tmp_path)
+    cache = tmp_path / "cache"
+    (project / HELPER).write_text("def compute(value):\n    return value * 2\n")
+    (project / CALLER).write_text(
+        "import time\n\n"
+        "from fastapi import APIRouter\n\n"
+        "from demo.slow_helper import compute\n\n"
+        "router = APIRouter()\n\n\n"
+        '@router.get("/slow")\n'
+        "async def slow_route():\n"
+        "    time.sleep(1)\n"
+        "    await compute_later()\n\n\n"
+        '@router.get("/cached")\n'
+        "async def cached_route():\n"
+        "    await compute_later()\n"
+        "    return compute(1)\n\n\n"
+        "async def compute_later():\n"
+        "    return None\n"
+    )
+    before = _in(project, cache=cache)
+    assert f"{CALLER}:12" in before[1]
+    assert f"{CALLER}:19" not in before[1]
+    (project / HELPER).write_text(
+        "import time\n\n\ndef compute(value):\n    time.sleep(1)\n    return value * 2\n"
+    )
+    after = _in(project, cache=cache)
+    assert after == _in(project, cache=None)
+    assert f"{CALLER}:19" in after[1]  # now found, through the helper
+
+
+def test_configuration_and_edits_are_seen(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    cache = tmp_path / "cache"
+    first = _in(project, cache=cache)
+    assert "demote-sync" in first[1]
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace("[tool.unjam]\n", '[tool.unjam]\nignore = ["demote-sync"]\n')
+    )
+    ignored = _in(project, cache=cache)
+    assert ignored == _in(project, cache=None)
+    assert "demote-sync" not in ignored[1]
+    route = next(p for p in sorted(project.rglob("*.py")) if "async def" in p.read_text())
+    route.write_text(route.read_text() + "\n\nasync def added_later():\n    open('x').read()\n")
+    edited = _in(project, cache=cache)
+    assert edited == _in(project, cache=None)
+    assert edited != ignored
+
+
+def test_damaged_and_foreign_entries_are_ignored_and_written_again(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    cache = tmp_path / "cache"
+    expected = _in(project, cache=None)
+    _in(project, cache=cache)
+    entries = _entries(cache)
+    assert len(entries) > 10
+    marker = tmp_path / "ran"
+    for number, entry in enumerate(entries):
+        data = entry.read_bytes()
+        damage = number % 4
+        if damage == 0:
+            entry.write_bytes(data[: len(data) // 2])  # truncated
+        elif damage == 1:
+            entry.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))  # a flipped bit
+        elif damage == 2:
+            entry.write_bytes(b"")  # empty
+        else:  # a well-formed entry whose pickle would run code
+            payload = pickle.dumps((bytes(20), _Exploit(str(marker))))
+            entry.write_bytes(MAGIC + hashlib.blake2b(payload, digest_size=16).digest() + payload)
+    assert _in(project, cache=cache) == expected
+    assert not marker.exists()
+    assert _in(project, cache=cache) == expected
+    rewritten = [entry for entry in _entries(cache) if entry.read_bytes().startswith(MAGIC)]
+    assert len(rewritten) == len(_entries(cache))
+
+
+class _Exploit:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.system, (f"touch {self.path}",))
+
+
+def test_entries_of_another_build_are_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = Cache(tmp_path / "cache")
+    cache.put("facts", bytes(20), "old build's answer")
+    assert Cache(tmp_path / "cache").get("facts", bytes(20)) == "old build's answer"
+    before = build_tag()
+    monkeypatch.setattr("unjam.cache.store.__version__", "99.0")
+    assert build_tag() != before
+    assert Cache(tmp_path / "cache").get("facts", bytes(20)) is None
+
+
+def test_readers_never_see_half_an_entry(tmp_path: Path) -> None:
+    writer = Cache(tmp_path / "cache")
+    reader = Cache(tmp_path / "cache")
+    values = [tuple(range(size)) for size in (10, 100_000, 1_000, 200_000)]
+    seen: list[object] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            seen.append(reader.get("facts", bytes(20)))
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    for _ in range(30):
+        for value in values:
+            writer.put("facts", bytes(20), value)
+    done.set()
+    thread.join()
+    assert {value for value in seen if value is not None} <= set(values)
+    assert any(value is not None for value in seen)
+
+
+def test_two_runs_at_once_give_the_result_of_one(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    cache = tmp_path / "cache"
+    expected = _in(project, cache=None)[1]
+    command = [
+        sys.executable,
+        "-m",
+        "unjam",
+        "check",
+        ".",
+        "--jobs",
+        "1",
+        "--cache-dir",
+        str(cache),
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "UNJAM_NO_CACHE"}
+    runs = [
+        subprocess.Popen(
+            command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for _ in range(3)
+    ]
+    outputs = [run.communicate(timeout=120)[0].decode() for run in runs]
+    assert outputs == [expected] * 3
+    again = subprocess.run(
+        command, cwd=project, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert again.stdout == expected
+
+
+def test_a_cache_that_cannot_be_written_is_said_once_and_changes_nothing(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would go\n")
+    code, out, err = _in(project, cache=blocked)
+    assert (code, out) == _in(project, cache=None)[:2]
+    assert err.count("cache not written") == 1
+
+
+def test_the_cache_folder_tells_git_and_backups_to_leave_it(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    cwd = Path.cwd()
+    os.chdir(project)
+    try:
+        result = CliRunner().invoke(app, ["check", ".", "--jobs", "1"])
+    finally:
+        os.chdir(cwd)
+    assert result.exit_code in (0, 1), result.stderr
+    folder = project / ".unjam_cache"
+    assert (folder / ".gitignore").read_text() == "*\n"
+    assert (
+        (folder / "CACHEDIR.TAG")
+        .read_text()
+        .startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    )
+
+
+def test_keys_do_not_depend_on_the_hash_seed() -> None:
+    """A view holds frozensets; pickle writes them in hash order, which changes per
+    process: the digest must not."""
+    code = (
+        "from unjam.cache import stable_digest; "
+        "from unjam.analysis.names import Namespace; "
+        "print(stable_digest(frozenset({'a', 'b', 'c', 'd'}), "
+        "{1: frozenset({('x', 'y'), ('z', 'w')})}, "
+        "Namespace('@p', frozenset({'app', 'api', 'core'}))).hex())"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in (1, 2, 3, 4)
+    }
+    assert len(digests) == 1
+    assert stable_digest(frozenset({"a"})) != stable_digest(("a",))
+    assert stable_digest({"a"}) != stable_digest(frozenset({"a"}))
