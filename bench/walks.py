@@ -1,4 +1,4 @@
-"""libcst's own traversal against ``unjam.fastwalk``, in one run, on the synthetic tree.
+"""libcst's own traversal against ``unjam._speed.fastwalk``, in one run, on the synthetic tree.
 
     python bench/walks.py [--packages 4] [--modules 50] [--repeat 3]
 
@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE))
 
 from synthetic import generate  # noqa: E402
 
-from unjam.fastwalk import fast_walks  # noqa: E402
+from unjam._speed.fastwalk import fast_walks  # noqa: E402
 
 
 class _Count(cst.CSTVisitor):

@@ -31,13 +31,13 @@ from unjam.codemods._nodes import index_module
 from unjam.codemods._unused_imports import drop_unused_imports
 from unjam.codemods._wrap import wrap_changed
 
+from unjam._speed.fastwalk import hooks_trivia
 from unjam.analysis.model import Location
 from unjam.analysis.node_index import NodeIndex
 from unjam.analysis.project import FunctionPlan, ModuleView
 from unjam.analysis.suppression import is_suppressed
 from unjam.analysis.walker import Walker
-from unjam.codegen import StatementText
-from unjam.fastwalk import hooks_trivia
+from unjam.pipeline.codegen import StatementText
 
 
 class Safety(str, Enum):

@@ -9,9 +9,9 @@ from typing import TypeVar
 import libcst as cst
 import libcst.matchers as m
 
+from unjam._speed.fastwalk import is_trivia
 from unjam.analysis.names import _Qualnames
 from unjam.analysis.walker import Walker
-from unjam.fastwalk import is_trivia
 
 
 class _Index(_Qualnames):

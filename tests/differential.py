@@ -24,8 +24,8 @@ from typing import Any
 
 from unjam.codemods import OffloadBlocking
 
-from unjam.discovery import discover
-from unjam.runner import Runner
+from unjam.pipeline.discovery import discover
+from unjam.pipeline.runner import Runner
 
 NAMES = ("a", "b", "c", "total")
 INDENT = "    "

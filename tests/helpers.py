@@ -12,8 +12,8 @@ from unjam.codemods import Codemod, Safety
 
 from unjam.analysis.model import Effect, FunctionFacts, Kind
 from unjam.analysis.project import ModuleView, Project
-from unjam.discovery import discover
-from unjam.runner import Analysis, Runner
+from unjam.pipeline.discovery import discover
+from unjam.pipeline.runner import Analysis, Runner
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"

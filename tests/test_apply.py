@@ -15,7 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.gitrepos import CLEAN, SERVICE, WORKER, files_at, make_repo, snapshot, unjam
-from unjam import cli, gitflow
+from unjam import cli
+from unjam.git import gitflow
 
 FILES = {"app/service.py": SERVICE, "app/worker.py": WORKER, "app/health.py": CLEAN}
 
@@ -443,7 +444,7 @@ def test_a_file_edited_during_the_run_is_kept(
         worker.write_text(WORKER + "# saved meanwhile\n")
         return made
 
-    monkeypatch.setattr("unjam.migrate.build_commits", build_then_edit)
+    monkeypatch.setattr("unjam.git.migrate.build_commits", build_then_edit)
     result = unjam(tmp_path, monkeypatch, "apply", ".", "--yes", "--branch", "b")
     assert result.code == 2 and "app/worker.py changed while unjam ran" in result.err
     assert worker.read_text() == WORKER + "# saved meanwhile\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from unjam.codegen import StatementText
+from unjam.pipeline.codegen import StatementText
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted((ROOT / "fixtures").rglob("*.py")) + sorted((ROOT / "src").rglob("*.py"))
@@ -80,7 +80,7 @@ def _seeded(source: str) -> tuple[cst.Module, StatementText, bool]:
     from unjam.analysis.module import analyse_and_index
     from unjam.analysis.names import ModuleName
     from unjam.analysis.positions import AstPositions
-    from unjam.source import python_ast
+    from unjam.pipeline.source import python_ast
 
     module = cst.parse_module(source)
     positions = AstPositions(*python_ast(source.encode(), "m.py"))

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from unjam.codemods import DemoteSync
 
-from unjam.diff import unified_diff
-from unjam.runner import run_source
+from unjam.pipeline.runner import run_source
+from unjam.report.diff import unified_diff
 
 CASES = {
     "lf": (b"a\nb\nc\nd\ne\nf\ng\n", b"a\nb\nC\nd\ne\nf\nG\n"),

@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import write_tree
 from unjam.config import Config, ConfigError, find_pyproject, load_config
-from unjam.discovery import discover
+from unjam.pipeline.discovery import discover
 
 
 def _names(root: Path, paths: list[Path] | None = None, excludes: tuple[str, ...] = ()) -> set[str]:

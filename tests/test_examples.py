@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from unjam.codemods import PASSES, Codemod, Example
 
-from unjam.runner import run_source
+from unjam.pipeline.runner import run_source
 
 EXAMPLES = [
     (codemod, index, example)

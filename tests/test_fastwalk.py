@@ -15,13 +15,13 @@ from libcst.metadata import MetadataWrapper, ParentNodeProvider, ScopeProvider
 from unjam.codemods._local_metadata import LocalMetadata
 from unjam.codemods._nodes import nodes_in
 
-from unjam import fastscope, fastwalk
+from unjam._speed import fastscope, fastwalk
+from unjam._speed.fastwalk import fast_walks
 from unjam.analysis.catalog import default_catalog
 from unjam.analysis.module import analyse_and_index
 from unjam.analysis.names import ModuleName
 from unjam.analysis.positions import AstPositions
-from unjam.fastwalk import fast_walks
-from unjam.source import SourceError, python_ast
+from unjam.pipeline.source import SourceError, python_ast
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_SOURCES = sorted((ROOT / "fixtures").rglob("*.py"))

@@ -7,7 +7,7 @@ import libcst.matchers as m
 from unjam.codemods._nodes import _node_types, find_all
 
 from tests.helpers import FIXTURES
-from unjam.fastwalk import fast_walks
+from unjam._speed.fastwalk import fast_walks
 
 #: Matchers of the kinds the passes use: one type, a type with fields, a union of types.
 MATCHERS: list[m.BaseMatcherNode | m.OneOf[m.BaseMatcherNode]] = [

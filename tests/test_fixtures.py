@@ -19,8 +19,8 @@ from unjam.codemods import PASSES, Codemod, Options, by_name
 
 from tests.helpers import FIXTURES
 from unjam.config import load_config
-from unjam.discovery import discover
-from unjam.runner import FileResult, Runner
+from unjam.pipeline.discovery import discover
+from unjam.pipeline.runner import FileResult, Runner
 
 INPUT, EXPECTED = ".input.py", ".expected.py"
 

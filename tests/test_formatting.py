@@ -10,10 +10,10 @@ import pytest
 from unjam.codemods import OffloadBlocking
 
 from tests.helpers import ruff
-from unjam.discovery import discover
 from unjam.formatting import DEFAULT_LINE_LENGTH, Formatting, formatting_for
-from unjam.packages import layout
-from unjam.runner import Runner
+from unjam.pipeline.discovery import discover
+from unjam.pipeline.packages import layout
+from unjam.pipeline.runner import Runner
 
 SETTINGS = {
     "ruff in pyproject": (

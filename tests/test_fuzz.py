@@ -14,8 +14,8 @@ import pytest
 from unjam.codemods import PASSES, Options
 
 from tests.fuzz import module
-from unjam.discovery import discover
-from unjam.runner import FileResult, Runner
+from unjam.pipeline.discovery import discover
+from unjam.pipeline.runner import FileResult, Runner
 
 PROJECTS = 4
 MODULES_PER_PROJECT = 25

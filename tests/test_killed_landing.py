@@ -18,7 +18,8 @@ FILES = {"app/service.py": SERVICE, "app/worker.py": WORKER}
 
 _KILL_AT_STEP = """
 import os, signal, sys
-from unjam import atomic, gitflow
+from unjam.git import atomic
+from unjam.git import gitflow
 
 target = int(sys.argv[1])
 count = [0]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from unjam.lines import LineMap
+from unjam.pipeline.lines import LineMap
 
 
 def test_lines_after_an_insertion_map_back() -> None:

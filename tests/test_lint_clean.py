@@ -18,8 +18,8 @@ from unjam.codemods import PASSES, Options
 
 from tests.helpers import ruff
 from tests.test_fixtures import CASES, Case, _options
-from unjam.discovery import discover
-from unjam.runner import Runner
+from unjam.pipeline.discovery import discover
+from unjam.pipeline.runner import Runner
 
 RULES = ["I", "F401", "E501"]
 DEMO = Path(__file__).parent.parent / "fixtures" / "apps" / "demo"

@@ -10,7 +10,7 @@ import pytest
 
 from tests.gitrepos import CLEAN, SERVICE, WORKER, unjam
 from tests.helpers import write_tree
-from unjam.packages import shard_of
+from unjam.pipeline.packages import shard_of
 
 #: A dependency that blocks and never awaits. Defined twice, under the same module name
 #: ``app.deps``, by two services: one only registers it (so it may become ``def``), the

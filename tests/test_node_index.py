@@ -24,9 +24,9 @@ from unjam.analysis.module import analyse_and_index
 from unjam.analysis.names import ModuleName
 from unjam.analysis.node_index import NodeIndex
 from unjam.analysis.positions import AstPositions
-from unjam.discovery import discover
-from unjam.runner import FileResult, Runner
-from unjam.source import python_ast
+from unjam.pipeline.discovery import discover
+from unjam.pipeline.runner import FileResult, Runner
+from unjam.pipeline.source import python_ast
 
 WITH_BLOCKS = """
     import time

@@ -9,9 +9,9 @@ import pickle
 import pytest
 
 from tests.helpers import FIXTURES, analyse
+from unjam._speed.pickling import by_fields
 from unjam.analysis import model
 from unjam.analysis.model import Location, TypeRef
-from unjam.pickling import by_fields
 
 MODEL_CLASSES = [
     cls

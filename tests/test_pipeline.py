@@ -13,13 +13,13 @@ import libcst as cst
 import pytest
 from unjam.codemods import Codemod, Options, Safety, Site
 
-import unjam.runner
+import unjam.pipeline.runner
 from tests.helpers import EveryModule, write_tree
 from unjam.analysis.model import Location
 from unjam.analysis.project import ModuleView
-from unjam.discovery import SourceFile, discover
-from unjam.runner import FileResult, Runner
-from unjam.verify import VerificationError
+from unjam.pipeline.discovery import SourceFile, discover
+from unjam.pipeline.runner import FileResult, Runner
+from unjam.pipeline.verify import VerificationError
 
 
 class RenameTarget(Codemod):
@@ -248,13 +248,13 @@ def test_check_reports_a_last_rewrite_that_does_not_compile(
 def _count_reparses(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     """The code libcst re-parses from here on, in order."""
     reparsed: list[bytes] = []
-    real_reparse = unjam.runner.reparse
+    real_reparse = unjam.pipeline.runner.reparse
 
     def counting_reparse(data: bytes) -> cst.Module:
         reparsed.append(data)
         return real_reparse(data)
 
-    monkeypatch.setattr(unjam.runner, "reparse", counting_reparse)
+    monkeypatch.setattr(unjam.pipeline.runner, "reparse", counting_reparse)
     return reparsed
 
 
@@ -293,8 +293,8 @@ def test_a_file_this_python_cannot_compile_is_checked_by_libcsts_parse(
     def cannot_compile(data: bytes, shown: str, parse: bool = True) -> None:
         raise VerificationError("does not compile at line 1: newer syntax")
 
-    monkeypatch.setattr(unjam.runner, "compiles", cannot_compile)
-    monkeypatch.setattr(unjam.runner, "_cpython_positions", lambda job: None)
+    monkeypatch.setattr(unjam.pipeline.runner, "compiles", cannot_compile)
+    monkeypatch.setattr(unjam.pipeline.runner, "_cpython_positions", lambda job: None)
     reparsed = _count_reparses(monkeypatch)
     [rewritten], _ = _run(tmp_path, (RenameTarget,))
     assert rewritten.error is None

@@ -17,7 +17,7 @@ from unjam.analysis.model import ModuleFacts
 from unjam.analysis.module import ModuleAnalyser
 from unjam.analysis.names import OWN_NAMES, ModuleName
 from unjam.analysis.positions import AstPositions, calls_in, ordered_statements
-from unjam.source import python_ast
+from unjam.pipeline.source import python_ast
 
 AWKWARD = {
     "unicode before calls": """
@@ -182,7 +182,7 @@ def test_ordered_statements_are_every_statement_in_source_order(path: Path | Non
 def test_positions_of_a_compiled_rewrite_are_those_of_a_fresh_parse() -> None:
     """The refresh after a rewrite reads CPython's positions from the parse that
     compiled the rewrite: they must be what parsing the rewritten file gives."""
-    from unjam.runner import Job, _Rewrites
+    from unjam.pipeline.runner import Job, _Rewrites
 
     source = AWKWARD["form feed and line separators"].encode() + b"# unjam: ignore\n"
     job = Job("m.py", "m.py", "m", "", b"\xef\xbb\xbf" + source, "default", OWN_NAMES)

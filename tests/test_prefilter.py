@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import unjam.prefilter
-import unjam.runner
+import unjam.pipeline.prefilter
+import unjam.pipeline.runner
 from tests.helpers import FIXTURES, analyse, write_tree
 from unjam.analysis.catalog import default_catalog
 from unjam.analysis.project import Project
 from unjam.cli import app
-from unjam.prefilter import Mentions, Words, select, summarise, summarise_newer, vocabulary
-from unjam.source import SourceError, parse_source
+from unjam.pipeline.prefilter import Mentions, Words, select, summarise, summarise_newer, vocabulary
+from unjam.pipeline.source import SourceError, parse_source
 
 TRICKY = {
     "pkg/__init__.py": "",
@@ -217,8 +217,8 @@ def _python_cannot_parse(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(data: bytes, shown: str) -> object:
         raise SourceError(shown, "syntax error at 1:1: invalid syntax")
 
-    monkeypatch.setattr(unjam.prefilter, "python_ast", refuse)
-    monkeypatch.setattr(unjam.runner, "python_ast", refuse)
+    monkeypatch.setattr(unjam.pipeline.prefilter, "python_ast", refuse)
+    monkeypatch.setattr(unjam.pipeline.runner, "python_ast", refuse)
 
 
 def _fixture_sources() -> list[Path]:
@@ -485,7 +485,7 @@ def _same_calls(text: str) -> None:
     too. They differ only after a dot (``x.await f()``, never valid Python), where the
     faster one sees no ``await``: a call taken as not awaited can only make the summary
     mention more."""
-    faster, plain = unjam.prefilter._CALL.findall(text), _PLAIN_CALL.findall(text)
+    faster, plain = unjam.pipeline.prefilter._CALL.findall(text), _PLAIN_CALL.findall(text)
     assert [name for _, name in faster] == [name for _, name in plain]
     for (awaited, _), (was_awaited, _) in zip(faster, plain, strict=True):
         assert awaited == was_awaited or (not awaited and ".await" in text)
@@ -495,8 +495,8 @@ def _same_calls(text: str) -> None:
 def test_the_faster_patterns_find_what_the_plain_ones_find(text: str) -> None:
     _same_calls(text)
     if ".await" not in text:
-        assert unjam.prefilter._CALL.findall(text) == _PLAIN_CALL.findall(text)
-    assert unjam.prefilter._DOTTED.findall(text) == _PLAIN_DOTTED.findall(text)
+        assert unjam.pipeline.prefilter._CALL.findall(text) == _PLAIN_CALL.findall(text)
+    assert unjam.pipeline.prefilter._DOTTED.findall(text) == _PLAIN_DOTTED.findall(text)
 
 
 def test_the_faster_patterns_find_what_the_plain_ones_find_in_every_fixture() -> None:
@@ -504,7 +504,7 @@ def test_the_faster_patterns_find_what_the_plain_ones_find_in_every_fixture() ->
     assert len(texts) > 100
     for text in texts:
         _same_calls(text)
-        assert unjam.prefilter._DOTTED.findall(text) == _PLAIN_DOTTED.findall(text)
+        assert unjam.pipeline.prefilter._DOTTED.findall(text) == _PLAIN_DOTTED.findall(text)
 
 
 @pytest.mark.parametrize("root", _projects(), ids=lambda p: p.name)
@@ -515,16 +515,16 @@ def test_a_file_analysed_with_its_summary_gets_the_facts_a_scan_gives(root: Path
     early = 0
     try:
         for job in analysis.jobs.values():
-            outcome = unjam.runner.summary_job(job)
-            if isinstance(outcome, unjam.runner.Analysed):
+            outcome = unjam.pipeline.runner.summary_job(job)
+            if isinstance(outcome, unjam.pipeline.runner.Analysed):
                 early += 1
-                assert outcome.facts == unjam.runner.scan_job(job), job.shown
+                assert outcome.facts == unjam.pipeline.runner.scan_job(job), job.shown
             else:
-                assert isinstance(outcome, unjam.prefilter.Summary), job.shown
-                every_route = unjam.runner._state().every_route
-                assert not unjam.prefilter.selects_alone(outcome, every_route), job.shown
+                assert isinstance(outcome, unjam.pipeline.prefilter.Summary), job.shown
+                every_route = unjam.pipeline.runner._state().every_route
+                assert not unjam.pipeline.prefilter.selects_alone(outcome, every_route), job.shown
     finally:
-        unjam.runner._KEPT.clear()
+        unjam.pipeline.runner._KEPT.clear()
     assert early, "the fixture must hold a file its summary alone selects"
 
 
@@ -550,15 +550,15 @@ def test_files_the_summary_alone_selects_are_parsed_by_cpython_once(
         },
     )
     parsed: list[str] = []
-    real = unjam.runner.python_ast
+    real = unjam.pipeline.runner.python_ast
 
     def counting(data: bytes, shown: str) -> object:
         parsed.append(shown)
         return real(data, shown)
 
-    monkeypatch.setattr(unjam.runner, "python_ast", counting)
+    monkeypatch.setattr(unjam.pipeline.runner, "python_ast", counting)
     analysis = analyse(root)
-    unjam.runner._KEPT.clear()
+    unjam.pipeline.runner._KEPT.clear()
     assert sorted(analysis.project.modules) == ["app.py", "helpers.py"]
     assert analysis.project.blocking("app.route")
     assert {name: parsed.count(name) for name in parsed} == {

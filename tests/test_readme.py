@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from unjam.codemods import PASSES, RequestsToHttpx
 
-from unjam.runner import run_source
+from unjam.pipeline.runner import run_source
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text()

@@ -14,7 +14,7 @@ from unjam.codemods import CONTRACT_ORDER, PASSES, Options, Safety
 from tests.helpers import EveryModule
 from unjam.analysis.project import ModuleView
 from unjam.cli import app
-from unjam.runner import run_source
+from unjam.pipeline.runner import run_source
 
 SECTIONS = ("## What it does", "## Why is this bad?", "## Example", "Use instead:", "## Fix safety")
 

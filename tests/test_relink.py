@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import FIXTURES, analyse
+from unjam._speed.fastwalk import fast_walks
 from unjam.analysis.model import ModuleFacts
 from unjam.analysis.module import analyse_and_index
 from unjam.analysis.names import ModuleName
 from unjam.analysis.positions import AstPositions
 from unjam.analysis.project import Project
-from unjam.fastwalk import fast_walks
-from unjam.runner import Analysis, Job
-from unjam.source import parse_source, python_ast
+from unjam.pipeline.runner import Analysis, Job
+from unjam.pipeline.source import parse_source, python_ast
 
 PROJECTS = [
     FIXTURES / "apps" / "demo",

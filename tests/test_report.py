@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from unjam.codemods import Codemod, Example, Safety
 
-from unjam.report import Finding, Format, render, sarif
+from unjam.report.findings import Finding, Format, render, sarif
 
 FINDINGS = [
     Finding("app/routes.py", 12, 5, "demo-pass", "time.sleep blocks the loop, 50% of it", True),

@@ -21,7 +21,7 @@ import libcst as cst
 import pytest
 from unjam.codemods import PASSES, Options
 
-import unjam.runner
+import unjam.pipeline.runner
 from tests.helpers import FIXTURES, write_tree
 from tests.test_fixtures import CASES, Case
 from unjam.analysis.catalog import default_catalog
@@ -30,10 +30,10 @@ from unjam.analysis.names import ModuleName
 from unjam.analysis.node_index import NodeIndex
 from unjam.analysis.positions import AstPositions
 from unjam.analysis.reuse import carried_over
-from unjam.codegen import StatementText
-from unjam.discovery import discover
-from unjam.runner import Runner
-from unjam.source import python_ast
+from unjam.pipeline.codegen import StatementText
+from unjam.pipeline.discovery import discover
+from unjam.pipeline.runner import Runner
+from unjam.pipeline.source import python_ast
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,7 +66,7 @@ class Twice:
 @pytest.fixture
 def twice(monkeypatch: pytest.MonkeyPatch) -> Iterator[Twice]:
     checked = Twice()
-    monkeypatch.setattr(unjam.runner, "analyse_and_index", checked)
+    monkeypatch.setattr(unjam.pipeline.runner, "analyse_and_index", checked)
     yield checked
 
 

@@ -10,9 +10,9 @@ import libcst as cst
 import pytest
 from libcst._nodes.base import CSTNode
 
-from unjam import trusted_parse
-from unjam.source import SourceError, parse_source
-from unjam.trusted_parse import parse_trusted
+from unjam._speed import trusted_parse
+from unjam._speed.trusted_parse import parse_trusted
+from unjam.pipeline.source import SourceError, parse_source
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted((ROOT / "fixtures").rglob("*.py")) + sorted((ROOT / "src").rglob("*.py"))

@@ -13,7 +13,7 @@ from unjam.codemods._thread_hop import Refused
 from unjam.codemods._with_block import check_body
 
 from tests.helpers import FIXTURES
-from unjam.fastwalk import fast_walks
+from unjam._speed.fastwalk import fast_walks
 
 _LEAVES = m.Return() | m.Yield() | m.Await() | m.Global() | m.Nonlocal() | m.Del()
 _NESTED = m.FunctionDef() | m.ClassDef()

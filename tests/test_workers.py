@@ -1,4 +1,4 @@
-"""The run's worker processes: order, affinity, state, failures (see ``unjam.workers``)."""
+"""The run's worker processes: order, affinity, state, failures (see ``unjam._speed.workers``)."""
 
 from __future__ import annotations
 
@@ -19,12 +19,12 @@ import pytest
 from typer.testing import CliRunner
 from unjam.codemods import by_name
 
-import unjam.runner as runner_module
+import unjam.pipeline.runner as runner_module
+from unjam._speed.workers import WorkerError, Workers
 from unjam.cli import app
-from unjam.discovery import discover
-from unjam.runner import COLLECTOR_THRESHOLDS, Job, Runner, _KeptTrees, worth_sharing
-from unjam.source import parse_source
-from unjam.workers import WorkerError, Workers
+from unjam.pipeline.discovery import discover
+from unjam.pipeline.runner import COLLECTOR_THRESHOLDS, Job, Runner, _KeptTrees, worth_sharing
+from unjam.pipeline.source import parse_source
 
 _SETTING: list[str] = []
 
@@ -177,7 +177,7 @@ def test_a_free_worker_takes_its_own_then_shared_then_the_newest_of_another() ->
 
 _LARGE_TASKS = """
 import multiprocessing
-from unjam.workers import Workers
+from unjam._speed.workers import Workers
 
 def echo(data):
     return data * 2
@@ -206,7 +206,7 @@ def test_large_tasks_and_results_do_not_fill_both_pipes_at_once(tmp_path: Path) 
 
 _PARENT_KILLED = """
 import multiprocessing, os, signal
-from unjam.workers import Workers
+from unjam._speed.workers import Workers
 
 if __name__ == "__main__":
     workers = Workers(2, id, None, multiprocessing.get_context("fork"))
@@ -238,7 +238,7 @@ def test_workers_stop_when_their_parent_is_killed(tmp_path: Path) -> None:
 
 _KILLED_WHILE_WORKING = """
 import multiprocessing, os, signal, threading, time
-from unjam.workers import Workers
+from unjam._speed.workers import Workers
 
 
 def slow(item):

@@ -24,21 +24,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from unjam import __version__
+from unjam._speed.workers import WorkerError
 from unjam.analysis.catalog import is_blocking
 from unjam.analysis.model import Effect
 from unjam.analysis.names import short_name, shown_qualname
 from unjam.analysis.project import FunctionPlan, Project
 from unjam.analysis.suppression import ALL, added_suppressions
-from unjam.batch import ReportError, RunReport, merge, package_report, read_report, table
 from unjam.cache import CACHE_DIR_NAME, Cache, default_cache_dir, stable_digest
 from unjam.cache.store import CACHE_DIR_VARIABLE, NO_CACHE_VARIABLE
 from unjam.codemods import PASSES, Codemod, by_name
-from unjam.commits import Change, SplitBy
 from unjam.config import HTTP_CLIENTS, ConfigError, find_pyproject, load_config
-from unjam.diff import unified_diff
-from unjam.discovery import PROJECT_MARKERS, discover, git_root, is_test_file
 from unjam.entry import EXIT_INTERRUPTED
-from unjam.gitflow import (
+from unjam.git.commits import Change, SplitBy
+from unjam.git.gitflow import (
     GitRefusal,
     Interrupted,
     Repository,
@@ -47,7 +45,7 @@ from unjam.gitflow import (
     check_ready,
     open_repository,
 )
-from unjam.migrate import (
+from unjam.git.migrate import (
     Prepared,
     changes_from,
     execute,
@@ -55,7 +53,9 @@ from unjam.migrate import (
     prepare,
     write_only,
 )
-from unjam.packages import (
+from unjam.git.recovery import records_near, recover
+from unjam.pipeline.discovery import PROJECT_MARKERS, discover, git_root, is_test_file
+from unjam.pipeline.packages import (
     Layout,
     UnknownCodemod,
     choose_passes,
@@ -64,18 +64,7 @@ from unjam.packages import (
     nearest,
     parse_shard,
 )
-from unjam.recovery import records_near, recover
-from unjam.report import (
-    UNHANDLED,
-    UNHANDLED_DOC,
-    Finding,
-    Format,
-    findings_from,
-    render,
-    unhandled_blocking,
-)
-from unjam.review import Key, ask, key_of, suppressions_for
-from unjam.runner import (
+from unjam.pipeline.runner import (
     Analysis,
     FileResult,
     Profile,
@@ -85,7 +74,18 @@ from unjam.runner import (
     identity,
     shown_path,
 )
-from unjam.workers import WorkerError
+from unjam.report.batch import ReportError, RunReport, merge, package_report, read_report, table
+from unjam.report.diff import unified_diff
+from unjam.report.findings import (
+    UNHANDLED,
+    UNHANDLED_DOC,
+    Finding,
+    Format,
+    findings_from,
+    render,
+    unhandled_blocking,
+)
+from unjam.report.review import Key, ask, key_of, suppressions_for
 
 if TYPE_CHECKING:
     from unjam.probe.static import Known
@@ -402,7 +402,7 @@ def analysis_roots(targets: Sequence[Path]) -> list[Path]:
 
 def _recover(paths: list[Path]) -> int:
     """Before anything else: put back what an `unjam apply` killed while landing
-    changed (see ``unjam.recovery``), and say so. How many landings were put back."""
+    changed (see ``unjam.git.recovery``), and say so. How many landings were put back."""
     done = 0
     for folder in records_near(paths):
         said = recover(folder)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from unjam.pickling import by_fields
+from unjam._speed.pickling import by_fields
 
 
 class Kind(str, Enum):

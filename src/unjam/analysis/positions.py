@@ -18,7 +18,7 @@ import tokenize
 from collections.abc import Iterator
 
 from unjam.analysis.model import Location
-from unjam.source import source_lines
+from unjam.pipeline.source import source_lines
 
 
 class PositionMismatch(Exception):

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from unjam.analysis.catalog import default_catalog
 from unjam.analysis.project import Project
 from unjam.codemods import Site
+from unjam.pipeline.runner import FileResult
 from unjam.probe.stalls import Line
-from unjam.runner import FileResult
 
 
 @dataclass(frozen=True)

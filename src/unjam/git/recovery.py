@@ -27,7 +27,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from unjam.atomic import temporaries_of, write_atomically
+from unjam.git.atomic import temporaries_of, write_atomically
 
 RECORD = "landing.json"
 VERSION = 1

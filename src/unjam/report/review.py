@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from unjam.codemods import Site
-from unjam.commits import Change
-from unjam.diff import unified_diff
+from unjam.git.commits import Change
+from unjam.report.diff import unified_diff
 
 #: Codemods whose suppression is read on the ``def`` line (they decide per function).
 PER_FUNCTION = frozenset({"demote-sync", "gather-awaits"})

@@ -17,7 +17,7 @@ from typing import Any
 from rich.table import Table
 
 from unjam import __version__
-from unjam.report import Finding
+from unjam.report.findings import Finding
 
 #: Bumped when the JSON's shape changes; ``merge-reports`` refuses other versions.
 SCHEMA = 1

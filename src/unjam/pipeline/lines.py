@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from unjam.source import source_lines
+from unjam.pipeline.source import source_lines
 
 
 @dataclass

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from unjam.trusted_parse import parse_trusted
+from unjam._speed.trusted_parse import parse_trusted
 
 
 @dataclass(eq=False)

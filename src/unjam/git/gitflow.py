@@ -23,10 +23,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import IO, TYPE_CHECKING
 
-from unjam.atomic import interrupts_deferred, write_atomically
-from unjam.batch import Commit
-from unjam.commits import PlannedCommit
-from unjam.recovery import Journal, PlannedFile, index_info, journal_folder
+from unjam.git.atomic import interrupts_deferred, write_atomically
+from unjam.git.commits import PlannedCommit
+from unjam.git.recovery import Journal, PlannedFile, index_info, journal_folder
+from unjam.report.batch import Commit
 
 if TYPE_CHECKING:
     import git

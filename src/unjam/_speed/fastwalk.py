@@ -59,7 +59,7 @@ try:  # libcst's scope analysis, whose two walks have no hook on whitespace or p
 except ImportError:  # pragma: no cover - depends on the installed libcst
     _TRIVIA_BLIND = frozenset()
 
-from unjam import fastscope
+from unjam._speed import fastscope
 from unjam.analysis.walker import Walker
 
 #: libcst's helpers that visit one node in a field.

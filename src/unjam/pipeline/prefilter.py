@@ -37,13 +37,13 @@ from typing import Any
 
 import libcst as cst
 
+from unjam._speed.fastwalk import fast_walks
 from unjam.analysis.catalog import BLOCKING_CATEGORIES, Catalog
 from unjam.analysis.light import appended_awaits, awaited_statement
 from unjam.analysis.names import OWN_NAMES, Namespace
 from unjam.analysis.positions import blocks_of, ordered_statements
 from unjam.analysis.project import MAX_CHAIN
-from unjam.fastwalk import fast_walks
-from unjam.source import python_ast, source_lines
+from unjam.pipeline.source import python_ast, source_lines
 
 ALWAYS = (b"fastapi", b"starlette")
 BUILTIN_CALLS = frozenset({"open", "input"})

@@ -20,8 +20,8 @@ import pathspec
 
 from unjam.codemods import PASSES, Codemod, Options, by_name
 from unjam.config import Config, ConfigError, find_pyproject, load_config
-from unjam.discovery import PROJECT_MARKERS, SourceFile, git_root
 from unjam.formatting import formatting_for
+from unjam.pipeline.discovery import PROJECT_MARKERS, SourceFile, git_root
 
 
 class UnknownCodemod(ValueError):

@@ -29,6 +29,8 @@ from typing import Any, TypeVar
 import libcst as cst
 from libcst.codemod import CodemodContext, SkipFile
 
+from unjam._speed.fastwalk import fast_walks, prepare_fast_walks
+from unjam._speed.workers import Workers
 from unjam.analysis.catalog import Catalog, default_catalog
 from unjam.analysis.light import light_facts
 from unjam.analysis.model import ModuleFacts
@@ -39,12 +41,11 @@ from unjam.analysis.positions import AstPositions
 from unjam.analysis.project import ModuleView, Project
 from unjam.cache import Cache, content_digest
 from unjam.cache.keys import FileIdentity, StageKeys
-from unjam.codegen import StatementText
 from unjam.codemods import Codemod, Options, Site
-from unjam.discovery import SourceFile
-from unjam.fastwalk import fast_walks, prepare_fast_walks
-from unjam.lines import LineMap
-from unjam.prefilter import (
+from unjam.pipeline.codegen import StatementText
+from unjam.pipeline.discovery import SourceFile
+from unjam.pipeline.lines import LineMap
+from unjam.pipeline.prefilter import (
     Mentions,
     Summary,
     reexported,
@@ -54,15 +55,14 @@ from unjam.prefilter import (
     summarise_newer,
     vocabulary,
 )
-from unjam.source import (
+from unjam.pipeline.source import (
     SourceError,
     parse_source,
     python_ast,
     read_source,
     too_deep_for_libcst,
 )
-from unjam.verify import VerificationError, compiles, reparse
-from unjam.workers import Workers
+from unjam.pipeline.verify import VerificationError, compiles, reparse
 
 R = TypeVar("R")
 

@@ -13,10 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from unjam.batch import Commit
-from unjam.commits import Change, PlannedCommit, SplitBy, default_branch, plan
-from unjam.discovery import git_root
-from unjam.gitflow import (
+from unjam.git.commits import Change, PlannedCommit, SplitBy, default_branch, plan
+from unjam.git.gitflow import (
     GitRefusal,
     Landing,
     Repository,
@@ -26,7 +24,9 @@ from unjam.gitflow import (
     recorded,
     uncommitted,
 )
-from unjam.runner import FileResult
+from unjam.pipeline.discovery import git_root
+from unjam.pipeline.runner import FileResult
+from unjam.report.batch import Commit
 
 #: Files named in a refusal; the rest are counted.
 NAMED = 5

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 
-from unjam.source import source_lines
+from unjam.pipeline.source import source_lines
 
 
 class StatementText:
