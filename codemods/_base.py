@@ -14,8 +14,6 @@ through ``report`` so that ``unjam check`` can explain it.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
-from enum import Enum
 from typing import Any, ClassVar, TypeVar
 
 import libcst as cst
@@ -29,6 +27,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from unjam.codemods._import_block import Needed, place_imports
 from unjam.codemods._nodes import index_module
 from unjam.codemods._unused_imports import drop_unused_imports
+from unjam.codemods._values import Decision, Example, Options, Safety, Site
 from unjam.codemods._wrap import wrap_changed
 
 from unjam._speed.fastwalk import hooks_trivia
@@ -38,48 +37,6 @@ from unjam.analysis.project import FunctionPlan, ModuleView
 from unjam.analysis.suppression import is_suppressed
 from unjam.analysis.walker import Walker
 from unjam.pipeline.codegen import StatementText
-
-
-class Safety(str, Enum):
-    SAFE = "safe"
-    UNSAFE = "unsafe"  # rewritten only with --unsafe-fixes
-    MIXED = "mixed"  # safe cases rewritten, the rest reported
-
-
-@dataclass(frozen=True, slots=True)
-class Example:
-    before: str
-    after: str | None = None  # None: the pass must leave ``before`` unchanged
-
-
-@dataclass(frozen=True, slots=True)
-class Options:
-    unsafe_fixes: bool = False
-    http_client: str | None = None
-    httpx_default_timeout: bool = False  # keep httpx's 5 s default instead of requests' none
-    gather_safe: tuple[str, ...] = ()
-    line_length: int = 88  # the project's formatter's (see ``unjam.formatting``)
-    known_first_party: tuple[str, ...] = ()  # the project's import sorter's
-
-
-@dataclass(frozen=True, slots=True)
-class Site:
-    """One place a pass acted on, or would have and did not (``fixed`` False)."""
-
-    codemod: str
-    location: Location
-    message: str
-    fixed: bool
-    function: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """What a pass would do with a whole function (for ``unjam routes``)."""
-
-    action: str
-    fixable: bool
-
 
 Node = TypeVar("Node", bound=cst.CSTNode)
 
@@ -109,6 +66,9 @@ class _WithoutMatcherSetUp(ContextAwareTransformer):
         cst.CSTTransformer.__init__(self)
 
 
+__all__ = ["Codemod", "Decision", "Example", "Options", "Safety", "Site"]
+
+
 class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
     NAME: ClassVar[str]
     DESCRIPTION: str  # libcst's CodemodCommand declares it as a plain attribute
@@ -117,8 +77,6 @@ class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
     #: The pass looks at coroutines that block nothing (gather-awaits): the pre-filter
     #: must hand over every module with an ``async def`` that awaits twice.
     EVERY_COROUTINE: ClassVar[bool] = False
-    #: Runs unless ``--select``/``select`` names the passes to run.
-    DEFAULT: ClassVar[bool] = True
     #: Everything the pass does happens inside functions ``decide`` has a verdict on:
     #: the walk skips every other function (rebuilding them is most of a pass's cost).
     WALKS_DECIDED_ONLY: ClassVar[bool] = False

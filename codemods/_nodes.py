@@ -10,7 +10,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from unjam._speed.fastwalk import is_trivia
-from unjam.analysis.names import _Qualnames
+from unjam.analysis.qualnames import _Qualnames
 from unjam.analysis.walker import Walker
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from unjam.codemods import OffloadBlocking
+from unjam.codemods.offload_blocking import OffloadBlocking
 
 from unjam.pipeline.discovery import discover
 from unjam.pipeline.runner import Runner

@@ -296,3 +296,28 @@ def test_keys_do_not_depend_on_the_hash_seed() -> None:
     assert len(digests) == 1
     assert stable_digest(frozenset({"a"})) != stable_digest(("a",))
     assert stable_digest({"a"}) != stable_digest(frozenset({"a"}))
+
+
+def test_a_run_the_cache_answers_imports_neither_libcst_nor_the_passes(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    code = (
+        "import sys\n"
+        "from unjam.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('libcst', 'git', 'unjam.pipeline.runner', 'unjam.codemods.demote_sync')\n"
+        "print(sorted(name for name in heavy if name in sys.modules), file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "UNJAM_NO_CACHE"}
+    command = [sys.executable, "-c", code, "check", ".", "--jobs", "1"]
+    command += ["--cache-dir", str(tmp_path / "cache")]
+    runs = [
+        subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=120)
+        for _ in range(2)
+    ]
+    cold, warm = (run.stderr.strip().splitlines()[-1] for run in runs)
+    assert "'libcst'" in cold  # the first run analysed
+    assert warm == "[]"
+    assert runs[0].stdout == runs[1].stdout != ""

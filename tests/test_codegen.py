@@ -78,8 +78,8 @@ SEED_SHAPES = {
 def _seeded(source: str) -> tuple[cst.Module, StatementText, bool]:
     from unjam.analysis.catalog import default_catalog
     from unjam.analysis.module import analyse_and_index
-    from unjam.analysis.names import ModuleName
     from unjam.analysis.positions import AstPositions
+    from unjam.analysis.qualnames import ModuleName
     from unjam.pipeline.source import python_ast
 
     module = cst.parse_module(source)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from unjam.codemods import PASSES
+from unjam.codemods import PASSES, is_default
 from unjam.codemods.demote_sync import DemoteSync
 
 from tests.apps import before_and_after
@@ -94,7 +94,7 @@ def test_demo_app_answers_the_same_before_and_after(tmp_path: Path) -> None:
 
 def test_demo_app_answers_the_same_after_every_default_codemod(tmp_path: Path) -> None:
     """The README's demo, rewritten by the passes ``unjam diff`` runs by default."""
-    default = tuple(p for p in PASSES if p.DEFAULT)
+    default = tuple(p for p in PASSES if is_default(p.NAME))
     demo = FIXTURES / "apps" / "demo"
     changed = rewritten_copy(demo, tmp_path / "after", default)
     assert {"demo/routers/items.py", "demo/db.py", "demo/main.py"} <= set(changed)

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from unjam.codemods import DemoteSync
+from unjam.codemods.demote_sync import DemoteSync
 
 from unjam.pipeline.runner import run_source
 from unjam.report.diff import unified_diff

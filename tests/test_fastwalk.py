@@ -19,8 +19,8 @@ from unjam._speed import fastscope, fastwalk
 from unjam._speed.fastwalk import fast_walks
 from unjam.analysis.catalog import default_catalog
 from unjam.analysis.module import analyse_and_index
-from unjam.analysis.names import ModuleName
 from unjam.analysis.positions import AstPositions
+from unjam.analysis.qualnames import ModuleName
 from unjam.pipeline.source import SourceError, python_ast
 
 ROOT = Path(__file__).resolve().parent.parent

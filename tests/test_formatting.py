@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from unjam.codemods import OffloadBlocking
+from unjam.codemods.offload_blocking import OffloadBlocking
 
 from tests.helpers import ruff
 from unjam.formatting import DEFAULT_LINE_LENGTH, Formatting, formatting_for

@@ -21,9 +21,9 @@ from tests.test_fixtures import CASES, Case
 from tests.test_positions import AWKWARD
 from unjam.analysis.catalog import default_catalog
 from unjam.analysis.module import analyse_and_index
-from unjam.analysis.names import ModuleName
 from unjam.analysis.node_index import NodeIndex
 from unjam.analysis.positions import AstPositions
+from unjam.analysis.qualnames import ModuleName
 from unjam.pipeline.discovery import discover
 from unjam.pipeline.runner import FileResult, Runner
 from unjam.pipeline.source import python_ast

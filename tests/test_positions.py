@@ -15,8 +15,9 @@ from unjam.analysis.catalog import default_catalog
 from unjam.analysis.locator import AstLocator, ProviderLocator
 from unjam.analysis.model import ModuleFacts
 from unjam.analysis.module import ModuleAnalyser
-from unjam.analysis.names import OWN_NAMES, ModuleName
+from unjam.analysis.names import OWN_NAMES
 from unjam.analysis.positions import AstPositions, calls_in, ordered_statements
+from unjam.analysis.qualnames import ModuleName
 from unjam.pipeline.source import python_ast
 
 AWKWARD = {

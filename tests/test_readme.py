@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from unjam.codemods import PASSES, RequestsToHttpx
+from unjam.codemods import PASSES
+from unjam.codemods.requests_to_httpx import RequestsToHttpx
 
 from unjam.pipeline.runner import run_source
 

@@ -108,3 +108,28 @@ class _WatchesParentheses(EveryModule):
 
     def visit_Call_lpar(self, node: cst.Call) -> None:
         return None
+
+
+def test_the_registry_names_every_pass_a_module_defines() -> None:
+    """``REGISTRY`` lists the passes without importing them: every codemod module's
+    pass must be in it, under its own ``NAME``, with ``load`` finding its class."""
+    import importlib
+    import pkgutil
+
+    import unjam.codemods
+    from unjam.codemods import REGISTRY, Codemod
+
+    defined = set()
+    for found in pkgutil.iter_modules(unjam.codemods.__path__):
+        if found.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"unjam.codemods.{found.name}")
+        defined |= {
+            value.NAME
+            for value in vars(module).values()
+            if isinstance(value, type)
+            and issubclass(value, Codemod)
+            and value.__module__ == module.__name__
+        }
+    assert defined == {entry.name for entry in REGISTRY}
+    assert [entry.load().NAME for entry in REGISTRY] == [entry.name for entry in REGISTRY]

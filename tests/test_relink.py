@@ -18,9 +18,9 @@ from tests.helpers import FIXTURES, analyse
 from unjam._speed.fastwalk import fast_walks
 from unjam.analysis.model import ModuleFacts
 from unjam.analysis.module import analyse_and_index
-from unjam.analysis.names import ModuleName
 from unjam.analysis.positions import AstPositions
 from unjam.analysis.project import Project
+from unjam.analysis.qualnames import ModuleName
 from unjam.pipeline.runner import Analysis, Job
 from unjam.pipeline.source import parse_source, python_ast
 

@@ -27,19 +27,19 @@ class DemoPass(Codemod):
 
 
 def test_text() -> None:
-    assert render(FINDINGS, Format.TEXT, (DemoPass,)) == (
+    assert render(FINDINGS, Format.TEXT, lambda: (DemoPass,)) == (
         "app/routes.py:12:5: demo-pass: time.sleep blocks the loop, 50% of it\n"
         "app/deps.py:3:1: demo-pass: awaited by a.py:4, so left async (not fixed)\n"
     )
 
 
 def test_json_round_trips() -> None:
-    data = json.loads(render(FINDINGS, Format.JSON, (DemoPass,)))
+    data = json.loads(render(FINDINGS, Format.JSON, lambda: (DemoPass,)))
     assert [Finding(**item) for item in data] == FINDINGS
 
 
 def test_github_annotations_escape_their_fields() -> None:
-    lines = render(FINDINGS, Format.GITHUB, (DemoPass,)).splitlines()
+    lines = render(FINDINGS, Format.GITHUB, lambda: (DemoPass,)).splitlines()
     assert lines[0] == (
         "::warning file=app/routes.py,line=12,col=5,title=unjam demo-pass"
         "::time.sleep blocks the loop, 50%25 of it"

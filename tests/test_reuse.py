@@ -26,9 +26,9 @@ from tests.helpers import FIXTURES, write_tree
 from tests.test_fixtures import CASES, Case
 from unjam.analysis.catalog import default_catalog
 from unjam.analysis.module import analyse_and_index
-from unjam.analysis.names import ModuleName
 from unjam.analysis.node_index import NodeIndex
 from unjam.analysis.positions import AstPositions
+from unjam.analysis.qualnames import ModuleName
 from unjam.analysis.reuse import carried_over
 from unjam.pipeline.codegen import StatementText
 from unjam.pipeline.discovery import discover

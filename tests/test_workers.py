@@ -17,13 +17,14 @@ from typing import Any
 
 import pytest
 from typer.testing import CliRunner
-from unjam.codemods import by_name
+from unjam.codemods import by_name, is_default
 
 import unjam.pipeline.runner as runner_module
+from unjam._speed.collector import COLLECTOR_THRESHOLDS
 from unjam._speed.workers import WorkerError, Workers
 from unjam.cli import app
 from unjam.pipeline.discovery import discover
-from unjam.pipeline.runner import COLLECTOR_THRESHOLDS, Job, Runner, _KeptTrees, worth_sharing
+from unjam.pipeline.runner import Job, Runner, _KeptTrees, worth_sharing
 from unjam.pipeline.source import parse_source
 
 _SETTING: list[str] = []
@@ -305,7 +306,7 @@ def test_check_rewrites_the_trees_the_analysis_parsed(
 
     monkeypatch.setattr(runner_module, "parse_source", logged)
     monkeypatch.setattr(runner_module, "worth_sharing", lambda *_: True)
-    passes = [c for c in by_name().values() if c.DEFAULT]
+    passes = [c for c in by_name().values() if is_default(c.NAME)]
     runner = Runner(passes, jobs=jobs, base=tmp_path)
     # Analysed backwards, rewritten forwards: plain turns would not repeat the placement.
     analysis = runner.analyse(discover([tmp_path], base=tmp_path).files[::-1])
@@ -355,7 +356,7 @@ def test_a_run_tunes_the_collector_in_its_workers_and_restores_it(tmp_path: Path
         )
     before = gc.get_threshold()
     assert before != COLLECTOR_THRESHOLDS
-    runner = Runner([c for c in by_name().values() if c.DEFAULT], jobs=2, base=tmp_path)
+    runner = Runner([c for c in by_name().values() if is_default(c.NAME)], jobs=2, base=tmp_path)
     analysis = runner.analyse(discover([tmp_path], base=tmp_path).files)
     assert gc.get_threshold() == before
     assert analysis.workers is not None

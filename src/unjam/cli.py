@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import functools
 import json
 import os
 import subprocess
@@ -24,15 +25,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from unjam import __version__
+from unjam._speed.collector import collector_tuned
 from unjam._speed.workers import WorkerError
 from unjam.analysis.catalog import is_blocking
 from unjam.analysis.model import Effect
 from unjam.analysis.names import short_name, shown_qualname
-from unjam.analysis.project import FunctionPlan, Project
 from unjam.analysis.suppression import ALL, added_suppressions
 from unjam.cache import CACHE_DIR_NAME, Cache, default_cache_dir, stable_digest
 from unjam.cache.store import CACHE_DIR_VARIABLE, NO_CACHE_VARIABLE
-from unjam.codemods import PASSES, Codemod, by_name
+from unjam.codemods import CONTRACT_ORDER, REGISTRY, Options, by_name, is_default, load
 from unjam.config import HTTP_CLIENTS, ConfigError, find_pyproject, load_config
 from unjam.entry import EXIT_INTERRUPTED
 from unjam.git.commits import Change, SplitBy
@@ -45,16 +46,9 @@ from unjam.git.gitflow import (
     check_ready,
     open_repository,
 )
-from unjam.git.migrate import (
-    Prepared,
-    changes_from,
-    execute,
-    link_refusal,
-    prepare,
-    write_only,
-)
 from unjam.git.recovery import records_near, recover
 from unjam.pipeline.discovery import PROJECT_MARKERS, discover, git_root, is_test_file
+from unjam.pipeline.jobs import Profile, Read, identity, read_files, shown_path
 from unjam.pipeline.packages import (
     Layout,
     UnknownCodemod,
@@ -63,16 +57,6 @@ from unjam.pipeline.packages import (
     layout,
     nearest,
     parse_shard,
-)
-from unjam.pipeline.runner import (
-    Analysis,
-    FileResult,
-    Profile,
-    Read,
-    Runner,
-    collector_tuned,
-    identity,
-    shown_path,
 )
 from unjam.report.batch import ReportError, RunReport, merge, package_report, read_report, table
 from unjam.report.diff import unified_diff
@@ -88,6 +72,9 @@ from unjam.report.findings import (
 from unjam.report.review import Key, ask, key_of, suppressions_for
 
 if TYPE_CHECKING:
+    from unjam.analysis.project import FunctionPlan, Project
+    from unjam.git.migrate import Prepared
+    from unjam.pipeline.runner import Analysis, FileResult, Runner
     from unjam.probe.static import Known
     from unjam.probe.watchdog import Stall
 
@@ -219,16 +206,22 @@ class Session:
     paths: list[Path]
     layout: Layout  # every package: the analysis sees them all
     focus: Layout  # the packages this run reports on and rewrites (a shard, or all)
-    passes: tuple[type[Codemod], ...]  # every pass some package runs, in run order
-    runner: Runner
+    passes: tuple[str, ...]  # every pass some package runs, in run order
+    settings: RunSettings
     shard: tuple[int, int] | None = None
     problems: tuple[str, ...] = ()  # paths given that cannot be read, one line each
+
+    @functools.cached_property
+    def runner(self) -> Runner:
+        """The engine, made on first use: a run the cache answers never needs it (nor
+        the passes and libcst it imports)."""
+        return self.settings.runner(self.passes)
 
     def only(self) -> set[str] | None:
         """Shown paths of the files this run reports on and rewrites: the focus's files
         (a shard, or all), test files only where the package sets ``include-tests``;
         None when that is every file."""
-        base = self.runner.base
+        base = self.settings.base
         chosen: set[str] = set()
         # a shard, or paths that name part of the project
         left_out = sum(map(len, self.focus.files.values())) != sum(
@@ -339,19 +332,17 @@ def _session(options: RunOptions, every_route: bool = False) -> Session:
     focus = whole.within([Path(os.path.abspath(t)) for t in targets])
     focus = focus.sharded(*sharding) if sharding else focus
     usable = [p for p in whole.packages.values() if p.error is None]
-    passes = tuple(p for p in PASSES if any(p in package.passes for package in usable))
+    passes = tuple(name for name in CONTRACT_ORDER if any(name in p.passes for p in usable))
     extra: dict[str, str] = {}
     for package in usable:
         extra.update(package.config.extra_blocking)
-    runner = Runner(
-        passes,
+    settings = RunSettings(
         jobs=options.jobs,
         extra_blocking=extra,
         use_prefilter=not options.no_prefilter,
         every_route=every_route,
-        base=base,
-        progress=_progress if err.is_terminal else None,
-        profiles={p.name: Profile(p.passes, p.options) for p in usable},
+        base=base.resolve(),
+        profiles={p.name: (p.passes, p.options) for p in usable},
         cache=_cache(options, roots),
     )
     problems = tuple(f"{m}: no such file or directory" for m in missing)
@@ -360,7 +351,38 @@ def _session(options: RunOptions, every_route: bool = False) -> Session:
         for folder, why in found.unreadable
     )
     problems += tuple(f"{loop}: symlink loop" for loop in loops)
-    return Session(targets, whole, focus, passes, runner, sharding, problems)
+    return Session(targets, whole, focus, passes, settings, sharding, problems)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What the engine is made with; what a run's findings depend on besides its files."""
+
+    jobs: int | None
+    extra_blocking: dict[str, str]
+    use_prefilter: bool
+    every_route: bool
+    base: Path
+    profiles: dict[str, tuple[tuple[str, ...], Options]]  # pass names and options
+    cache: Cache
+
+    def runner(self, passes: tuple[str, ...]) -> Runner:
+        from unjam.pipeline.runner import Runner
+
+        return Runner(
+            load(passes),
+            jobs=self.jobs,
+            extra_blocking=self.extra_blocking,
+            use_prefilter=self.use_prefilter,
+            every_route=self.every_route,
+            base=self.base,
+            progress=_progress if err.is_terminal else None,
+            profiles={
+                name: Profile(load(names), options)
+                for name, (names, options) in self.profiles.items()
+            },
+            cache=self.cache,
+        )
 
 
 def _cache(options: RunOptions, roots: Sequence[Path]) -> Cache:
@@ -457,7 +479,8 @@ def _read(session: Session) -> Read:
     whole = session.layout
     usable = {name for name, package in whole.packages.items() if package.error is None}
     files = [f for name in sorted(usable) for f in whole.files.get(name, ())]
-    return session.runner.read(sorted(files, key=lambda f: f.path), whole.package_of())
+    files = sorted(files, key=lambda f: f.path)
+    return read_files(files, whole.package_of(), session.settings.base)
 
 
 def _analyse(session: Session, read: Read | None = None) -> Analysis:
@@ -554,7 +577,7 @@ def _findings(session: Session, analysis: Analysis, results: list[FileResult]) -
 def _ignoring_unhandled(session: Session) -> set[str]:
     """Files whose package ignores ``blocking-call`` findings."""
     return {
-        shown_path(file.path, session.runner.base)
+        shown_path(file.path, session.settings.base)
         for name, files in session.focus.files.items()
         if UNHANDLED in session.focus.packages[name].config.ignore
         for file in files
@@ -576,14 +599,15 @@ def _checked(session: Session) -> Checked:
     """``check``'s findings. A run of the same files (bytes, paths, modules), settings
     and build as one the cache kept is answered from it without any analysis; else
     every stage goes through the per-file cache."""
-    runner = session.runner
+    cache = session.settings.cache
     read = _read(session)
-    key = _run_key(session, read) if runner.cache.enabled else None
+    key = _run_key(session, read) if cache.enabled else None
     if key is not None:
-        kept = runner.cache.get("run", key)
+        kept = cache.get("run", key)
         if isinstance(kept, Checked):
             _tell(kept.notes)
             return kept
+    runner = session.runner
     with _progress_bar():
         analysis = runner.analyse((), read=read)
     notes = _analysis_notes(analysis)
@@ -598,27 +622,26 @@ def _checked(session: Session) -> Checked:
         analysis.files_seen,
     )
     if key is not None:
-        runner.cache.put("run", key, checked)
+        cache.put("run", key, checked)
     return checked
 
 
 def _run_key(session: Session, read: Read) -> bytes:
-    """Everything a ``check`` run's findings depend on besides the build."""
-    runner = session.runner
+    """Everything a ``check`` run's findings depend on besides the build (the folder
+    the entry is in): the files, the settings, and which files are reported on."""
+    settings = session.settings
     only = session.only()
     return stable_digest(
         "check-run",
-        str(runner.base),
+        str(settings.base),
         [(identity(job), job.profile) for job in read.jobs.values()],
         read.errors,
         read.seen,
-        sorted(
-            (name, tuple(p.NAME for p in profile.passes), profile.options)
-            for name, profile in runner.profiles.items()
-        ),
-        sorted(runner.extra_blocking.items()),
-        runner.use_prefilter,
-        runner.every_route,
+        session.passes,  # the profile of files no package claims
+        sorted(settings.profiles.items()),
+        sorted(settings.extra_blocking.items()),
+        settings.use_prefilter,
+        settings.every_route,
         sorted(only) if only is not None else None,
         sorted(_ignoring_unhandled(session)),
     )
@@ -627,7 +650,7 @@ def _run_key(session: Session, read: Read) -> bytes:
 def _package_report(
     command: str, session: Session, analysis: Analysis, results: list[FileResult], errors: list[str]
 ) -> RunReport:
-    base = session.runner.base
+    base = session.settings.base
     files = {
         name: [shown_path(f.path, base) for f in found]
         for name, found in session.focus.files.items()
@@ -652,7 +675,7 @@ def _package_report(
 def _show_packages(report: RunReport, session: Session) -> None:
     """The per-package table on stderr, where a run spans more than one package."""
     if (len(report.packages) > 1 or report.shard is not None) and not _chatter.quiet:
-        _console(stderr=True).print(table(report, [codemod.NAME for codemod in session.passes]))
+        _console(stderr=True).print(table(report, list(session.passes)))
 
 
 def _guard(command: Callable[[], int]) -> None:
@@ -712,7 +735,7 @@ def check(
             *session.problems,
             *checked.pass_errors,
         ]
-        sys.stdout.write(render(findings, output_format, session.passes))
+        sys.stdout.write(render(findings, output_format, lambda: load(session.passes)))
         _report_errors(errors)
         _summary(len(findings), sum(1 for f in findings if f.fixable), checked.files_seen, errors)
         return _exit_code(bool(findings), errors)
@@ -747,6 +770,8 @@ def diff(
     options = RunOptions.of(locals())
 
     def command() -> int:
+        from unjam.git.migrate import link_refusal
+
         session = _session(options)
         if output_format not in ("diff", "json"):
             raise Usage(f"--format must be diff or json, not {output_format!r}")
@@ -838,6 +863,8 @@ def apply(
     def command() -> int:
         import git  # GitPython: only apply needs it, and it is slow to import
 
+        from unjam.git.migrate import changes_from, execute, prepare, write_only
+
         if abort:
             if not _recover([*(paths or [Path(".")]), Path(".")]):
                 _say("unjam: no landing was cut short here; nothing to put back")
@@ -910,6 +937,8 @@ def _reviewed(
     """Ask about each change; run again without the skipped ones until the run changes
     exactly what was accepted (a change that only appears once others are skipped is
     skipped too; one that a skipped change took with it is said to be dropped)."""
+    from unjam.git.migrate import changes_from
+
     out = Console(highlight=False)
 
     def show(title: str, hunks: bytes) -> None:
@@ -1042,7 +1071,7 @@ def merge_reports(
         if output_format == "json":
             sys.stdout.write(merged.to_json())
         else:
-            codemods = [codemod.NAME for codemod in PASSES]
+            codemods = list(CONTRACT_ORDER)
             _stdout().print(table(merged, codemods))
         _report_errors(merged.errors)
         return _exit_code(merged.changed, merged.errors)
@@ -1116,7 +1145,7 @@ def routes(
         profiles = {
             shown: session.runner.profiles[job.profile] for shown, job in analysis.jobs.items()
         }
-        focused = {shown_path(f.path, session.runner.base) for f in session.focus.every_file()}
+        focused = {shown_path(f.path, session.settings.base) for f in session.focus.every_file()}
         rows = route_rows(analysis.project, profiles, focused)
         if output_format == "json":
             sys.stdout.write(json.dumps(rows, indent=2) + "\n")
@@ -1352,8 +1381,8 @@ def codemods() -> None:
     table = Table(title="unjam codemods (in run order)")
     for column in ("name", "fix safety", "runs by default", "description"):
         table.add_column(column)
-    for codemod in PASSES:
-        default = "yes" if codemod.DEFAULT else "with --select"
+    for codemod in by_name().values():
+        default = "yes" if is_default(codemod.NAME) else "with --select"
         table.add_row(codemod.NAME, codemod.SAFETY.value, default, codemod.DESCRIPTION)
     table.add_row(
         UNHANDLED,
@@ -1361,7 +1390,7 @@ def codemods() -> None:
         "yes",
         "a blocking call in async code that no selected codemod handles",
     )
-    if not PASSES:
+    if not REGISTRY:
         _say("no codemods are registered")
     _stdout().print(table)
 

@@ -41,9 +41,9 @@ from unjam.analysis.model import (
     RouterDef,
     TypeRef,
 )
-from unjam.analysis.names import ModuleName, _Qualnames, is_staticmethod, qualified_names
 from unjam.analysis.node_index import NodeIndex
 from unjam.analysis.positions import AstPositions, PositionMismatch, first_line
+from unjam.analysis.qualnames import ModuleName, _Qualnames, is_staticmethod, qualified_names
 from unjam.analysis.reuse import FACT_LISTS, StatementText, Unit, carried_over, stub
 from unjam.analysis.suppression import parse_suppression, suppressions
 from unjam.analysis.types import TypeResolver

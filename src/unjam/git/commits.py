@@ -15,7 +15,7 @@ from enum import Enum
 from pathlib import Path
 
 from unjam import __version__
-from unjam.codemods import PASSES, Site
+from unjam.codemods import CONTRACT_ORDER, Site, by_name
 
 #: Sites listed per file in a commit message; the rest are counted.
 SITES_PER_FILE = 12
@@ -63,7 +63,7 @@ class PlannedCommit:
 
 def codemods_used(changes: Sequence[Change]) -> list[str]:
     used = {name for change in changes for name, _ in change.stages}
-    return [codemod.NAME for codemod in PASSES if codemod.NAME in used]
+    return [name for name in CONTRACT_ORDER if name in used]
 
 
 def default_branch(changes: Sequence[Change], now: datetime | None = None) -> str:
@@ -130,7 +130,8 @@ def _fixed(change: Change, codemod: str | None) -> list[Site]:
 
 
 def _description(codemod: str) -> str:
-    return next((c.DESCRIPTION for c in PASSES if codemod == c.NAME), "")
+    known = by_name().get(codemod)
+    return known.DESCRIPTION if known is not None else ""
 
 
 def _message(title: str, description: str, per_file: Sequence[tuple[Change, list[Site]]]) -> str:

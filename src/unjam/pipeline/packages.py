@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pathspec
 
-from unjam.codemods import PASSES, Codemod, Options, by_name
+from unjam.codemods import REGISTRY, Options
 from unjam.config import Config, ConfigError, find_pyproject, load_config
 from unjam.formatting import formatting_for
 from unjam.pipeline.discovery import PROJECT_MARKERS, SourceFile, git_root
@@ -34,23 +34,24 @@ DETECTIONS = ("blocking-call",)
 
 def choose_passes(
     select: Sequence[str] | None, ignore: Sequence[str], extend: Sequence[str] = ()
-) -> tuple[type[Codemod], ...]:
-    """The passes to run, in the contract's order: ``select`` (or the default ones)
-    and ``extend`` without ``ignore``. Detection-only codes are known, not passes."""
-    known = by_name()
+) -> tuple[str, ...]:
+    """The names of the passes to run, in the contract's order: ``select`` (or the
+    default ones) and ``extend`` without ``ignore``. Detection-only codes are known,
+    not passes."""
+    known = {entry.name for entry in REGISTRY}
     for name in (*(select or ()), *ignore, *extend):
         if name not in known and name not in DETECTIONS:
             raise UnknownCodemod(
                 f"unknown code {name!r}{nearest(name)} (known: {', '.join(codes())})"
             )
-    default = {name for name, codemod in known.items() if codemod.DEFAULT}
+    default = {entry.name for entry in REGISTRY if entry.default}
     wanted = (set(select) if select is not None else default) | set(extend)
-    return tuple(p for p in PASSES if p.NAME in wanted and p.NAME not in ignore)
+    return tuple(e.name for e in REGISTRY if e.name in wanted and e.name not in ignore)
 
 
 def codes() -> list[str]:
     """Every finding kind's code: the codemods in run order, then detection only."""
-    return [*(p.NAME for p in PASSES), *DETECTIONS]
+    return [*(entry.name for entry in REGISTRY), *DETECTIONS]
 
 
 def nearest(name: str) -> str:
@@ -68,7 +69,7 @@ class Package:
     root: Path
     name: str
     config: Config
-    passes: tuple[type[Codemod], ...] = ()
+    passes: tuple[str, ...] = ()  # names, in run order
     error: str | None = None  # its configuration could not be used: its files are skipped
 
     @property

@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import ast
 import functools
-import gc
 import multiprocessing
 import multiprocessing.context
 import os
 import re
 import sys
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,21 +26,30 @@ from typing import Any, TypeVar
 import libcst as cst
 from libcst.codemod import CodemodContext, SkipFile
 
+from unjam._speed.collector import collector_tuned
 from unjam._speed.fastwalk import fast_walks, prepare_fast_walks
 from unjam._speed.workers import Workers
 from unjam.analysis.catalog import Catalog, default_catalog
 from unjam.analysis.light import light_facts
 from unjam.analysis.model import ModuleFacts
 from unjam.analysis.module import analyse_and_index
-from unjam.analysis.names import OWN_NAMES, ModuleName, Namespace
 from unjam.analysis.node_index import NodeIndex
 from unjam.analysis.positions import AstPositions
 from unjam.analysis.project import ModuleView, Project
-from unjam.cache import Cache, content_digest
+from unjam.analysis.qualnames import ModuleName
+from unjam.cache import Cache
 from unjam.cache.keys import FileIdentity, StageKeys
 from unjam.codemods import Codemod, Options, Site
 from unjam.pipeline.codegen import StatementText
 from unjam.pipeline.discovery import SourceFile
+from unjam.pipeline.jobs import (
+    DEFAULT_PROFILE,
+    Job,
+    Profile,
+    Read,
+    identity,
+    read_files,
+)
 from unjam.pipeline.lines import LineMap
 from unjam.pipeline.prefilter import (
     Mentions,
@@ -59,7 +65,6 @@ from unjam.pipeline.source import (
     SourceError,
     parse_source,
     python_ast,
-    read_source,
     too_deep_for_libcst,
 )
 from unjam.pipeline.verify import VerificationError, compiles, reparse
@@ -70,30 +75,6 @@ R = TypeVar("R")
 POOL_THRESHOLD = 8
 #: Rounds of "files that mention a newly found name"; chains deeper than this are rare.
 MAX_ROUNDS = 10
-
-
-@dataclass(frozen=True, slots=True)
-class Profile:
-    """The passes and options one part of the tree runs with: a monorepo's packages each
-    bring their own ``[tool.unjam]``."""
-
-    passes: tuple[type[Codemod], ...]
-    options: Options = field(default_factory=Options)
-
-
-#: The profile of files no package claims (and of every file in a single-project run).
-DEFAULT_PROFILE = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    path: str
-    shown: str
-    module: str
-    package: str
-    data: bytes
-    profile: str = DEFAULT_PROFILE
-    namespace: Namespace = OWN_NAMES
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,15 +97,6 @@ class FileResult:
     @property
     def changed(self) -> bool:
         return self.after is not None and self.after != self.before
-
-
-@dataclass(frozen=True, slots=True)
-class Read:
-    """The files of a run as read: jobs by shown path, and the files that could not be."""
-
-    jobs: Mapping[str, Job]
-    errors: tuple[str, ...] = ()
-    seen: int = 0
 
 
 @dataclass
@@ -572,13 +544,6 @@ def _map(
     return workers.map(function, items, key=_shown, chunk=chunk)
 
 
-def identity(job: Job) -> FileIdentity:
-    """The file of ``job`` as the cache keys see it."""
-    return FileIdentity(
-        job.shown, job.path, job.module, job.package, job.namespace, content_digest(job.data)
-    )
-
-
 def _finish(results: Iterator[object]) -> None:
     """Run a map over the workers to its end once its last result is taken: a map
     left suspended counts as abandoned and stops the workers."""
@@ -729,56 +694,6 @@ def _shown(job: Job) -> str:
     return job.shown
 
 
-def shown_path(path: Path, base: Path) -> str:
-    try:
-        return path.relative_to(base).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def namespaces_of(
-    files: Sequence[SourceFile], profile_of: Mapping[Path, str]
-) -> dict[str, Namespace]:
-    """A ``Namespace`` for each package (profile) that defines a top-level module another
-    package defines too; packages whose modules are their own keep their names, so
-    imports between them (a shared library) resolve as before."""
-    owners: dict[str, set[str]] = defaultdict(set)
-    for file in files:
-        if file.module:
-            owners[file.module.split(".", 1)[0]].add(profile_of.get(file.path, DEFAULT_PROFILE))
-    shared: dict[str, set[str]] = defaultdict(set)
-    for root, profiles in owners.items():
-        if len(profiles) > 1:
-            for profile in profiles:
-                shared[profile].add(root)
-    return {
-        profile: Namespace(
-            "@" + (re.sub(r"[^\w-]+", "-", profile).strip("-") or "root"), frozenset(roots)
-        )
-        for profile, roots in shared.items()
-    }
-
-
-#: CPython collects its youngest objects every 700 allocations and all of them every
-#: hundred collections of those. A run makes millions of short-lived libcst nodes while
-#: trees, facts and the project stay alive, and the full collections, each walking every
-#: live object, took an eighth of ``check`` (3.7 s of GC in 22 s on the 1,000-module bench
-#: tree, one job). With these, 0.9 s, and the same peak memory: the cycles libcst leaves
-#: (visitors holding their own bound methods) are still collected, later.
-COLLECTOR_THRESHOLDS = (10_000, 20, 20)
-
-
-@contextmanager
-def collector_tuned() -> Iterator[None]:
-    """The garbage collector set for a run (workers forked inside keep the setting)."""
-    before = gc.get_threshold()
-    gc.set_threshold(*COLLECTOR_THRESHOLDS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-
-
 class Runner:
     """Runs the pipeline for one invocation of the command line (or a test)."""
 
@@ -811,36 +726,6 @@ class Runner:
         self.cache = cache if cache is not None else Cache(None)
 
     # -- analysis ------------------------------------------------------------------------
-    def read(
-        self, files: Iterable[SourceFile], profile_of: Mapping[Path, str] | None = None
-    ) -> Read:
-        """Every file's bytes, module name and profile (``profile_of``: each file's
-        profile by path; files not in it get the default); unreadable files as errors."""
-        files = list(files)
-        profile_of = profile_of or {}
-        namespaces = namespaces_of(files, profile_of)
-        errors: list[str] = []
-        jobs: dict[str, Job] = {}
-        for file in files:
-            shown = shown_path(file.path, self.base)
-            try:
-                data = read_source(file.path, shown)
-            except SourceError as error:
-                errors.append(str(error))
-                continue
-            profile = profile_of.get(file.path, DEFAULT_PROFILE)
-            namespace = namespaces.get(profile, OWN_NAMES)
-            jobs[shown] = Job(
-                str(file.path),
-                shown,
-                namespace.scoped(file.module),
-                namespace.scoped(file.package) if file.package else file.package,
-                data,
-                profile,
-                namespace,
-            )
-        return Read(jobs, tuple(errors), len(files))
-
     @collector_tuned()
     def analyse(
         self,
@@ -850,7 +735,7 @@ class Runner:
     ) -> Analysis:
         """``profile_of``: see ``read``; ``read``: the files as ``read`` read them
         already (then ``files`` and ``profile_of`` are not looked at)."""
-        read = read or self.read(files, profile_of)
+        read = read or read_files(files, profile_of, self.base)
         jobs, errors = dict(read.jobs), list(read.errors)
         roots = frozenset(job.module.split(".", 1)[0] for job in jobs.values() if job.module)
         words = vocabulary(self.catalog)

@@ -15,10 +15,10 @@ import stat
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import libcst as cst
-
-from unjam._speed.trusted_parse import parse_trusted
+if TYPE_CHECKING:
+    import libcst as cst
 
 
 @dataclass(eq=False)
@@ -93,6 +93,10 @@ def parse_source(data: bytes, shown: str, python_accepts: bool = False) -> cst.M
     """libcst's parse of the file, or ``SourceError``. ``python_accepts``: CPython has
     parsed this very text, so libcst may skip checking each node it builds
     (``trusted_parse``)."""
+    import libcst as cst  # here: reading a file must not import libcst (see ``cache``)
+
+    from unjam._speed.trusted_parse import parse_trusted
+
     try:
         module = parse_trusted(data) if python_accepts else cst.parse_module(data)
         if not module.has_trailing_newline and data.endswith(b"\r"):

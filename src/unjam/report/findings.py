@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from unjam import __version__
-from unjam.analysis.project import Project
 from unjam.analysis.suppression import is_suppressed
-from unjam.codemods import Codemod, Site
+from unjam.codemods import Site
+
+if TYPE_CHECKING:
+    from unjam.analysis.project import Project
+    from unjam.codemods import Codemod
 
 
 class Format(str, Enum):
@@ -102,13 +106,17 @@ def unhandled_blocking(
     return sorted(found)
 
 
-def render(findings: Sequence[Finding], fmt: Format, passes: Sequence[type[Codemod]]) -> str:
+def render(
+    findings: Sequence[Finding], fmt: Format, passes: Callable[[], Sequence[type[Codemod]]]
+) -> str:
+    """``passes``: the run's passes, asked for by SARIF only (its rules carry their docs;
+    loading the passes imports libcst, which a run the cache answers does without)."""
     if fmt is Format.JSON:
         return json.dumps([asdict(finding) for finding in findings], indent=2) + "\n"
     if fmt is Format.GITHUB:
         return "".join(_github(finding) for finding in findings)
     if fmt is Format.SARIF:
-        return json.dumps(sarif(findings, passes), indent=2) + "\n"
+        return json.dumps(sarif(findings, passes()), indent=2) + "\n"
     return "".join(
         f"{f.path}:{f.line}:{f.column}: {f.codemod}: {f.message}"
         f"{'' if f.fixable else ' (not fixed)'}\n"
