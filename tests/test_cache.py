@@ -321,3 +321,69 @@ def test_a_run_the_cache_answers_imports_neither_libcst_nor_the_passes(tmp_path:
     assert "'libcst'" in cold  # the first run analysed
     assert warm == "[]"
     assert runs[0].stdout == runs[1].stdout != ""
+
+
+def test_an_answer_the_passes_reached_by_analysing_again_is_replayed_before_it_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A route module that requests-to-httpx rewrites is analysed again before the
+    next pass: its kept answer holds only if this run's project gives the new facts the
+    view they got. Same project: used as kept (no pass runs); a view that differs (here
+    a kept digest altered): the passes run again."""
+    from unjam.codemods import PASSES, is_default
+
+    import unjam.pipeline.runner as runner_module
+    from unjam.cache.store import Cache as Store
+    from unjam.pipeline.discovery import discover
+    from unjam.pipeline.runner import Runner
+
+    project = _project(tmp_path)
+    store = Store(tmp_path / "cache")
+    runs: list[str] = []
+    real = runner_module.transform_job
+
+    def counted(job: runner_module.Job) -> runner_module.FileResult:
+        runs.append(job.shown)
+        return real(job)
+
+    monkeypatch.setattr(runner_module, "transform_job", counted)
+
+    def check() -> list[tuple[str, tuple[object, ...]]]:
+        runner = Runner(
+            [p for p in PASSES if is_default(p.NAME)], jobs=1, base=project, cache=store
+        )
+        files = sorted(discover([project], ()).files, key=lambda f: f.path)
+        return [(r.shown, r.sites) for r in runner.check(runner.analyse(files))]
+
+    first = check()
+    checks = [
+        entry for entry in _entries(tmp_path / "cache") if entry.parent.parent.name == "check"
+    ]
+    assert runs  # the passes ran
+    runs.clear()
+    assert check() == first
+    assert runs == []  # every answer kept, the replayed ones included
+    replayed = 0
+    for entry in checks:
+        key = bytes.fromhex(entry.name)
+        kind, sites, relinks = store.get("check", key)  # type: ignore[misc]
+        if relinks:
+            facts, _ = relinks[0]
+            store.put("check", key, (kind, sites, ((facts, bytes(20)), *relinks[1:])))
+            replayed += 1
+    assert replayed  # the demo app has a module the passes analyse again
+    assert check() == first
+    assert len(runs) == replayed
+
+
+def test_keys_do_not_depend_on_which_parts_are_shared() -> None:
+    """A view built in a worker and the same view built here share different objects;
+    pickle's memo would write them differently."""
+    import copy
+
+    from unjam.analysis.model import Location
+
+    place = Location(3, 4)
+    assert stable_digest((place, place)) == stable_digest((place, copy.copy(place)))
+    words = ["a", "b"]
+    assert stable_digest([words, words]) == stable_digest([words, list(words)])

@@ -36,6 +36,10 @@ def stable_digest(*parts: object) -> bytes:
 class _StablePickler(pickle.Pickler):
     def __init__(self, file: io.BytesIO) -> None:
         super().__init__(file, protocol=5)
+        # Without the memo, an object met twice is written twice: two equal values
+        # give the same bytes whether or not they share parts (a view built in a
+        # worker and the same view built here do not share the same objects).
+        self.fast = True
 
     def persistent_id(self, obj: Any) -> object:
         kind = type(obj)

@@ -12,8 +12,8 @@ reads. Stages:
 - ``check``: what the passes report for a module: its facts' inputs, the passes and
   options of its package, and the project's view of the module (``ModuleView``: every
   fact about the rest of the project the passes read). A file whose passes had to
-  analyse it again mid-way (``FileResult.project_wide``) read the whole project: its
-  entry says so, and the answer is kept under the project's key too.
+  analyse it again mid-way read the project again: its entry holds what it read, and
+  is checked against the project of the run that finds it (``runner._Checks``).
 """
 
 from __future__ import annotations
@@ -72,12 +72,3 @@ class StageKeys:
         """``facts``: the key of the module's facts; ``profile``: its passes (by name)
         and options."""
         return stable_digest("check", file, facts, self.catalog, self.roots, profile, view)
-
-    @staticmethod
-    def project(facts: list[tuple[str, bytes]]) -> bytes:
-        """The project: the key of every module's facts, by path."""
-        return stable_digest("project", sorted(facts))
-
-    @staticmethod
-    def project_wide(check: bytes, project: bytes) -> bytes:
-        return stable_digest("check+project", check, project)
