@@ -153,7 +153,7 @@ def test_damaged_and_foreign_entries_are_ignored_and_written_again(tmp_path: Pat
     expected = _in(project, cache=None)
     _in(project, cache=cache)
     entries = _entries(cache)
-    assert len(entries) > 10
+    assert len(entries) >= 8
     marker = tmp_path / "ran"
     for number, entry in enumerate(entries):
         data = entry.read_bytes()

@@ -25,7 +25,6 @@ import os
 import pickle
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from contextlib import suppress
 from importlib.util import find_spec
@@ -65,7 +64,9 @@ class Cache:
         self._build = folder / build_tag() if folder is not None else None
         self._warn = warn
         self._writable = folder is not None
-        self._prepared: set[str] = set()
+        self._prepared = False
+        self._folders: set[Path] = set()
+        self._written = 0
         self.hits = 0
         self.misses = 0
 
@@ -99,13 +100,15 @@ class Cache:
         try:
             payload = pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL)
             data = MAGIC + hashlib.blake2b(payload, digest_size=_CHECKSUM).digest() + payload
-            if kind not in self._prepared:
+            if not self._prepared:
                 self._prepare()
-                self._prepared.add(kind)
-            folder.mkdir(parents=True, exist_ok=True)
-            descriptor, temporary = tempfile.mkstemp(
-                prefix=f".{name}.", suffix=_TEMPORARY_SUFFIX, dir=folder
-            )
+            if folder not in self._folders:
+                folder.mkdir(parents=True, exist_ok=True)
+                self._folders.add(folder)
+            # Unique to this process and write (O_EXCL: never another's file).
+            self._written += 1
+            temporary = folder / f".{name}.{os.getpid()}.{self._written}{_TEMPORARY_SUFFIX}"
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
                 with os.fdopen(descriptor, "wb") as handle:
                     handle.write(data)
@@ -131,6 +134,7 @@ class Cache:
             path = self.folder / name
             if not path.exists():
                 path.write_text(text, encoding="utf-8")
+        self._prepared = True
 
 
 def _decoded(data: bytes, key: bytes) -> object | None:

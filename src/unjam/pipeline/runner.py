@@ -38,7 +38,7 @@ from unjam.analysis.positions import AstPositions
 from unjam.analysis.project import ModuleView, Project
 from unjam.analysis.qualnames import ModuleName
 from unjam.cache import Cache, stable_digest
-from unjam.cache.keys import FileIdentity, StageKeys
+from unjam.cache.keys import FileIdentity, StageKeys, view_digest
 from unjam.codemods import Codemod, Options, Site
 from unjam.pipeline.codegen import StatementText
 from unjam.pipeline.discovery import SourceFile
@@ -435,7 +435,7 @@ def _transform(job: Job, state: _WorkerState, project: Project) -> FileResult:
                 view = project.view(job.shown)
                 stale = False
                 if state.record_relinks:
-                    relinks.append((facts, stable_digest(view)))
+                    relinks.append((facts, view_digest(view)))
             if not codemod_class.applies_to(view):
                 continue
             known = codemod_class.sites_from_view(view, profile.options)
@@ -584,8 +584,11 @@ class _Stored:
         keys: StageKeys,
         identities: dict[str, FileIdentity],
         await_runs: bool,
+        base: Path,
     ) -> None:
         self.cache = cache
+        #: Where the summaries of runs from ``base`` are kept.
+        self.pack = stable_digest("summaries", str(base))
         self.keys = keys
         self.identities = identities
         self.await_runs = await_runs
@@ -595,20 +598,26 @@ class _Stored:
     def summaries(
         self, pool: _Pool, jobs: Sequence[Job]
     ) -> Iterator[Summary | Analysed | SourceError]:
+        """Every file's summary. They are kept together, one pack per folder unjam runs
+        from, holding the last run's: a run reads all of them, and 2,000 entries of their
+        own took 0.2 s to read and 0.5 s to write, one pack 0.1 s and 0.05 s."""
         keys = [self.keys.summary(self.identities[job.shown], self.await_runs) for job in jobs]
-        found = [self._get("summary", key, (Summary, SourceError)) for key in keys]
+        kept = self.cache.get("summaries", self.pack)
+        pack: dict[bytes, Summary | SourceError] = kept if isinstance(kept, dict) else {}
+        found = [_of_type(pack.get(key), (Summary, SourceError)) for key in keys]
         missing = [job for job, value in zip(jobs, found, strict=True) if value is None]
         computed = _map(pool.for_tasks(len(missing)), summary_job, missing)
+        now: dict[bytes, Summary | SourceError] = {}
         for job, key, value in zip(jobs, keys, found, strict=True):
             if value is None:
                 value = next(computed)
                 if isinstance(value, Analysed):
-                    self.cache.put("summary", key, value.summary)
                     self._keep_facts(job, value.facts)
-                else:
-                    self.cache.put("summary", key, value)
+            now[key] = value.summary if isinstance(value, Analysed) else value
             yield value
         _finish(computed)
+        if missing or now.keys() != pack.keys():
+            self.cache.put("summaries", self.pack, now)
 
     def facts(self, pool: _Pool, jobs: Sequence[Job]) -> Iterator[ModuleFacts | SourceError]:
         keys = [self.keys.facts(self.identities[job.shown]) for job in jobs]
@@ -643,8 +652,11 @@ class _Stored:
 
     def _get(self, kind: str, key: bytes, types: tuple[type, ...]) -> Any:
         """The value kept, if it is one of ``types`` (else it is computed again)."""
-        value = self.cache.get(kind, key)
-        return value if isinstance(value, types) else None
+        return _of_type(self.cache.get(kind, key), types)
+
+
+def _of_type(value: object, types: tuple[type, ...]) -> Any:
+    return value if isinstance(value, types) else None
 
 
 #: How a module's check came out: nothing applied, told from the view, or rewritten.
@@ -701,7 +713,7 @@ class _Checks:
             if not isinstance(facts, ModuleFacts) or facts.path != path:
                 return False
             project = project.relinked(facts)
-            if stable_digest(project.view(path)) != digest:
+            if view_digest(project.view(path)) != digest:
                 return False
         return True
 
@@ -780,6 +792,7 @@ class Runner:
             StageKeys.of(self.extra_blocking, words, roots),
             {shown: identity(job) for shown, job in jobs.items()},
             state.await_runs,
+            self.base,
         )
         _KEPT.clear()  # before forking: the workers start with nothing kept
         pool = _Pool(self, state)
