@@ -387,3 +387,26 @@ def test_keys_do_not_depend_on_which_parts_are_shared() -> None:
     assert stable_digest((place, place)) == stable_digest((place, copy.copy(place)))
     words = ["a", "b"]
     assert stable_digest([words, words]) == stable_digest([words, list(words)])
+
+
+def test_clean_removes_the_cache_and_nothing_else(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    cwd = Path.cwd()
+    os.chdir(project)
+    try:
+        runner = CliRunner()
+        assert runner.invoke(app, ["check", ".", "--jobs", "1"]).exit_code in (0, 1)
+        assert (project / ".unjam_cache").is_dir()
+        result = runner.invoke(app, ["clean"])
+        assert result.exit_code == 0, result.stderr
+        assert not (project / ".unjam_cache").exists()
+        assert (project / "pyproject.toml").exists()
+        stranger = tmp_path / "not-a-cache"
+        stranger.mkdir()
+        (stranger / "keep.txt").write_text("mine\n")
+        result = runner.invoke(app, ["clean", "--cache-dir", str(stranger)])
+        assert result.exit_code == 0
+        assert "not an unjam cache" in result.stderr
+        assert (stranger / "keep.txt").exists()
+    finally:
+        os.chdir(cwd)

@@ -32,7 +32,7 @@ from unjam.analysis.model import Effect
 from unjam.analysis.names import short_name, shown_qualname
 from unjam.analysis.suppression import ALL, added_suppressions
 from unjam.cache import CACHE_DIR_NAME, Cache, default_cache_dir, stable_digest
-from unjam.cache.store import CACHE_DIR_VARIABLE, NO_CACHE_VARIABLE
+from unjam.cache.store import CACHE_DIR_VARIABLE, NO_CACHE_VARIABLE, remove_cache
 from unjam.codemods import CONTRACT_ORDER, REGISTRY, Options, by_name, is_default, load
 from unjam.config import HTTP_CLIENTS, ConfigError, find_pyproject, load_config
 from unjam.entry import EXIT_INTERRUPTED
@@ -1075,6 +1075,29 @@ def merge_reports(
             _stdout().print(table(merged, codemods))
         _report_errors(merged.errors)
         return _exit_code(merged.changed, merged.errors)
+
+    _guard(command)
+
+
+@app.command()
+def clean(
+    paths: Paths = None,
+    cache_dir: CacheDir = None,
+) -> None:
+    """Delete the cache of the projects the paths are in (as `ruff clean`)."""
+
+    def command() -> int:
+        if cache_dir is not None:
+            folders = [cache_dir]
+        else:
+            targets = paths or [Path(".")]
+            folders = [default_cache_dir(root) for root in analysis_roots(targets)]
+        for folder in dict.fromkeys(folders):
+            if remove_cache(folder):
+                _note(f"removed {folder}")
+            elif folder.exists():
+                _say(f"unjam: {folder}: not an unjam cache (no CACHEDIR.TAG); left as it is")
+        return EXIT_CLEAN
 
     _guard(command)
 
