@@ -15,7 +15,7 @@ from libcst.metadata import MetadataWrapper, ParentNodeProvider, ScopeProvider
 from unjam.codemods._local_metadata import LocalMetadata
 from unjam.codemods._nodes import nodes_in
 
-from unjam._speed import fastscope, fastwalk
+from unjam._speed import fastwalk
 from unjam._speed.fastwalk import fast_walks
 from unjam.analysis.catalog import default_catalog
 from unjam.analysis.module import analyse_and_index
@@ -298,28 +298,6 @@ def test_scope_analysis_is_libcsts_for_typing_calls() -> None:
     with _shortcut_on():
         walked = _scope_facts(module)
     assert walked == expected
-
-
-@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.relative_to(ROOT).as_posix())
-def test_scope_analysis_is_libcsts(path: Path) -> None:
-    module = cst.parse_module(path.read_bytes())
-    expected = _scope_facts(module)
-    with _shortcut_on():
-        assert fastscope.installed()
-        walked = _scope_facts(module)
-    assert walked == expected
-    assert not fastscope.installed()
-
-
-def test_scope_shortcut_only_replaces_the_method_it_knows(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert fastscope._original("on_leave") is not None  # the installed libcst is the known one
-    changed = fastscope._ON_LEAVE.replace("+= 1", "+= 2")
-    monkeypatch.setitem(fastscope._EXPECTED, "on_leave", changed)
-    assert fastscope._original("on_leave") is None
-    assert fastscope._original("visit_Call") is not None
-    changed = fastscope._VISIT_CALL.replace("typing.cast", "typing_extensions.cast")
-    monkeypatch.setitem(fastscope._EXPECTED, "visit_Call", changed)
-    assert fastscope._original("visit_Call") is None
 
 
 def test_parents_of_a_function_are_libcsts() -> None:

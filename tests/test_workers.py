@@ -299,10 +299,10 @@ def test_check_rewrites_the_trees_the_analysis_parsed(
     log = tmp_path / "parsed.log"
     parse = runner_module.parse_source
 
-    def logged(data: bytes, shown: str, python_accepts: bool = False) -> object:
+    def logged(data: bytes, shown: str) -> object:
         with log.open("a") as handle:
             handle.write(shown + "\n")
-        return parse(data, shown, python_accepts)
+        return parse(data, shown)
 
     monkeypatch.setattr(runner_module, "parse_source", logged)
     monkeypatch.setattr(runner_module, "worth_sharing", lambda *_: True)

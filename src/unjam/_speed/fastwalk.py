@@ -27,8 +27,7 @@ grammar; if anything differs, libcst's traversal is kept.
 libcst also lists a batchable visitor's ``visit_*``/``leave_*`` methods with
 ``inspect.getmembers`` each time metadata is resolved (milliseconds on a class with a
 method per node type); the names are the same for every instance of a class, so they are
-cached per class; and libcst's scope analysis asks its node type question once per
-type (see ``fastscope``).
+cached per class.
 """
 
 from __future__ import annotations
@@ -59,7 +58,7 @@ try:  # libcst's scope analysis, whose two walks have no hook on whitespace or p
 except ImportError:  # pragma: no cover - depends on the installed libcst
     _TRIVIA_BLIND = frozenset()
 
-from unjam._speed import fastscope
+from unjam._speed import enabled
 from unjam.analysis.walker import Walker
 
 #: libcst's helpers that visit one node in a field.
@@ -394,13 +393,12 @@ def fast_walks() -> Iterator[None]:
     the lock keeps another thread from seeing libcst half patched."""
     global _depth
     with _LOCK:
-        if not _usable():
+        if not (enabled("fastwalk") and _usable()):
             yield
             return
         if _depth == 0:
             CSTNode.visit = _shortcut  # type: ignore[method-assign]
             BatchableCSTVisitor.get_visitors = _cached_get_visitors  # type: ignore[method-assign]
-            fastscope.install()
         _depth += 1
         try:
             yield
@@ -409,7 +407,6 @@ def fast_walks() -> Iterator[None]:
             if _depth == 0:
                 CSTNode.visit = _ORIGINAL_VISIT  # type: ignore[method-assign]
                 BatchableCSTVisitor.get_visitors = _ORIGINAL_GET_VISITORS  # type: ignore[method-assign]
-                fastscope.uninstall()
 
 
 def _shortcut(self: CSTNode, visitor: Any) -> Any:

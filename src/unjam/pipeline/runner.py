@@ -263,7 +263,7 @@ def _scan(job: Job, positions: AstPositions | None) -> ModuleFacts | SourceError
     """``positions``: CPython's, None where this Python cannot parse the file."""
     state = _state()
     try:
-        module = parse_source(job.data, job.shown, python_accepts=positions is not None)
+        module = parse_source(job.data, job.shown)
         with fast_walks():
             facts, index = analyse_and_index(
                 module,

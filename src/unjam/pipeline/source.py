@@ -89,16 +89,12 @@ def read_source(path: Path, shown: str) -> bytes:
     return data
 
 
-def parse_source(data: bytes, shown: str, python_accepts: bool = False) -> cst.Module:
-    """libcst's parse of the file, or ``SourceError``. ``python_accepts``: CPython has
-    parsed this very text, so libcst may skip checking each node it builds
-    (``trusted_parse``)."""
+def parse_source(data: bytes, shown: str) -> cst.Module:
+    """libcst's parse of the file, or ``SourceError``."""
     import libcst as cst  # here: reading a file must not import libcst (see ``cache``)
 
-    from unjam._speed.trusted_parse import parse_trusted
-
     try:
-        module = parse_trusted(data) if python_accepts else cst.parse_module(data)
+        module = cst.parse_module(data)
         if not module.has_trailing_newline and data.endswith(b"\r"):
             # libcst reads a file of CR-only line breaks as one without a last line
             # break, and would write it back without its final ``\r``
