@@ -9,6 +9,7 @@ and through every module's view.
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -75,6 +76,40 @@ def _referenced(data: bytes) -> bytes | None:
     return None if found is None else _appended(data, b"print(" + found.group(1) + b")")
 
 
+def _inside_first_function(data: bytes, *lines: str) -> bytes | None:
+    """``lines`` at the top of the module's first top-level function's body."""
+    try:
+        module = ast.parse(data)
+    except SyntaxError:
+        return None
+    function = next(
+        (n for n in module.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None
+    )
+    if function is None or function.body[0].lineno == function.lineno:
+        return None
+    first = function.body[0]
+    newline = b"\r\n" if b"\r\n" in data else b"\n"
+    source = data.split(newline)
+    indent = " " * first.col_offset
+    inserted = [f"{indent}{line}".encode() for line in lines]
+    changed = newline.join([*source[: first.lineno - 1], *inserted, *source[first.lineno - 1 :]])
+    try:
+        ast.parse(changed)
+    except SyntaxError:  # the body's first line is not where its statement starts
+        return None
+    return changed
+
+
+def _nested(data: bytes) -> bytes | None:
+    """A function nested in the first one (offload-blocking's ``_with_open``)."""
+    return _inside_first_function(data, "def _nested_by_the_test():", "    return None")
+
+
+def _local(data: bytes) -> bytes | None:
+    """A local made by a call, which ``link`` asks whether it is a router."""
+    return _inside_first_function(data, "_local_by_the_test = dict()")
+
+
 def _tables(project: Project, path: str) -> list[object]:
     """Every linked table, and the views of the modules ``path`` can touch: those of its
     fixture case (a folder of its own below the project), or itself."""
@@ -106,15 +141,19 @@ def test_relinking_in_place_equals_linking_again(root: Path) -> None:
     analysis = analyse(root, use_prefilter=False)
     project = analysis.project
     project.used_by("")  # built before relinking: relinked projects update it
-    compared = moved_in_place = referenced_in_place = 0
+    compared = moved_in_place = referenced_in_place = nested_in_place = 0
     for path, old in project.modules.items():
         job = analysis.jobs[path]
         variants = {"added": _added(job.data), "moved": _moved(job.data)}
         variants["referenced"] = _referenced(job.data)
+        variants["nested"] = _nested(job.data)
+        variants["local"] = _local(job.data)
         for variant, data in variants.items():
             if data is None:
                 continue
             new = _facts(analysis, job, data)
+            if variant == "local" and new == old:
+                continue  # nothing of the function is placed after the new line
             assert new != old
             relinked = project.relinked(new)
             linked = Project.link(project.catalog, {**project.modules, path: new}.values())
@@ -122,14 +161,16 @@ def test_relinking_in_place_equals_linking_again(root: Path) -> None:
             in_place = project._swapped(old, new) is not None
             if variant == "added":
                 assert not in_place, path
-            elif variant == "moved":
-                assert in_place, path
-                moved_in_place += 1
+            elif variant in ("moved", "nested", "local"):
+                assert in_place, (path, variant)
+                moved_in_place += variant == "moved"
+                nested_in_place += variant == "nested"
             else:
                 referenced_in_place += in_place
             compared += 1
     assert moved_in_place > len(project.modules) / 2  # most modules define something
     assert referenced_in_place > 0
+    assert nested_in_place > 0
     assert compared > 2 * len(project.modules)
 
 
@@ -154,3 +195,27 @@ def test_a_later_module_defining_the_same_name_keeps_it(tmp_path: Path) -> None:
     assert relinked.functions["pkg.shared"] is winner
     linked = Project.link(project.catalog, {**project.modules, earlier: new}.values())
     assert _tables(relinked, earlier) == _tables(linked, earlier)
+
+
+def test_a_call_that_becomes_a_value_under_a_shared_name_is_swapped(tmp_path: Path) -> None:
+    """offload-blocking passes a helper it called to a thread: the helper's uses from
+    other modules stay where they were, this module's change how they use it."""
+    (tmp_path / "helpers.py").write_text("import time\n\n\ndef load():\n    time.sleep(1)\n")
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.py").write_text(
+            "from helpers import load\n\n\nasync def route():\n    return load()\n"
+        )
+    analysis = analyse(tmp_path, use_prefilter=False)
+    project = analysis.project
+    project.used_by("")
+    job = analysis.jobs["a.py"]
+    passed = job.data.replace(b"return load()", b"return await run(load)")
+    new = _facts(analysis, job, passed)
+    assert project._swapped(project.modules["a.py"], new) is not None
+    relinked = project.relinked(new)
+    linked = Project.link(project.catalog, {**project.modules, "a.py": new}.values())
+    for path in project.modules:
+        assert _tables(relinked, path) == _tables(linked, path), path
+    assert [r.how for r in relinked.used_by("helpers.load")] != [
+        r.how for r in project.used_by("helpers.load")
+    ]

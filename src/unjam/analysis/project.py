@@ -178,8 +178,9 @@ class Project:
         self, old: ModuleFacts, new: ModuleFacts
     ) -> dict[str, list[Reference]] | None:
         """``references`` as ``link`` would build them with ``new`` in place of ``old``.
-        Under a name others use too, the module's references must be the same ones in
-        the same order (each takes its counterpart's place); under a name only this
+        Under a name others use too, the module's references must be to the same names
+        in the same order (each takes its counterpart's place; how it is used may change:
+        offload-blocking passes a helper it called to a thread); under a name only this
         module uses, they may differ (rewritten code awaits ``client.get``). None
         otherwise."""
         merged = bool(self.reexports or self.star_imports)
@@ -194,7 +195,7 @@ class Project:
         for key in before.keys() | after.keys():
             found = references.get(key, [])
             was, now = before.get(key, []), after.get(key, [])
-            if [(r.target, r.how) for r in was] == [(r.target, r.how) for r in now]:
+            if [r.target for r in was] == [r.target for r in now]:
                 counterpart = dict(zip(map(id, was), now, strict=True))
                 if sum(id(r) in counterpart for r in found) != len(was):
                     return None  # not where linking put them: link again
@@ -213,8 +214,18 @@ class Project:
 
     def _swapped(self, old: ModuleFacts, new: ModuleFacts) -> Project | None:
         """``link`` of the modules with ``new`` in place of ``old``, built by replacing
-        ``old``'s entries; None unless both have the same shape (``_link_shape``)."""
-        if _link_shape(old) != _link_shape(new):
+        ``old``'s entries; None unless both have the same shape (``_link_shape``), but
+        for what a rewrite adds inside functions: functions nested in the module's own
+        (offload-blocking's ``_with_open``) and locals that are not routers (its
+        candidate routers, as ``link`` would find them, stay the same)."""
+        if _link_shape(old) != _link_shape(new) or not self._same_routers(old, new):
+            return None
+        present = {function.qualname for function in old.functions}
+        added = [function for function in new.functions if function.qualname not in present]
+        still = [function.qualname for function in new.functions if function.qualname in present]
+        if still != [function.qualname for function in old.functions] or not all(
+            _nested_in(function.qualname, present) for function in added
+        ):
             return None
         references = self._swapped_references(old, new)
         if references is None:
@@ -224,10 +235,14 @@ class Project:
         project = Project(
             self.catalog,
             modules={**self.modules, new.path: new},
-            functions=_replaced(
-                self.functions,
-                [(f.qualname, f) for f in old.functions],
-                list(new.functions),
+            functions=_with_nested(
+                _replaced(
+                    self.functions,
+                    [(f.qualname, f) for f in old.functions],
+                    [f for f in new.functions if f.qualname in present],
+                ),
+                new.functions,
+                present,
             ),
             value_types=self.value_types,  # the same in both (``_link_shape``)
             aliases=self.aliases,
@@ -263,6 +278,16 @@ class Project:
             project.registrations[place] = registration
         project._registered_at = self._registered_at  # the same places, each path's own
         return project
+
+    def _same_routers(self, old: ModuleFacts, new: ModuleFacts) -> bool:
+        """Whether ``link`` makes the same routers of both modules' candidates: the same
+        candidates, or none of either that a project router class makes."""
+        if old.candidate_routers == new.candidate_routers:
+            return True
+        return not any(
+            self.is_router_class(self.canonical(candidate.made_by or ""))
+            for candidate in (*old.candidate_routers, *new.candidate_routers)
+        )
 
     def _registered_in(self) -> dict[str, list[int]]:
         """Each module's places in ``registrations``: a rewritten module's entries are
@@ -966,9 +991,14 @@ _NOWHERE = Location(0, 0)
 
 def _link_shape(facts: ModuleFacts) -> tuple[object, ...]:
     """A module's facts without their places (lines, columns): what it defines,
-    registers, imports and types, in order (references: ``_swapped_references``)."""
+    registers, imports and types, in order (references: ``_swapped_references``; its
+    functions and candidate routers: ``_swapped``)."""
     return (
-        [function.qualname for function in facts.functions],
+        [
+            function.qualname
+            for function in facts.functions
+            if ".<locals>." not in function.qualname
+        ],
         [replace(r, location=_NOWHERE) for r in facts.registrations],
         [replace(r, location=_NOWHERE) for r in facts.candidate_registrations],
         [router.qualname for router in facts.routers],
@@ -979,8 +1009,43 @@ def _link_shape(facts: ModuleFacts) -> tuple[object, ...]:
         facts.reexports,
         facts.star_imports,
         facts.classes,
-        [replace(r, location=_NOWHERE) for r in facts.candidate_routers],
     )
+
+
+def _with_nested(
+    table: dict[str, FunctionFacts], functions: tuple[FunctionFacts, ...], kept: set[str]
+) -> dict[str, FunctionFacts]:
+    """``table`` with the module's added functions (those not in ``kept``) where ``link``
+    puts them: just before the module's next function that was there before (a nested
+    function is listed before the one it is in), or after its last one (the order of
+    the table is the order ``used_by`` lists uses in)."""
+    before: dict[str, list[FunctionFacts]] = defaultdict(list)
+    waiting: list[FunctionFacts] = []
+    last = ""
+    for function in functions:
+        if function.qualname in kept:
+            before[function.qualname].extend(waiting)
+            waiting = []
+            last = function.qualname
+        else:
+            waiting.append(function)
+    after = {last: waiting} if waiting else {}
+    if not waiting and not any(before.values()):
+        return table
+    rebuilt: dict[str, FunctionFacts] = {}
+    for qualname, function in table.items():
+        for added in before.get(qualname, ()):
+            rebuilt.setdefault(added.qualname, added)
+        rebuilt[qualname] = function
+        for added in after.get(qualname, ()):
+            rebuilt.setdefault(added.qualname, added)
+    return rebuilt
+
+
+def _nested_in(qualname: str, functions: set[str]) -> bool:
+    """Whether ``qualname`` names a function nested in one of ``functions``."""
+    head, separator, _ = qualname.rpartition(".<locals>.")
+    return bool(separator) and head in functions
 
 
 def _replaced(table: dict[str, V], before: list[tuple[str, V]], after: list[V]) -> dict[str, V]:
