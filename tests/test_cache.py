@@ -73,6 +73,31 @@ def test_every_fixture_gives_the_same_bytes_with_and_without_the_cache(
         ), shown
 
 
+@pytest.mark.parametrize("command", ["diff", "routes"])
+@pytest.mark.parametrize(
+    "collection",
+    [c for c in COLLECTIONS if c.parent.name == "apps"] + [FIXTURES / "offload_blocking"],
+    ids=lambda p: p.relative_to(FIXTURES).as_posix(),
+)
+def test_diff_and_routes_give_the_same_bytes_with_and_without_the_cache(
+    collection: Path, command: str, tmp_path: Path
+) -> None:
+    """diff and routes read the kept summaries and facts too."""
+    cache = tmp_path / "cache"
+    args = [command, str(collection.relative_to(ROOT)), "--jobs", "1"]
+    if command == "routes":
+        args += ["--format", "json"]
+
+    def run(*extra: str) -> tuple[int, str]:
+        result = CliRunner().invoke(app, [*args, *extra])
+        assert result.exit_code in (0, 1), result.stderr
+        return result.exit_code, result.stdout
+
+    without = run("--no-cache")
+    assert run("--cache-dir", str(cache)) == without
+    assert run("--cache-dir", str(cache)) == without
+
+
 def _project(tmp_path: Path) -> Path:
     project = tmp_path / "project"
     shutil.copytree(FIXTURES / "apps" / "demo", project)
@@ -410,3 +435,51 @@ def test_clean_removes_the_cache_and_nothing_else(tmp_path: Path) -> None:
         assert (stranger / "keep.txt").exists()
     finally:
         os.chdir(cwd)
+
+
+def test_what_no_run_used_for_a_while_is_pruned(tmp_path: Path) -> None:
+    from unjam.cache.store import (
+        PRUNE_EVERY_SECONDS,
+        UNUSED_BUILD_SECONDS,
+        UNUSED_ENTRY_SECONDS,
+    )
+
+    folder = tmp_path / "cache"
+    cache = Cache(folder)
+    cache.put("facts", bytes(20), "old")
+    cache.put("facts", bytes([1] * 20), "recent")
+    build = next(p for p in folder.iterdir() if p.is_dir())
+    old_entry = next(p for p in build.rglob(bytes(20).hex()))
+    now = old_entry.stat().st_mtime + UNUSED_ENTRY_SECONDS + 10
+    os.utime(old_entry, (now - UNUSED_ENTRY_SECONDS - 5,) * 2)
+    recent = next(p for p in build.rglob(bytes([1] * 20).hex()))
+    os.utime(recent, (now - 60,) * 2)
+    other = folder / "0.0.1-py310-aaaaaaaaaaaa"
+    (other / "facts").mkdir(parents=True)
+    (other / "used").touch()
+    os.utime(other / "used", (now - UNUSED_BUILD_SECONDS - 5,) * 2)
+    newer = folder / "0.0.2-py310-bbbbbbbbbbbb"
+    newer.mkdir()
+    (newer / "used").touch()
+    os.utime(newer / "used", (now - 60,) * 2)
+    killed = build / "facts" / f".{'ab' * 20}.123.1.tmp"
+    killed.write_bytes(b"half")
+    os.utime(killed, (now - 7200,) * 2)
+
+    assert Cache(folder).prune(now) == 3
+    assert not old_entry.exists() and not other.exists() and not killed.exists()
+    assert recent.exists() and newer.exists()
+    assert Cache(folder).get("facts", bytes([1] * 20)) == "recent"
+    # Once a day at most.
+    os.utime(recent, (now - UNUSED_ENTRY_SECONDS - 5,) * 2)
+    assert Cache(folder).prune(now + PRUNE_EVERY_SECONDS / 2) == 0
+    assert recent.exists()
+
+
+def test_a_hit_keeps_an_entry_in_use(tmp_path: Path) -> None:
+    folder = tmp_path / "cache"
+    Cache(folder).put("facts", bytes(20), "kept")
+    entry = next(p for p in folder.rglob(bytes(20).hex()))
+    os.utime(entry, (1_000_000, 1_000_000))
+    assert Cache(folder).get("facts", bytes(20)) == "kept"
+    assert entry.stat().st_mtime > 1_000_000

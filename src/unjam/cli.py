@@ -489,6 +489,7 @@ def _analyse(session: Session, read: Read | None = None) -> Analysis:
     analysis.errors[:0] = session.focus.errors()
     analysis.errors.extend(session.problems)
     _tell(_analysis_notes(analysis))
+    session.settings.cache.prune()
     return analysis
 
 
@@ -623,6 +624,7 @@ def _checked(session: Session) -> Checked:
     )
     if key is not None:
         cache.put("run", key, checked)
+    cache.prune()
     return checked
 
 

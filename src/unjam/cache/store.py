@@ -25,6 +25,7 @@ import os
 import pickle
 import shutil
 import sys
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from importlib.util import find_spec
@@ -38,6 +39,13 @@ CACHE_DIR_VARIABLE = "UNJAM_CACHE_DIR"
 #: Set (and not ``0``): no cache, as ``--no-cache``.
 NO_CACHE_VARIABLE = "UNJAM_NO_CACHE"
 MAGIC = b"unjam-c1"
+#: An entry no run has read or written for this long is deleted ...
+UNUSED_ENTRY_SECONDS = 30 * 24 * 3600
+#: ... and so is the folder of another unjam build no run has used for this long ...
+UNUSED_BUILD_SECONDS = 7 * 24 * 3600
+#: ... and a temporary file a killed run left; looked at once a day at most.
+STALE_TEMPORARY_SECONDS = 3600
+PRUNE_EVERY_SECONDS = 24 * 3600
 _CHECKSUM = 16
 _TEMPORARY_SUFFIX = ".tmp"
 #: Written by unjam's own classes and nothing else (see ``_ModelUnpickler``).
@@ -65,6 +73,7 @@ class Cache:
         self._warn = warn
         self._writable = folder is not None
         self._prepared = False
+        self._marked = False
         self._folders: set[Path] = set()
         self._written = 0
         self.hits = 0
@@ -89,6 +98,11 @@ class Cache:
             self.misses += 1
         else:
             self.hits += 1
+            with suppress(OSError):  # in use: ``prune`` keeps it
+                os.utime(self._build / kind / name[:2] / name)
+                if not self._marked:
+                    (self._build / _USED).touch()
+                    self._marked = True
         return value
 
     def put(self, kind: str, key: bytes, value: object) -> None:
@@ -126,6 +140,42 @@ class Cache:
                     "results are unaffected"
                 )
 
+    def prune(self, now: float | None = None) -> int:
+        """Delete what no run has used for a while (see ``UNUSED_ENTRY_SECONDS`` and
+        the rest): content-keyed entries pile up as files change. Once a day at most;
+        returns how many files and folders went."""
+        if self._build is None or self.folder is None or not self._writable:
+            return 0
+        now = time.time() if now is None else now
+        stamp = self.folder / "pruned"
+        with suppress(OSError):
+            if now - stamp.stat().st_mtime < PRUNE_EVERY_SECONDS:
+                return 0
+        removed = 0
+        try:
+            builds = [child for child in self.folder.iterdir() if child.is_dir()]
+            for build in builds:
+                if build != self._build and now - _last_use(build) > UNUSED_BUILD_SECONDS:
+                    shutil.rmtree(build, ignore_errors=True)
+                    removed += 1
+            for path in self._build.rglob("*"):
+                age = now - path.stat().st_mtime
+                temporary = path.name.endswith(_TEMPORARY_SUFFIX)
+                if (
+                    path.is_file()
+                    and path.name != _USED
+                    and (
+                        age > UNUSED_ENTRY_SECONDS or (temporary and age > STALE_TEMPORARY_SECONDS)
+                    )
+                ):
+                    path.unlink()
+                    removed += 1
+            stamp.touch()
+            os.utime(stamp, (now, now))
+        except OSError:
+            pass  # another run prunes too, or the folder went: next time
+        return removed
+
     def _prepare(self) -> None:
         """The folder's ``.gitignore`` and ``CACHEDIR.TAG``, written once."""
         assert self.folder is not None
@@ -134,7 +184,21 @@ class Cache:
             path = self.folder / name
             if not path.exists():
                 path.write_text(text, encoding="utf-8")
-        self._prepared = True
+        assert self._build is not None
+        self._build.mkdir(exist_ok=True)
+        (self._build / _USED).touch()  # the build's last use (``prune``)
+        self._prepared = self._marked = True
+
+
+#: A file in each build's folder whose time is the build's last use.
+_USED = "used"
+
+
+def _last_use(build: Path) -> float:
+    try:
+        return (build / _USED).stat().st_mtime
+    except OSError:
+        return build.stat().st_mtime
 
 
 def _decoded(data: bytes, key: bytes) -> object | None:

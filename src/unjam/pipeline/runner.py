@@ -7,6 +7,11 @@ hang on, and the next round analyses the files that mention those names (or defi
 routers), until nothing new turns up. A file the first round takes whatever the other
 files say is analysed in its summary's task already (``Analysed``). Each file is parsed
 by libcst at most once for analysis.
+
+Every stage asks the cache first (``_Stored``, ``_Checks``; see ``unjam.cache``): a
+file's summary, facts and findings are computed only where the cache does not hold them
+for its bytes and the run's settings, and worker processes start only when a stage has
+files enough left for them (``_Pool``).
 """
 
 from __future__ import annotations
