@@ -625,27 +625,30 @@ class _Stored:
             self.cache.put("summaries", self.pack, now)
 
     def facts(self, pool: _Pool, jobs: Sequence[Job]) -> Iterator[ModuleFacts | SourceError]:
-        keys = [self.keys.facts(self.identities[job.shown]) for job in jobs]
-        found = [self._get("facts", key, (ModuleFacts, SourceError)) for key in keys]
-        missing = [job for job, value in zip(jobs, found, strict=True) if value is None]
-        computed = _map(pool.for_tasks(len(missing)), scan_job, missing, heavy=True)
-        for job, key, value in zip(jobs, keys, found, strict=True):
-            if value is None:
-                value = next(computed)
-                self.cache.put("facts", key, value)
-            self.fact_keys[job.shown] = key
-            yield value
-        _finish(computed)
+        """Each module's analysis (libcst)."""
+        return self._each(pool, jobs, "facts", self.keys.facts, scan_job, heavy=True)
 
     def light(self, pool: _Pool, jobs: Sequence[Job]) -> Iterator[ModuleFacts | SourceError]:
-        keys = [self.keys.light(self.identities[job.shown]) for job in jobs]
-        found = [self._get("light", key, (ModuleFacts, SourceError)) for key in keys]
+        """Each module's light facts (CPython's parse)."""
+        return self._each(pool, jobs, "light", self.keys.light, light_job)
+
+    def _each(
+        self,
+        pool: _Pool,
+        jobs: Sequence[Job],
+        kind: str,
+        key_of: Callable[[FileIdentity], bytes],
+        task: Callable[[Job], ModuleFacts | SourceError],
+        heavy: bool = False,
+    ) -> Iterator[ModuleFacts | SourceError]:
+        keys = [key_of(self.identities[job.shown]) for job in jobs]
+        found = [self._get(kind, key, (ModuleFacts, SourceError)) for key in keys]
         missing = [job for job, value in zip(jobs, found, strict=True) if value is None]
-        computed = _map(pool.for_tasks(len(missing)), light_job, missing)
+        computed = _map(pool.for_tasks(len(missing)), task, missing, heavy=heavy)
         for job, key, value in zip(jobs, keys, found, strict=True):
             if value is None:
                 value = next(computed)
-                self.cache.put("light", key, value)
+                self.cache.put(kind, key, value)
             self.fact_keys[job.shown] = key
             yield value
         _finish(computed)
