@@ -991,9 +991,15 @@ class Runner:
                 result = FileResult(job.shown, job.path, job.data, None, found, profile=job.profile)
                 checks.put(job, _STATIC, result)
                 static.append(result)
-        rewritten = {r.shown: r for r in self._rewrite(analysis, rewrite, report_only=True)}
-        for result in rewritten.values():
-            checks.put(analysis.jobs[result.shown], _REWRITTEN, result)
+        rewritten = {
+            result.shown: result
+            for result in self._rewrite(
+                analysis,
+                rewrite,
+                report_only=True,
+                each=lambda done: checks.put(analysis.jobs[done.shown], _REWRITTEN, done),
+            )
+        }
         merged = {**kept, **rewritten}
         return static + [merged[path] for path in sorted(merged)]
 
@@ -1012,11 +1018,15 @@ class Runner:
 
     @collector_tuned()
     def _rewrite(
-        self, analysis: Analysis, todo: Sequence[Job], report_only: bool = False
+        self,
+        analysis: Analysis,
+        todo: Sequence[Job],
+        report_only: bool = False,
+        each: Callable[[FileResult], None] | None = None,
     ) -> list[FileResult]:
         """Run the passes on ``todo``, files some pass applies to (in path order), in the
         analysis' workers. ``report_only``: only the sites count (``check``), not the
-        rewritten code."""
+        rewritten code. ``each``: told of each result as it comes."""
         project = analysis.project
         roots = frozenset(j.module.split(".", 1)[0] for j in analysis.jobs.values() if j.module)
         state = _WorkerState(
@@ -1033,6 +1043,8 @@ class Runner:
         try:
             for result in _map(workers, transform_job, todo, heavy=True):
                 results.append(result)
+                if each is not None:  # while the workers go on with the rest
+                    each(result)
                 if tick:
                     tick()
         finally:
