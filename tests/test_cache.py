@@ -483,3 +483,19 @@ def test_a_hit_keeps_an_entry_in_use(tmp_path: Path) -> None:
     os.utime(entry, (1_000_000, 1_000_000))
     assert Cache(folder).get("facts", bytes(20)) == "kept"
     assert entry.stat().st_mtime > 1_000_000
+
+
+def test_the_same_code_installed_elsewhere_reads_the_same_entries(tmp_path: Path) -> None:
+    """A CI job installs unjam afresh (new paths, new file times): the tag must not
+    change, or a cache kept between jobs would never be read."""
+    import unjam
+
+    before = build_tag()
+    package = Path(unjam.__file__).parent
+    some = package / "cache" / "keys.py"
+    stat = some.stat()
+    os.utime(some, (stat.st_atime, stat.st_mtime + 3600))
+    try:
+        assert build_tag() == before
+    finally:
+        os.utime(some, (stat.st_atime, stat.st_mtime))

@@ -2,7 +2,7 @@
 
 Layout (as ruff's): ``.unjam_cache/`` at the project root, holding a ``.gitignore`` of
 ``*`` and a ``CACHEDIR.TAG`` (backup tools skip it), and one folder per unjam build
-(``<version>-<fingerprint of unjam's own files>``: an edited checkout of unjam never
+(``<version>-<python>-<digest of unjam's own files>``: an edited checkout of unjam never
 reads what another build wrote). Entries sit under ``<build>/<kind>/<2 hex>/<hex>``.
 
 Every entry is ``MAGIC``, a checksum of the rest, and a pickle of ``(key, value)``.
@@ -229,16 +229,19 @@ class _ModelUnpickler(pickle.Unpickler):
 
 
 def build_tag() -> str:
-    """unjam's version and a fingerprint of its own files (their sizes and times): an
-    installed release is one build; a checkout being edited is a new one per edit."""
+    """unjam's version, the Python running it, and a digest of unjam's own files (their
+    paths inside the package and their bytes, 3 ms to read): the same code gives the
+    same tag wherever it is installed (a CI job that installs unjam afresh reads what
+    the last one kept), and a checkout being edited gets a new one per edit."""
     fingerprint = hashlib.blake2b(digest_size=6)
     for package in ("unjam", "unjam.codemods"):  # finding a spec imports neither
         spec = find_spec(package)
         for folder in sorted(spec.submodule_search_locations or ()) if spec else ():
-            for path in sorted(Path(folder).rglob("*")):
+            base = Path(folder)
+            for path in sorted(base.rglob("*")):
                 if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts:
-                    stat = path.stat()
-                    fingerprint.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+                    fingerprint.update(f"{package}/{path.relative_to(base).as_posix()}\0".encode())
+                    fingerprint.update(path.read_bytes())
     python = f"py{sys.version_info.major}{sys.version_info.minor}"
     return f"{__version__}-{python}-{fingerprint.hexdigest()}"
 
