@@ -23,7 +23,7 @@ sys.path.insert(0, str(HERE))
 from run import Measure, measure  # noqa: E402
 from synthetic import generate  # noqa: E402
 
-PATCHES = ("fastwalk",)
+PATCHES = ("fastwalk", "plain_dispatch")
 #: The share of a cold run a patch must save to stay.
 KEEP_AT = 0.05
 

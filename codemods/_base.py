@@ -14,13 +14,11 @@ through ``report`` so that ``unjam check`` can explain it.
 from __future__ import annotations
 
 import inspect
-from typing import Any, ClassVar, TypeVar
+from typing import ClassVar, TypeVar
 
 import libcst as cst
-from libcst.codemod import Codemod as LibcstCodemod
 from libcst.codemod import (
     CodemodContext,
-    ContextAwareTransformer,
     VisitorBasedCodemodCommand,
 )
 from libcst.codemod.visitors import AddImportsVisitor
@@ -30,46 +28,22 @@ from unjam.codemods._unused_imports import drop_unused_imports
 from unjam.codemods._values import Decision, Example, Options, Safety, Site
 from unjam.codemods._wrap import wrap_changed
 
+from unjam._speed import enabled
+from unjam._speed.dispatch import PlainDispatch, WithoutMatcherSetUp, use_matcher_dispatch
 from unjam._speed.fastwalk import hooks_trivia
 from unjam.analysis.model import Location
 from unjam.analysis.node_index import NodeIndex
 from unjam.analysis.project import FunctionPlan, ModuleView
 from unjam.analysis.suppression import is_suppressed
-from unjam.analysis.walker import Walker
 from unjam.pipeline.codegen import StatementText
 
 Node = TypeVar("Node", bound=cst.CSTNode)
 
 
-class PlainDispatch:
-    """The plain ``CSTTransformer`` dispatch for libcst codemod classes that use no
-    matcher decorators (``@m.visit``, ``@m.call_if_inside``) and no attribute visitors
-    (``visit_Call_func``): libcst's MatcherDecoratableTransformer looked up both on every
-    node, about a quarter of a pass. Mixed in before the libcst base."""
-
-    on_visit = cst.CSTTransformer.on_visit
-    # Any: the two libcst bases type on_leave differently (FlattenSentinel or not).
-    on_leave: Any = cst.CSTTransformer.on_leave
-    on_visit_attribute = Walker.on_visit_attribute
-    on_leave_attribute = Walker.on_leave_attribute
-
-
-# libcst's matcher-decoratable classes collect their matcher decorators with ``inspect``
-# when constructed (about 8 ms per instance, per pass and file) for a dispatch the
-# class below replaces with the plain one. Placed after a libcst class in the bases,
-# it is what that class's ``super().__init__`` reaches.
-
-
-class _WithoutMatcherSetUp(ContextAwareTransformer):
-    def __init__(self, context: CodemodContext) -> None:
-        LibcstCodemod.__init__(self, context)
-        cst.CSTTransformer.__init__(self)
-
-
 __all__ = ["Codemod", "Decision", "Example", "Options", "Safety", "Site"]
 
 
-class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
+class Codemod(PlainDispatch, VisitorBasedCodemodCommand, WithoutMatcherSetUp):
     NAME: ClassVar[str]
     DESCRIPTION: str  # libcst's CodemodCommand declares it as a plain attribute
     SAFETY: ClassVar[Safety]
@@ -82,7 +56,9 @@ class Codemod(PlainDispatch, VisitorBasedCodemodCommand, _WithoutMatcherSetUp):
     WALKS_DECIDED_ONLY: ClassVar[bool] = False
 
     def __init__(self, context: CodemodContext, view: ModuleView, options: Options) -> None:
-        super().__init__(context)  # without the matcher set-up (_WithoutMatcherSetUp)
+        super().__init__(context)  # without the matcher set-up (WithoutMatcherSetUp)
+        if not enabled("plain_dispatch"):  # bench/patches.py: libcst's own dispatch
+            use_matcher_dispatch(self)
         self.qualnames: dict[int, str] = {}
         self.indexes: dict[int, int] = {}
         self.skipped: frozenset[int] = frozenset()
