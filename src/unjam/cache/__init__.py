@@ -7,12 +7,11 @@ makes the keys (stable across processes, whatever the hash seed).
 from __future__ import annotations
 
 from unjam.cache.digest import content_digest, stable_digest
-from unjam.cache.store import CACHE_DIR_NAME, Cache, cache_size, default_cache_dir
+from unjam.cache.store import CACHE_DIR_NAME, Cache, default_cache_dir
 
 __all__ = [
     "CACHE_DIR_NAME",
     "Cache",
-    "cache_size",
     "content_digest",
     "default_cache_dir",
     "stable_digest",

@@ -76,8 +76,6 @@ class Cache:
         self._marked = False
         self._folders: set[Path] = set()
         self._written = 0
-        self.hits = 0
-        self.misses = 0
 
     @property
     def enabled(self) -> bool:
@@ -91,13 +89,9 @@ class Cache:
         try:
             data = (self._build / kind / name[:2] / name).read_bytes()
         except OSError:
-            self.misses += 1
             return None
         value = _decoded(data, key)
-        if value is None:
-            self.misses += 1
-        else:
-            self.hits += 1
+        if value is not None:
             with suppress(OSError):  # in use: ``prune`` keeps it
                 os.utime(self._build / kind / name[:2] / name)
                 if not self._marked:
@@ -244,11 +238,6 @@ def build_tag() -> str:
                     fingerprint.update(path.read_bytes())
     python = f"py{sys.version_info.major}{sys.version_info.minor}"
     return f"{__version__}-{python}-{fingerprint.hexdigest()}"
-
-
-def cache_size(folder: Path) -> int:
-    """Bytes the cache folder takes on disk."""
-    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
 
 def remove_cache(folder: Path) -> bool:
