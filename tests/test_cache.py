@@ -499,3 +499,30 @@ def test_the_same_code_installed_elsewhere_reads_the_same_entries(tmp_path: Path
         assert build_tag() == before
     finally:
         os.utime(some, (stat.st_atime, stat.st_mtime))
+
+
+def test_entries_of_the_wrong_shape_are_misses_not_crashes(tmp_path: Path) -> None:
+    """Well-formed pickles of unjam's own types, in the wrong places."""
+    from unjam.analysis.model import Location
+    from unjam.cli import Checked
+
+    project = _project(tmp_path)
+    folder = tmp_path / "cache"
+    expected = _in(project, cache=None)
+    _in(project, cache=folder)
+    store = Cache(folder)
+    wrong: dict[str, object] = {
+        "check": ("static", ("not a site",), ((Location(1, 1), b"x"),)),
+        "facts": ("not facts",),
+        "summaries": {b"k": Location(1, 1)},
+        "run": Checked((Location(1, 1),), (), (), (), 3),  # type: ignore[arg-type]
+    }
+    replaced = 0
+    for entry in _entries(folder):
+        kind = entry.parent.parent.name
+        if kind in wrong:
+            store.put(kind, bytes.fromhex(entry.name), wrong[kind])
+            replaced += 1
+    assert replaced >= 4
+    assert _in(project, cache=folder) == expected
+    assert _in(project, cache=folder) == expected

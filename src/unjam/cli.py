@@ -595,6 +595,20 @@ class Checked:
     notes: tuple[Note, ...]
     files_seen: int
 
+    def well_formed(self) -> bool:
+        """Each field holds what it says (a kept run is checked, not trusted)."""
+
+        def every(values: object, kind: type) -> bool:
+            return isinstance(values, tuple) and all(isinstance(v, kind) for v in values)
+
+        return (
+            every(self.findings, Finding)
+            and every(self.analysis_errors, str)
+            and every(self.pass_errors, str)
+            and every(self.notes, Note)
+            and isinstance(self.files_seen, int)
+        )
+
 
 def _checked(session: Session) -> Checked:
     """``check``'s findings. A run of the same files (bytes, paths, modules), settings
@@ -605,7 +619,7 @@ def _checked(session: Session) -> Checked:
     key = _run_key(session, read) if cache.enabled else None
     if key is not None:
         kept = cache.get("run", key)
-        if isinstance(kept, Checked):
+        if isinstance(kept, Checked) and kept.well_formed():
             _tell(kept.notes)
             return kept
     runner = session.runner
