@@ -325,11 +325,11 @@ def test_keys_do_not_depend_on_the_hash_seed() -> None:
 
 def test_a_run_the_cache_answers_imports_neither_libcst_nor_the_passes(tmp_path: Path) -> None:
     project = _project(tmp_path)
-    code = (
+    code = (  # the app, not ``main``: main may leave without running what follows
         "import sys\n"
-        "from unjam.cli import main\n"
+        "from unjam.cli import app\n"
         "try:\n"
-        "    main()\n"
+        "    app()\n"
         "except SystemExit:\n"
         "    pass\n"
         "heavy = ('libcst', 'git', 'unjam.pipeline.runner', 'unjam.codemods.demote_sync')\n"

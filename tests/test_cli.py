@@ -498,3 +498,20 @@ def test_an_unknown_code_in_a_suppression_is_warned_about_once(tmp_path: Path) -
     assert len(warnings) == 1
     assert "(did you mean 'offload-blocking'?)" in warnings[0]
     assert "offload-blocking" in out  # it suppressed nothing
+
+
+@pytest.mark.parametrize("command", ["check", "diff"])
+def test_a_read_only_command_that_leaves_quickly_still_says_everything(command: str) -> None:
+    """check and diff end without freeing what they built (``_Ending``): the report on
+    stdout and the summary on stderr must be whole, the exit code the command's."""
+    import subprocess
+    import sys
+
+    args = [command, "fixtures/apps/demo", "--jobs", "2", "--no-cache"]
+    inside = CliRunner().invoke(app, args)
+    run = subprocess.run(
+        [sys.executable, "-m", "unjam", *args], capture_output=True, text=True, timeout=120
+    )
+    assert run.stdout == inside.stdout != ""
+    assert run.returncode == inside.exit_code == 1
+    assert run.stderr.strip().splitlines()[-1] == inside.stderr.strip().splitlines()[-1]

@@ -754,6 +754,7 @@ def check(
         sys.stdout.write(render(findings, output_format, lambda: load(session.passes)))
         _report_errors(errors)
         _summary(len(findings), sum(1 for f in findings if f.fixable), checked.files_seen, errors)
+        _ending.quick = True
         return _exit_code(bool(findings), errors)
 
     _guard(command)
@@ -810,6 +811,7 @@ def diff(
             f"{len(changed)} file(s) would change ({sites} site(s)); "
             f"{analysis.files_seen} file(s) scanned"
         )
+        _ending.quick = True
         return _exit_code(bool(changed), errors)
 
     _guard(command)
@@ -1493,8 +1495,32 @@ def _root(
     """Find FastAPI code that stalls the event loop, and rewrite it safely."""
 
 
+@dataclass
+class _Ending:
+    """Whether the process may end without freeing what it built: a read-only command
+    that has written its report and stopped its workers. Freeing a large project's
+    analysis object by object at exit took 0.8 s of a 3.7 s ``check`` (as mypy's
+    ``--fast-exit``, the report is flushed and the process leaves)."""
+
+    quick: bool = False
+
+
+_ending = _Ending()
+
+
 def main() -> None:
-    app()
+    try:
+        app()
+    except SystemExit as done:
+        if not _ending.quick:
+            raise
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except OSError:  # a closed pipe: nothing more can be said
+            os._exit(code or EXIT_ERROR)
+        os._exit(code)
 
 
 __all__ = ["app", "main"]
