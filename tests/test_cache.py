@@ -172,11 +172,17 @@ def test_configuration_and_edits_are_seen(tmp_path: Path) -> None:
     assert edited != ignored
 
 
-def test_damaged_and_foreign_entries_are_ignored_and_written_again(tmp_path: Path) -> None:
+def _filled(tmp_path: Path) -> tuple[Path, Path, tuple[int, str, str]]:
+    """The demo app, a cache one run filled, and what a run without the cache says."""
     project = _project(tmp_path)
     cache = tmp_path / "cache"
     expected = _in(project, cache=None)
     _in(project, cache=cache)
+    return project, cache, expected
+
+
+def test_damaged_and_foreign_entries_are_ignored_and_written_again(tmp_path: Path) -> None:
+    project, cache, expected = _filled(tmp_path)
     entries = _entries(cache)
     assert len(entries) >= 8
     marker = tmp_path / "ran"
@@ -506,10 +512,7 @@ def test_entries_of_the_wrong_shape_are_misses_not_crashes(tmp_path: Path) -> No
     from unjam.analysis.model import Location
     from unjam.cli import Checked
 
-    project = _project(tmp_path)
-    folder = tmp_path / "cache"
-    expected = _in(project, cache=None)
-    _in(project, cache=folder)
+    project, folder, expected = _filled(tmp_path)
     store = Cache(folder)
     wrong: dict[str, object] = {
         "check": ("static", ("not a site",), ((Location(1, 1), b"x"),)),
