@@ -5,7 +5,8 @@ file (its path as shown, its module name, its bytes) and the run's settings the 
 reads. Stages:
 
 - ``summary``: the pre-filter's summary of a file (CPython's parse): the catalog's
-  vocabulary and whether some pass reads runs of awaits.
+  vocabulary and whether some pass reads runs of awaits. Kept in one pack per folder
+  unjam runs from (``runner._Stored.summaries``).
 - ``facts``: a module's analysis (libcst): the catalog and the project's top-level
   package names (an import of one of them is first party).
 - ``light``: the facts gather-awaits alone needs (CPython's parse).
@@ -14,6 +15,8 @@ reads. Stages:
   fact about the rest of the project the passes read). A file whose passes had to
   analyse it again mid-way read the project again: its entry holds what it read, and
   is checked against the project of the run that finds it (``runner._Checks``).
+- ``run``: a whole ``check`` (``cli._checked``): every file's key, the settings, and
+  which files are reported on.
 """
 
 from __future__ import annotations
