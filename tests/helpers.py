@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+import os
 import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from unjam.codemods import Codemod, Safety
@@ -103,3 +107,35 @@ def assert_formatted_in_a_function(statement: str, tmp_path: Path) -> None:
     (tmp_path / "m.py").write_text(f"async def f():\n{body}\n")
     checked = ruff("format", "--check", "--diff", "m.py", cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout
+
+
+def with_lines_at_top(
+    data: bytes, function: ast.FunctionDef | ast.AsyncFunctionDef, *lines: str
+) -> bytes | None:
+    """``lines`` at the top of ``function``'s body (a node of CPython's parse of
+    ``data``), indented as its first statement, with the file's line endings; None where
+    that does not parse (a body on the ``def`` line, a first line inside brackets)."""
+    first = function.body[0]
+    if first.lineno == function.lineno:
+        return None
+    newline = b"\r\n" if b"\r\n" in data else b"\n"
+    source = data.split(newline)
+    inserted = [f"{' ' * first.col_offset}{line}".encode() for line in lines]
+    changed = newline.join([*source[: first.lineno - 1], *inserted, *source[first.lineno - 1 :]])
+    try:
+        ast.parse(changed)
+    except SyntaxError:
+        return None
+    return changed
+
+
+@contextmanager
+def inside(folder: Path) -> Iterator[None]:
+    """``folder`` is the working folder for the block (Python 3.10 has no
+    ``contextlib.chdir``)."""
+    before = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, inside, with_lines_at_top
 from unjam.cli import app
 
 STEPS = 25
@@ -47,8 +47,9 @@ def _edit(source: str, rng: random.Random) -> str:
         first = function.body[0]
         indent = " " * first.col_offset
         if choice == 1:  # a blocking call
-            lines.insert(first.lineno - 1, f"{indent}open('edited.txt').read()\n")
-        elif choice == 2:  # async <-> sync
+            added = with_lines_at_top(source.encode(), function, "open('edited.txt').read()")
+            return source if added is None else added.decode()
+        if choice == 2:  # async <-> sync
             number = function.lineno - 1
             line = lines[number]
             lines[number] = (
@@ -68,12 +69,8 @@ def _edit(source: str, rng: random.Random) -> str:
 
 
 def _check(project: Path, *extra: str) -> tuple[int, str]:
-    cwd = Path.cwd()
-    os.chdir(project)
-    try:
+    with inside(project):
         result = CliRunner().invoke(app, ["check", ".", "--jobs", "1", "--format", "json", *extra])
-    finally:
-        os.chdir(cwd)
     return result.exit_code, result.stdout
 
 

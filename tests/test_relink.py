@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import FIXTURES, analyse
+from tests.helpers import FIXTURES, analyse, with_lines_at_top
 from unjam._speed.fastwalk import fast_walks
 from unjam.analysis.model import ModuleFacts
 from unjam.analysis.module import analyse_and_index
@@ -85,19 +85,7 @@ def _inside_first_function(data: bytes, *lines: str) -> bytes | None:
     function = next(
         (n for n in module.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None
     )
-    if function is None or function.body[0].lineno == function.lineno:
-        return None
-    first = function.body[0]
-    newline = b"\r\n" if b"\r\n" in data else b"\n"
-    source = data.split(newline)
-    indent = " " * first.col_offset
-    inserted = [f"{indent}{line}".encode() for line in lines]
-    changed = newline.join([*source[: first.lineno - 1], *inserted, *source[first.lineno - 1 :]])
-    try:
-        ast.parse(changed)
-    except SyntaxError:  # the body's first line is not where its statement starts
-        return None
-    return changed
+    return None if function is None else with_lines_at_top(data, function, *lines)
 
 
 def _nested(data: bytes) -> bytes | None:

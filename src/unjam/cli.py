@@ -31,7 +31,7 @@ from unjam.analysis.catalog import is_blocking
 from unjam.analysis.model import Effect
 from unjam.analysis.names import short_name, shown_qualname
 from unjam.analysis.suppression import ALL, added_suppressions
-from unjam.cache import CACHE_DIR_NAME, Cache, default_cache_dir, stable_digest
+from unjam.cache import CACHE_DIR_NAME, Cache, default_cache_dir, stable_digest, tuple_of
 from unjam.cache.store import CACHE_DIR_VARIABLE, NO_CACHE_VARIABLE, remove_cache
 from unjam.codemods import CONTRACT_ORDER, REGISTRY, Options, by_name, is_default, load
 from unjam.config import HTTP_CLIENTS, ConfigError, find_pyproject, load_config
@@ -596,16 +596,12 @@ class Checked:
     files_seen: int
 
     def well_formed(self) -> bool:
-        """Each field holds what it says (a kept run is checked, not trusted)."""
-
-        def every(values: object, kind: type) -> bool:
-            return isinstance(values, tuple) and all(isinstance(v, kind) for v in values)
-
+        """Each field holds what it says (see ``tuple_of``)."""
         return (
-            every(self.findings, Finding)
-            and every(self.analysis_errors, str)
-            and every(self.pass_errors, str)
-            and every(self.notes, Note)
+            tuple_of(self.findings, Finding)
+            and tuple_of(self.analysis_errors, str)
+            and tuple_of(self.pass_errors, str)
+            and tuple_of(self.notes, Note)
             and isinstance(self.files_seen, int)
         )
 

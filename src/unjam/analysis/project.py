@@ -285,9 +285,14 @@ class Project:
         if old.candidate_routers == new.candidate_routers:
             return True
         return not any(
-            self.is_router_class(self.canonical(candidate.made_by or ""))
+            self._router_class_of(candidate) is not None
             for candidate in (*old.candidate_routers, *new.candidate_routers)
         )
+
+    def _router_class_of(self, candidate: RouterDef) -> str | None:
+        """The project router class a candidate router is made by, if it is one."""
+        made_by = self.canonical(candidate.made_by or "")
+        return made_by if self.is_router_class(made_by) else None
 
     def _registered_in(self) -> dict[str, list[int]]:
         """Each module's places in ``registrations``: a rewritten module's entries are
@@ -371,8 +376,8 @@ class Project:
         routers: their prefix is the one they are made with, else their class's own."""
         for facts in self.modules.values():
             for candidate in facts.candidate_routers:
-                made_by = self.canonical(candidate.made_by or "")
-                if not self.is_router_class(made_by):
+                made_by = self._router_class_of(candidate)
+                if made_by is None:
                     continue
                 prefix = candidate.prefix or next(
                     (

@@ -21,13 +21,12 @@ reads. Stages:
 
 from __future__ import annotations
 
-import hashlib
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from unjam.cache.digest import DIGEST_SIZE, stable_digest
+from unjam.cache.digest import stable_digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,16 +39,6 @@ class FileIdentity:
     package: str
     namespace: object
     content: bytes
-    #: All of the above in one digest (made by ``of``): the keys of a run's 2,000 files
-    #: cost 50 ms to digest field by field, 5 ms from this.
-    token: bytes = b""
-
-    @classmethod
-    def of(
-        cls, shown: str, path: str, module: str, package: str, namespace: object, content: bytes
-    ) -> FileIdentity:
-        token = stable_digest(namespace, content, "\0".join((shown, path, module, package)))
-        return cls(shown, path, module, package, namespace, content, token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,25 +65,20 @@ class StageKeys:
         )
 
     def summary(self, file: FileIdentity, await_runs: bool) -> bytes:
-        return _joined(b"summary", file.token, self.vocabulary, b"%d" % await_runs)
+        return stable_digest("summary", file, self.vocabulary, await_runs)
 
     def facts(self, file: FileIdentity) -> bytes:
-        return _joined(b"facts", file.token, self.catalog, self.roots)
+        return stable_digest("facts", file, self.catalog, self.roots)
 
     def light(self, file: FileIdentity) -> bytes:
-        return _joined(b"light", file.token)
+        return stable_digest("light", file)
 
     def check(self, file: FileIdentity, facts: bytes, profile: object, view: object) -> bytes:
         """``facts``: the key of the module's facts; ``profile``: its passes (by name)
         and options."""
         return stable_digest(
-            "check", file.token, facts, self.catalog, self.roots, profile, view_digest(view)
+            "check", file, facts, self.catalog, self.roots, profile, view_digest(view)
         )
-
-
-def _joined(*parts: bytes) -> bytes:
-    """The digest of digests and tags (each part of a fixed size or a tag of its own)."""
-    return hashlib.blake2b(b"\0".join(parts), digest_size=DIGEST_SIZE).digest()
 
 
 def view_digest(view: Any) -> bytes:

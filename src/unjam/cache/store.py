@@ -7,7 +7,9 @@ reads what another build wrote). Entries sit under ``<build>/<kind>/<2 hex>/<hex
 
 Every entry is ``MAGIC``, a checksum of the rest, and a pickle of ``(key, value)``.
 It is written to a temporary sibling and renamed into place, so two runs at once
-never read half of one; an entry that is truncated, corrupt, of another format or
+never read half of one (not with ``git.atomic.write_atomically``, which syncs each
+file to disk: a user's file must survive a crash, an entry need only be whole or
+missing, which the checksum tells); an entry that is truncated, corrupt, of another format or
 another key, or that names a class outside unjam's model is ignored (and then
 written again). A cache that cannot be written (read-only checkout, full disk) is
 said once and the run goes on without it: a cache never changes a result.
@@ -193,6 +195,12 @@ def _last_use(build: Path) -> float:
         return (build / _USED).stat().st_mtime
     except OSError:
         return build.stat().st_mtime
+
+
+def tuple_of(values: object, kind: type) -> bool:
+    """Whether ``values`` is a tuple of ``kind``: a kept value is checked field by field
+    before use, not trusted (a wrong shape is a miss, not a crash)."""
+    return isinstance(values, tuple) and all(isinstance(value, kind) for value in values)
 
 
 def _decoded(data: bytes, key: bytes) -> object | None:

@@ -91,7 +91,7 @@ def read_files(
 
 def identity(job: Job) -> FileIdentity:
     """The file of ``job`` as the cache keys see it."""
-    return FileIdentity.of(
+    return FileIdentity(
         job.shown, job.path, job.module, job.package, job.namespace, content_digest(job.data)
     )
 
